@@ -1,0 +1,51 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+/**
+ * The outer shape every client frame must have. `data` may be left out for
+ * messages that carry none (heartbeat); `timestamp` and `id` are the client's
+ * own and only echoed back (the id as request_id on errors).
+ */
+export const ClientEnvelopeSchema = Type.Object({
+  type: Type.String({ minLength: 1, maxLength: 128 }),
+  data: Type.Optional(Type.Unknown()),
+  timestamp: Type.Optional(Type.String({ maxLength: 64 })),
+  id: Type.Optional(Type.String({ maxLength: 128 }))
+})
+export type ClientEnvelope = Static<typeof ClientEnvelopeSchema>
+
+export const PingDataSchema = Type.Object({
+  pingId: Type.Optional(Type.Union([Type.String({ maxLength: 128 }), Type.Number(), Type.Null()]))
+})
+export type PingData = Static<typeof PingDataSchema>
+
+export const HeartbeatDataSchema = Type.Object({})
+export type HeartbeatData = Static<typeof HeartbeatDataSchema>
+
+export const SubscribeDataSchema = Type.Object({
+  events: Type.Array(Type.String({ maxLength: 128 }), { minItems: 1, maxItems: 100 })
+})
+export type SubscribeData = Static<typeof SubscribeDataSchema>
+export const UnsubscribeDataSchema = SubscribeDataSchema
+export type UnsubscribeData = SubscribeData
+
+/** The seed's upload.cancel; host apps register it (see the example app). */
+export const UploadCancelDataSchema = Type.Object({
+  upload_id: Type.String({ minLength: 1, maxLength: 256 })
+})
+export type UploadCancelData = Static<typeof UploadCancelDataSchema>
+
+/** Data of each client message type the protocol defines. */
+export interface ClientMessages {
+  ping: PingData
+  heartbeat: HeartbeatData
+  subscribe: SubscribeData
+  unsubscribe: UnsubscribeData
+  'upload.cancel': UploadCancelData
+}
+export type ClientMessageType = keyof ClientMessages
+export type ClientMessage<K extends ClientMessageType = ClientMessageType> = {
+  type: K
+  data: ClientMessages[K]
+  timestamp?: string
+  id?: string
+}

@@ -1,0 +1,41 @@
+/**
+ * Wire error codes (the `code` of an `error` message). They are API: a
+ * rename is a breaking change.
+ */
+export const WireError = {
+  invalidJson: 'INVALID_JSON',
+  invalidMessage: 'INVALID_MESSAGE',
+  invalidMessageType: 'INVALID_MESSAGE_TYPE',
+  invalidEvent: 'INVALID_EVENT',
+  rateLimited: 'RATE_LIMIT_EXCEEDED',
+  handlerError: 'HANDLER_ERROR'
+} as const
+export type WireErrorCode = typeof WireError[keyof typeof WireError]
+
+/**
+ * Close codes. 4000-4499: the client may reconnect (after renewing its token
+ * for 4001); 4500-4999: it must not reconnect without a user action.
+ */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  unsupportedData: 1003,
+  invalidPayload: 1007,
+  policyViolation: 1008,
+  tooBig: 1009,
+  internalError: 1011,
+  tryAgainLater: 1013,
+  heartbeatTimeout: 4000,
+  tokenExpired: 4001,
+  slowConsumer: 4008,
+  connectionLimit: 4029,
+  disconnectedByServer: 4500,
+  forbidden: 4503
+} as const
+export type CloseCodeValue = typeof CloseCode[keyof typeof CloseCode]
+
+/** Whether a client should reconnect after the server closed with `code`. */
+export function isReconnectable (code: number): boolean {
+  if (code >= 4500 && code <= 4999) return false
+  return code !== CloseCode.policyViolation
+}

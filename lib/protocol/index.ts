@@ -1,0 +1,3 @@
+export * from './server-messages.js'
+export * from './client-messages.js'
+export * from './codes.js'

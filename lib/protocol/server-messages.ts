@@ -1,0 +1,213 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+
+/**
+ * Every message the server sends travels in this envelope. `timestamp` and
+ * `id` are set by the server when the message is built (once per message,
+ * however many connections receive it).
+ */
+export const ServerEnvelopeSchema = <T extends TSchema>(type: string, data: T) =>
+  Type.Object({
+    type: Type.Literal(type),
+    data,
+    timestamp: Type.String({ format: 'date-time' }),
+    id: Type.String()
+  })
+
+export interface ServerEnvelope<TType extends string = string, TData = unknown> {
+  type: TType
+  data: TData
+  /** ISO 8601, when the server built the message. */
+  timestamp: string
+  /** Unique per message (a UUID). */
+  id: string
+}
+
+const IsoTime = Type.String({ description: 'ISO 8601 date-time' })
+
+export const ConnectionEstablishedSchema = Type.Object({
+  connection_id: Type.String(),
+  user_id: Type.String(),
+  server_time: IsoTime,
+  features: Type.Array(Type.String()),
+  /** How often the server expects a sign of life, so clients can time their pings. */
+  heartbeat_interval_ms: Type.Integer(),
+  connection_timeout_ms: Type.Integer()
+})
+export type ConnectionEstablished = Static<typeof ConnectionEstablishedSchema>
+
+export const PongSchema = Type.Object({
+  timestamp: IsoTime,
+  pingId: Type.Optional(Type.Union([Type.String(), Type.Number(), Type.Null()]))
+})
+export type Pong = Static<typeof PongSchema>
+
+export const HeartbeatAckSchema = Type.Object({ timestamp: IsoTime })
+export type HeartbeatAck = Static<typeof HeartbeatAckSchema>
+
+export const SubscriptionConfirmedSchema = Type.Object({
+  /** The events this request subscribed to. */
+  events: Type.Array(Type.String()),
+  /** Everything this connection is subscribed to now. */
+  subscriptions: Type.Array(Type.String())
+})
+export type SubscriptionConfirmed = Static<typeof SubscriptionConfirmedSchema>
+export const UnsubscriptionConfirmedSchema = SubscriptionConfirmedSchema
+export type UnsubscriptionConfirmed = SubscriptionConfirmed
+
+export const ErrorDataSchema = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  /** Whole seconds to wait, on RATE_LIMIT_EXCEEDED. */
+  retry_after: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** The client's message id this error answers, when it had one. */
+  request_id: Type.Optional(Type.String()),
+  /** Offending values, e.g. the events that cannot be subscribed to. */
+  details: Type.Optional(Type.Array(Type.String()))
+})
+export type ErrorData = Static<typeof ErrorDataSchema>
+
+export const UploadProgressSchema = Type.Object({
+  upload_id: Type.String(),
+  progress: Type.Number({ minimum: 0, maximum: 100 }),
+  bytes_uploaded: Type.Number(),
+  total_bytes: Type.Number(),
+  timestamp: IsoTime
+})
+export type UploadProgress = Static<typeof UploadProgressSchema>
+
+export const UploadCompletedSchema = Type.Object({
+  upload_id: Type.String(),
+  total_bytes: Type.Optional(Type.Number()),
+  timestamp: IsoTime
+}, { additionalProperties: true })
+export type UploadCompleted = Static<typeof UploadCompletedSchema>
+
+export const UploadErrorSchema = Type.Object({
+  upload_id: Type.String(),
+  error: Type.String(),
+  timestamp: IsoTime
+}, { additionalProperties: true })
+export type UploadError = Static<typeof UploadErrorSchema>
+
+export const UploadCancelledSchema = Type.Object({
+  upload_id: Type.String(),
+  reason: Type.Optional(Type.String()),
+  timestamp: IsoTime
+}, { additionalProperties: true })
+export type UploadCancelled = Static<typeof UploadCancelledSchema>
+
+export const ReviewUpdatedSchema = Type.Object({
+  review_id: Type.String(),
+  changes: Type.Record(Type.String(), Type.Unknown()),
+  timestamp: IsoTime
+})
+export type ReviewUpdated = Static<typeof ReviewUpdatedSchema>
+
+export const ReviewCreatedSchema = Type.Object({
+  review_id: Type.String(),
+  timestamp: IsoTime
+}, { additionalProperties: true })
+export type ReviewCreated = Static<typeof ReviewCreatedSchema>
+
+export const ReviewDeletedSchema = ReviewCreatedSchema
+export type ReviewDeleted = ReviewCreated
+
+export const NotificationLevelSchema = Type.Union([
+  Type.Literal('info'), Type.Literal('warning'), Type.Literal('error'), Type.Literal('success')
+])
+export type NotificationLevel = Static<typeof NotificationLevelSchema>
+
+export const SystemNotificationSchema = Type.Object({
+  message: Type.String(),
+  level: NotificationLevelSchema,
+  timestamp: IsoTime
+}, { additionalProperties: true })
+export type SystemNotification = Static<typeof SystemNotificationSchema>
+
+export const SystemMaintenanceSchema = Type.Object({
+  message: Type.String(),
+  timestamp: IsoTime
+}, { additionalProperties: true })
+export type SystemMaintenance = Static<typeof SystemMaintenanceSchema>
+
+export const UserStatusChangedSchema = Type.Object({
+  user_id: Type.String(),
+  status: Type.String(),
+  timestamp: IsoTime
+}, { additionalProperties: true })
+export type UserStatusChanged = Static<typeof UserStatusChangedSchema>
+
+export const FileStatusSchema = Type.Object({
+  file_id: Type.String(),
+  status: Type.String(),
+  progress: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+  timestamp: IsoTime
+}, { additionalProperties: true })
+export type FileStatus = Static<typeof FileStatusSchema>
+
+/** Schemas of the data of every event clients can subscribe to by default. */
+export const EventSchemas = {
+  'upload.progress': UploadProgressSchema,
+  'upload.completed': UploadCompletedSchema,
+  'upload.error': UploadErrorSchema,
+  'upload.cancelled': UploadCancelledSchema,
+  'review.updated': ReviewUpdatedSchema,
+  'review.created': ReviewCreatedSchema,
+  'review.deleted': ReviewDeletedSchema,
+  'system.notification': SystemNotificationSchema,
+  'system.maintenance': SystemMaintenanceSchema,
+  'user.status_changed': UserStatusChangedSchema,
+  'file.processing': FileStatusSchema,
+  'file.ready': FileStatusSchema
+} as const
+
+/** The twelve subscription events of the protocol, the default of the `events` option. */
+export const DEFAULT_EVENTS = Object.freeze(Object.keys(EventSchemas)) as readonly (keyof typeof EventSchemas)[]
+
+/** Schemas of the data of the server's protocol replies. */
+export const ReplySchemas = {
+  'connection.established': ConnectionEstablishedSchema,
+  pong: PongSchema,
+  'heartbeat.ack': HeartbeatAckSchema,
+  'subscription.confirmed': SubscriptionConfirmedSchema,
+  'unsubscription.confirmed': UnsubscriptionConfirmedSchema,
+  error: ErrorDataSchema
+} as const
+
+/**
+ * Data type of each server message type. Host apps add their own events by
+ * declaration merging:
+ *
+ * ```ts
+ * declare module 'fastify-realtime' {
+ *   interface RealtimeEvents { 'order.shipped': { order_id: string } }
+ * }
+ * ```
+ */
+export interface RealtimeEvents {
+  'connection.established': ConnectionEstablished
+  pong: Pong
+  'heartbeat.ack': HeartbeatAck
+  'subscription.confirmed': SubscriptionConfirmed
+  'unsubscription.confirmed': UnsubscriptionConfirmed
+  error: ErrorData
+  'upload.progress': UploadProgress
+  'upload.completed': UploadCompleted
+  'upload.error': UploadError
+  'upload.cancelled': UploadCancelled
+  'review.updated': ReviewUpdated
+  'review.created': ReviewCreated
+  'review.deleted': ReviewDeleted
+  'system.notification': SystemNotification
+  'system.maintenance': SystemMaintenance
+  'user.status_changed': UserStatusChanged
+  'file.processing': FileStatus
+  'file.ready': FileStatus
+}
+
+export type RealtimeEventName = keyof RealtimeEvents & string
+/** A message as the caller of a delivery method hands it in: the server adds timestamp and id. */
+export type OutboundMessage<K extends string = string> =
+  K extends keyof RealtimeEvents ? { type: K, data: RealtimeEvents[K] } : { type: K, data: unknown }
+/** What a client receives for an event type. */
+export type ServerMessage<K extends RealtimeEventName = RealtimeEventName> = ServerEnvelope<K, RealtimeEvents[K]>

@@ -1,0 +1,176 @@
+// Medians over the undisturbed runs, ratios to raw ws, the plugin's targets
+// from issue 5, and the markdown of bench/RESULTS.md.
+import { median } from './common.mjs'
+
+export const METRICS = {
+  connect: [
+    { key: 'connPerSec', label: 'conn/s', digits: 0, ratio: true, higherIsBetter: true },
+    { key: 'handshakeP50Ms', label: 'handshake p50 ms', digits: 2 },
+    { key: 'handshakeP99Ms', label: 'handshake p99 ms', digits: 2 },
+    { key: 'cpuPerConnUs', label: 'server CPU µs/conn', digits: 1, ratio: true }
+  ],
+  memory: [
+    { key: 'heapPerConnKB', label: 'heap KB/conn', digits: 2, ratio: true },
+    { key: 'rssPerConnKB', label: 'RSS KB/conn', digits: 2, ratio: true },
+    { key: 'baselineHeapMB', label: 'idle heap MB', digits: 1 }
+  ],
+  fanout: [
+    { key: 'lastP50Ms', label: 'last receipt p50 ms', digits: 1, ratio: true },
+    { key: 'lastP99Ms', label: 'last receipt p99 ms', digits: 1, ratio: true },
+    { key: 'cpuPerDeliveryUs', label: 'server CPU µs/delivery', digits: 2, ratio: true }
+  ],
+  echo: [
+    { key: 'roundTripsPerSec', label: 'round trips/s', digits: 0, ratio: true, higherIsBetter: true },
+    { key: 'rttP50Ms', label: 'RTT p50 ms', digits: 2 },
+    { key: 'rttP99Ms', label: 'RTT p99 ms', digits: 2 },
+    { key: 'cpuPerRoundTripUs', label: 'server CPU µs/round trip', digits: 2, ratio: true }
+  ]
+}
+
+const TITLES = {
+  connect: 'Connect',
+  memory: 'Memory per idle subscribed connection (after forced GC, minus the idle baseline)',
+  fanout: 'Fan-out of 1 KiB broadcasts (server send -> last client receipt)',
+  echo: 'Echo (ping/pong)'
+}
+
+export function summarize (runs, targets, { noiseThreshold }) {
+  const groups = []
+  const keys = [...new Set(runs.map((r) => `${r.scenario}|${r.n}`))]
+  for (const key of keys) {
+    const [scenario, nStr] = key.split('|')
+    const n = Number(nStr)
+    const rows = {}
+    for (const target of targets) {
+      const all = runs.filter((r) => r.scenario === scenario && r.n === n && r.target === target)
+      const ok = all.filter((r) => r.ok)
+      const calm = ok.filter((r) => !r.noise.disturbed)
+      const used = calm.length > 0 ? calm : ok
+      const medians = {}
+      for (const m of METRICS[scenario]) medians[m.key] = median(used.map((r) => r.metrics[m.key]))
+      rows[target] = {
+        runs: all.length,
+        failedRuns: all.length - ok.length,
+        disturbed: ok.length - calm.length,
+        allDisturbed: calm.length === 0 && ok.length > 0,
+        losses: ok.reduce((s, r) => s + r.losses, 0),
+        unexpectedCloses: ok.reduce((s, r) => s + (r.unexpectedCloses ?? 0), 0),
+        othersMedian: median(ok.map((r) => r.noise.others)),
+        medians
+      }
+    }
+    const base = rows.ws
+    for (const target of targets) {
+      const ratios = {}
+      for (const m of METRICS[scenario]) {
+        if (!m.ratio || base === undefined) continue
+        ratios[m.key] = rows[target].medians[m.key] / base.medians[m.key]
+      }
+      rows[target].ratios = ratios
+    }
+    groups.push({ scenario, n, rows })
+  }
+  return { groups, checks: checks(groups), noiseThreshold }
+}
+
+function find (groups, scenario, largest = true) {
+  const g = groups.filter((x) => x.scenario === scenario).sort((a, b) => a.n - b.n)
+  return largest ? g[g.length - 1] : g[0]
+}
+
+/** The plugin's targets of issue 5, as far as this run measured them. */
+function checks (groups) {
+  const out = []
+  const P = 'fastify-realtime'
+  const get = (g, t, k) => g?.rows[t]?.medians[k]
+  const add = (what, value, limit, pass, n) => {
+    if (!Number.isFinite(value)) return
+    out.push({ what, n, value, limit, pass })
+  }
+  const fan = find(groups, 'fanout')
+  if (fan) {
+    add('fan-out last-receipt p50 / ws', get(fan, P, 'lastP50Ms') / get(fan, 'ws', 'lastP50Ms'), '≤ 1.0', (v) => v <= 1.0, fan.n)
+    add('fan-out CPU per delivery / ws', get(fan, P, 'cpuPerDeliveryUs') / get(fan, 'ws', 'cpuPerDeliveryUs'), '≤ 1.0', (v) => v <= 1.0, fan.n)
+  }
+  const mem = find(groups, 'memory')
+  if (mem) add('heap per connection / ws', get(mem, P, 'heapPerConnKB') / get(mem, 'ws', 'heapPerConnKB'), '≤ 1.5', (v) => v <= 1.5, mem.n)
+  const echo = find(groups, 'echo')
+  if (echo) add('CPU per echo round trip / ws', get(echo, P, 'cpuPerRoundTripUs') / get(echo, 'ws', 'cpuPerRoundTripUs'), '≤ 1.2', (v) => v <= 1.2, echo.n)
+  const con = find(groups, 'connect')
+  if (con) add('connect rate / @fastify/websocket', get(con, P, 'connPerSec') / get(con, 'fastify-websocket', 'connPerSec'), '≥ 0.9', (v) => v >= 0.9, con.n)
+  const S = 'socketio'
+  if (con) {
+    add('Socket.IO ahead factor: conn/s (plugin / Socket.IO)', get(con, P, 'connPerSec') / get(con, S, 'connPerSec'), '≥ 1.5', (v) => v >= 1.5, con.n)
+    add('Socket.IO ahead factor: CPU per connection (Socket.IO / plugin)', get(con, S, 'cpuPerConnUs') / get(con, P, 'cpuPerConnUs'), '≥ 1.5', (v) => v >= 1.5, con.n)
+  }
+  if (mem) add('Socket.IO ahead factor: heap per connection (Socket.IO / plugin)', get(mem, S, 'heapPerConnKB') / get(mem, P, 'heapPerConnKB'), '≥ 1.5', (v) => v >= 1.5, mem.n)
+  if (fan) {
+    add('Socket.IO ahead factor: fan-out p50 (Socket.IO / plugin)', get(fan, S, 'lastP50Ms') / get(fan, P, 'lastP50Ms'), '≥ 1.5', (v) => v >= 1.5, fan.n)
+    add('Socket.IO ahead factor: CPU per delivery (Socket.IO / plugin)', get(fan, S, 'cpuPerDeliveryUs') / get(fan, P, 'cpuPerDeliveryUs'), '≥ 1.5', (v) => v >= 1.5, fan.n)
+  }
+  if (echo) add('Socket.IO ahead factor: CPU per round trip (Socket.IO / plugin)', get(echo, S, 'cpuPerRoundTripUs') / get(echo, P, 'cpuPerRoundTripUs'), '≥ 1.5', (v) => v >= 1.5, echo.n)
+  return out.map((c) => ({ ...c, pass: c.pass(c.value) }))
+}
+
+function fmt (v, digits) {
+  if (!Number.isFinite(v)) return '–'
+  return v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+}
+
+export function renderMarkdown ({ mode, config, machine, summary, targets, runs }) {
+  const lines = []
+  lines.push('# Benchmark results')
+  lines.push('')
+  lines.push(`Machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.platform}; ${machine.date}; loadavg at start ${machine.loadavgAtStart.join(' ')}.`)
+  lines.push('')
+  lines.push(`Mode \`${mode}\`: ${config.rounds} round(s), targets interleaved (${targets.join(', ')}) in every round; each cell is the median over the undisturbed runs of that target; ratios are to raw \`ws\` medians from this same run (lower is better unless the metric is a rate). A run is *disturbed* when the rest of the machine (all CPU busy time from /proc/stat minus the server's, the load generators' and the runner's own) used more than ${Math.round(summary.noiseThreshold * 100)} % of all cores during the measured phase; disturbed runs are left out of the medians (columns "runs" = used/total).`)
+  lines.push('')
+  for (const g of summary.groups) {
+    const ms = METRICS[g.scenario]
+    lines.push(`## ${TITLES[g.scenario]}, N = ${g.n.toLocaleString('en-US')}`)
+    lines.push('')
+    const head = ['target']
+    for (const m of ms) {
+      head.push(m.label)
+      if (m.ratio) head.push('× ws')
+    }
+    head.push(g.scenario === 'fanout' ? 'losses' : 'failures', 'runs', 'others (median)')
+    lines.push(`| ${head.join(' | ')} |`)
+    lines.push(`|${head.map((h, i) => (i === 0 ? '---' : '---:')).join('|')}|`)
+    for (const t of targets) {
+      const row = g.rows[t]
+      if (row === undefined) continue
+      const cells = [t === 'ws' ? 'ws (raw)' : t]
+      for (const m of ms) {
+        cells.push(fmt(row.medians[m.key], m.digits))
+        if (m.ratio) cells.push(fmt(row.ratios[m.key], 2))
+      }
+      const used = row.runs - row.failedRuns - (row.allDisturbed ? 0 : row.disturbed)
+      cells.push(String(row.losses + (row.unexpectedCloses ? ` (+${row.unexpectedCloses} closes)` : '')))
+      cells.push(`${used}/${row.runs}${row.allDisturbed ? ' (all disturbed)' : ''}${row.failedRuns ? `, ${row.failedRuns} failed` : ''}`)
+      cells.push(fmt(row.othersMedian * 100, 0) + ' %')
+      lines.push(`| ${cells.join(' | ')} |`)
+    }
+    lines.push('')
+  }
+  if (summary.checks.length > 0) {
+    lines.push('## fastify-realtime against the targets of issue 5')
+    lines.push('')
+    lines.push('| target | N | measured | wanted | met |')
+    lines.push('|---|---:|---:|---:|:---:|')
+    for (const c of summary.checks) lines.push(`| ${c.what} | ${c.n.toLocaleString('en-US')} | ${fmt(c.value, 2)} | ${c.limit} | ${c.pass ? 'yes' : '**no**'} |`)
+    lines.push('')
+  }
+  const disturbed = runs.filter((r) => r.ok && r.noise.disturbed)
+  const failed = runs.filter((r) => !r.ok)
+  lines.push('## Notes')
+  lines.push('')
+  lines.push(`- ${runs.length} runs, ${disturbed.length} disturbed and left out of the medians${disturbed.length ? ` (${disturbed.map((r) => `${r.scenario} ${r.n} ${r.target} round ${r.round}: others ${Math.round(r.noise.others * 100)} %`).join('; ')})` : ''}, ${failed.length} failed${failed.length ? ` (${failed.map((r) => `${r.scenario} ${r.n} ${r.target} round ${r.round}: ${r.error.split('\n')[0]}`).join('; ')})` : ''}. A cell marked "(all disturbed)" is the median of disturbed runs, to be read with care.`)
+  lines.push('- Connect: N authenticated connections opened by the load generators with at most 100 handshakes in flight; a handshake ends at the `connection.established` message; conn/s = N over the wall time of the whole phase; server CPU = process.cpuUsage() of the server process over the phase, divided by N.')
+  lines.push('- Memory: heapUsed and RSS of the server after forced GC (node --expose-gc, 4 × gc()) with N idle, authenticated, subscribed connections, minus the same reading before the first connection, divided by N.')
+  lines.push(`- Fan-out: ${config.broadcasts} broadcasts of a 1 KiB \`message\` in a \`system.notification\`, one at a time; latency = last client's receipt minus the server's send time, both on \`performance.timeOrigin + performance.now()\`; p50/p99 over the broadcasts of a run, then the median over runs. Server CPU per delivery = server CPU over the broadcast phase / messages received. Losses = messages a subscribed client never got (plus failed connections or subscriptions); every client must get every message.`)
+  lines.push(`- Echo: ${config.echo.connections} connections, each keeping ${config.echo.outstanding} pings in flight for ${config.echo.durationMs / 1000} s. The load generators share the 2 cores with the server, so round trips/s is bounded by them; compare server CPU per round trip.`)
+  lines.push('- Clients: `ws` 8 for the three WebSocket targets, socket.io-client 4 (websocket transport only) for Socket.IO, spread over 2 load generator processes and source addresses 127.0.0.2–17.')
+  lines.push('')
+  return lines.join('\n')
+}

@@ -1,0 +1,359 @@
+#!/usr/bin/env node
+// The benchmark runner: interleaves the targets (A B C D A B C D …) over
+// several rounds, records how busy the rest of the machine was during each
+// measured phase, leaves disturbed runs out of the medians and writes
+// bench/RESULTS.md (not in --smoke mode) and raw JSON to bench/out/.
+//
+//   node bench/run.mjs [--quick | --smoke] [--targets=ws,fastify-websocket,socketio,fastify-realtime]
+//                      [--scenarios=connect,memory,fanout,echo] [--rounds=N] [--noise-threshold=0.2]
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Child } from './lib/child.mjs'
+import {
+  percentile, readMachineJiffies, readProcessJiffies, loadavg, cpuModel, EVENT
+} from './lib/common.mjs'
+import { renderMarkdown, summarize } from './lib/report.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const ALL_TARGETS = ['ws', 'fastify-websocket', 'socketio', 'fastify-realtime']
+const ALL_SCENARIOS = ['connect', 'memory', 'fanout', 'echo']
+
+const args = Object.fromEntries(process.argv.slice(2).map((a) => {
+  const [k, v] = a.replace(/^--/, '').split('=')
+  return [k, v ?? true]
+}))
+const mode = args.smoke ? 'smoke' : args.quick ? 'quick' : 'full'
+
+const CONFIGS = {
+  full: { rounds: 5, connect: [1000, 10000], memory: [10000], fanout: [1000, 10000], broadcasts: 20, echo: { connections: 100, outstanding: 32, durationMs: 10_000 } },
+  quick: { rounds: 2, connect: [1000], memory: [10000], fanout: [1000, 10000], broadcasts: 20, echo: { connections: 100, outstanding: 32, durationMs: 5_000 } },
+  smoke: { rounds: 1, connect: [200], memory: [200], fanout: [200], broadcasts: 1, echo: { connections: 10, outstanding: 4, durationMs: 1_000 } }
+}
+const config = { ...CONFIGS[mode] }
+if (args.rounds) config.rounds = Number(args.rounds)
+const targets = args.targets ? String(args.targets).split(',') : ALL_TARGETS
+const scenarios = args.scenarios ? String(args.scenarios).split(',') : ALL_SCENARIOS
+const NOISE_THRESHOLD = Number(args['noise-threshold'] ?? 0.2)
+const LOADGENS = Number(args.loadgens ?? 2)
+const CONCURRENCY = Number(args.concurrency ?? 100)
+const PAYLOAD_BYTES = 1024
+
+for (const t of targets) if (!ALL_TARGETS.includes(t)) fail(`unknown target ${t}`)
+for (const s of scenarios) if (!ALL_SCENARIOS.includes(s)) fail(`unknown scenario ${s}`)
+if (targets.includes('fastify-realtime') && !existsSync(join(here, '..', 'dist', 'index.js'))) {
+  fail('dist/index.js is missing: run `npm run build` first (or leave fastify-realtime out of --targets)')
+}
+
+function fail (msg) {
+  console.error(`bench: ${msg}`)
+  process.exit(2)
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+const log = (...a) => console.log(...a)
+
+function cpuMicros (a, b) {
+  return (b.cpu.user - a.cpu.user) + (b.cpu.system - a.cpu.system)
+}
+
+/** Machine busyness over a measured phase: the share of all cores used by processes other than ours. */
+function noiseProbe (pids) {
+  const m0 = readMachineJiffies()
+  const p0 = pids.map(readProcessJiffies)
+  const l0 = loadavg()
+  return () => {
+    const m1 = readMachineJiffies()
+    const ours = pids.map(readProcessJiffies).reduce((s, j, i) => s + Math.max(0, j - p0[i]), 0)
+    const total = m1.total - m0.total
+    const busy = m1.busy - m0.busy
+    const others = total > 0 ? Math.max(0, (busy - ours) / total) : 0
+    return { others: round(others, 3), machineBusy: total > 0 ? round(busy / total, 3) : 0, loadavg1: l0[0], disturbed: others > NOISE_THRESHOLD }
+  }
+}
+
+function round (x, d = 2) {
+  const f = 10 ** d
+  return Math.round(x * f) / f
+}
+
+function split (n, parts) {
+  const out = []
+  let from = 0
+  for (let i = 0; i < parts; i++) {
+    const count = Math.floor(n / parts) + (i < n % parts ? 1 : 0)
+    out.push({ from, count })
+    from += count
+  }
+  return out.filter((s) => s.count > 0)
+}
+
+async function startTarget (target) {
+  const server = new Child(`server:${target}`, join(here, 'targets', `${target}.mjs`), {
+    nodeArgs: ['--expose-gc'],
+    env: { PORT: '0' }
+  })
+  await server.ready
+  return server
+}
+
+async function startLoadgens (target, port, n) {
+  const count = Math.max(1, Math.min(LOADGENS, n))
+  const lgs = []
+  for (let i = 0; i < count; i++) {
+    lgs.push(new Child(`loadgen${i}:${target}`, join(here, 'loadgen.mjs'), {
+      env: { KIND: target === 'socketio' ? 'socketio' : 'ws', PORT: String(port), LG_INDEX: String(i) }
+    }))
+  }
+  await Promise.all(lgs.map((l) => l.ready))
+  return lgs
+}
+
+async function connectAll (lgs, n, subscribe) {
+  const shares = split(n, lgs.length)
+  const per = Math.max(1, Math.floor(CONCURRENCY / lgs.length))
+  const res = await Promise.all(shares.map((s, i) =>
+    lgs[i].request('connect', { from: s.from, count: s.count, concurrency: per, subscribe }, 180_000)))
+  const handshakes = res.flatMap((r) => r.handshakes).sort((a, b) => a - b)
+  return {
+    established: res.reduce((s, r) => s + r.established, 0),
+    failed: res.reduce((s, r) => s + r.failed, 0),
+    subscribed: res.reduce((s, r) => s + r.subscribed, 0),
+    startAt: Math.min(...res.map((r) => r.startAt)),
+    endAt: Math.max(...res.map((r) => r.endAt)),
+    handshakes
+  }
+}
+
+async function clientStats (lgs) {
+  const st = await Promise.all(lgs.map((l) => l.request('stats')))
+  return {
+    unexpectedCloses: st.reduce((s, x) => s + x.unexpectedCloses, 0),
+    clientErrors: st.reduce((s, x) => s + x.errors, 0),
+    errorSample: st.map((x) => x.errorSample).find((x) => x) ?? null,
+    extensions: st[0]?.extensions ?? ''
+  }
+}
+
+const SCENARIOS = {
+  async connect ({ server, lgs, n, probe }) {
+    const cpu0 = await server.request('cpu')
+    const done = probe()
+    const c = await connectAll(lgs, n, false)
+    const noise = done()
+    const cpu1 = await server.request('cpu')
+    const seconds = (c.endAt - c.startAt) / 1000
+    return {
+      metrics: {
+        connPerSec: c.established / seconds,
+        handshakeP50Ms: percentile(c.handshakes, 50),
+        handshakeP99Ms: percentile(c.handshakes, 99),
+        cpuPerConnUs: cpuMicros(cpu0, cpu1) / c.established
+      },
+      established: c.established,
+      failed: c.failed,
+      losses: c.failed,
+      noise
+    }
+  },
+
+  async memory ({ server, lgs, n, probe }) {
+    const m0 = await server.request('mem')
+    const done = probe()
+    const c = await connectAll(lgs, n, true)
+    await sleep(500)
+    const m1 = await server.request('mem')
+    const noise = done()
+    const stats = await server.request('stats')
+    return {
+      metrics: {
+        heapPerConnKB: (m1.heapUsed - m0.heapUsed) / c.subscribed / 1024,
+        rssPerConnKB: (m1.rss - m0.rss) / c.subscribed / 1024,
+        baselineHeapMB: m0.heapUsed / 1048576,
+        baselineRssMB: m0.rss / 1048576
+      },
+      established: c.established,
+      subscribed: c.subscribed,
+      serverConnections: stats.connections,
+      failed: c.failed + (c.established - c.subscribed),
+      losses: c.failed + (c.established - c.subscribed),
+      noise
+    }
+  },
+
+  async fanout ({ server, lgs, n, probe }) {
+    const c = await connectAll(lgs, n, true)
+    await sleep(300)
+    const latencies = []
+    const perBroadcast = []
+    const cpu0 = await server.request('cpu')
+    const done = probe()
+    for (let seq = 1; seq <= config.broadcasts; seq++) {
+      const b = await server.request('broadcast', { seq, bytes: PAYLOAD_BYTES, event: EVENT }, 60_000)
+      const rs = await Promise.all(lgs.map((l) => l.request('await', { seq, timeoutMs: 20_000 }, 30_000)))
+      const got = rs.reduce((s, r) => s + r.count, 0)
+      const last = Math.max(...rs.map((r) => r.last).filter(Number.isFinite))
+      const first = Math.min(...rs.map((r) => r.first).filter(Number.isFinite))
+      const latency = last - b.sendAt
+      latencies.push(latency)
+      perBroadcast.push({ seq, reached: b.reached, got, lastMs: round(latency, 3), firstMs: round(first - b.sendAt, 3), sendCallMs: round(b.doneAt - b.sendAt, 3) })
+      await sleep(20)
+    }
+    const noise = done()
+    const cpu1 = await server.request('cpu')
+    await sleep(300)
+    // final count: anything still missing after the grace period is lost
+    const all = await Promise.all(lgs.map((l) => l.request('receipts')))
+    let delivered = 0
+    for (const r of all) for (let seq = 1; seq <= config.broadcasts; seq++) delivered += r.receipts[seq]?.count ?? 0
+    const expected = c.subscribed * config.broadcasts
+    const sorted = [...latencies].sort((a, b) => a - b)
+    return {
+      metrics: {
+        lastP50Ms: percentile(sorted, 50),
+        lastP99Ms: percentile(sorted, 99),
+        cpuPerDeliveryUs: cpuMicros(cpu0, cpu1) / Math.max(1, delivered)
+      },
+      established: c.established,
+      subscribed: c.subscribed,
+      failed: c.failed,
+      delivered,
+      expected,
+      losses: expected - delivered + c.failed + (c.established - c.subscribed),
+      perBroadcast,
+      noise
+    }
+  },
+
+  async echo ({ server, lgs, probe }) {
+    const { connections, outstanding, durationMs } = config.echo
+    const c = await connectAll(lgs, connections, false)
+    await sleep(200)
+    const cpu0 = await server.request('cpu')
+    const done = probe()
+    const rs = await Promise.all(lgs.map((l) => l.request('echo', { durationMs, outstanding }, durationMs + 30_000)))
+    const noise = done()
+    const cpu1 = await server.request('cpu')
+    const roundTrips = rs.reduce((s, r) => s + r.roundTrips, 0)
+    const completed = rs.reduce((s, r) => s + r.rtts.length, 0)
+    const rtts = rs.flatMap((r) => r.rtts).sort((a, b) => a - b)
+    const lost = rs.reduce((s, r) => s + r.lost, 0)
+    // the server also answered the pings that were in flight when the window closed
+    const answered = roundTrips + connections * outstanding - lost
+    return {
+      metrics: {
+        roundTripsPerSec: roundTrips / (durationMs / 1000),
+        rttP50Ms: percentile(rtts, 50) / 1000,
+        rttP99Ms: percentile(rtts, 99) / 1000,
+        cpuPerRoundTripUs: cpuMicros(cpu0, cpu1) / Math.max(1, answered)
+      },
+      established: c.established,
+      failed: c.failed,
+      roundTrips,
+      completed,
+      lost,
+      losses: c.failed + lost,
+      noise
+    }
+  }
+}
+
+function cases () {
+  const list = []
+  for (const s of scenarios) {
+    if (s === 'echo') list.push({ scenario: 'echo', n: config.echo.connections })
+    else for (const n of config[s]) list.push({ scenario: s, n })
+  }
+  return list
+}
+
+async function runOne (target, scenario, n, round) {
+  const started = Date.now()
+  let server
+  let lgs = []
+  try {
+    server = await startTarget(target)
+    lgs = await startLoadgens(target, server.info.port, n)
+    const pids = [server.pid, process.pid, ...lgs.map((l) => l.pid)]
+    const probe = () => noiseProbe(pids)
+    const result = await SCENARIOS[scenario]({ server, lgs, n, probe })
+    const cs = await clientStats(lgs)
+    return { target, scenario, n, round, ok: true, durationMs: Date.now() - started, ...result, ...cs }
+  } catch (err) {
+    return { target, scenario, n, round, ok: false, error: String(err?.stack ?? err), serverStderr: server?.stderr ?? '', durationMs: Date.now() - started }
+  } finally {
+    await Promise.all(lgs.map((l) => l.stop()))
+    await server?.stop()
+    await sleep(mode === 'smoke' ? 50 : 500)
+  }
+}
+
+function fmtMetrics (m) {
+  return Object.entries(m).map(([k, v]) => `${k}=${Number.isFinite(v) ? round(v, 2) : v}`).join(' ')
+}
+
+async function main () {
+  const machine = {
+    cpu: cpuModel(),
+    cores: cpus().length,
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    date: new Date().toISOString(),
+    loadavgAtStart: loadavg()
+  }
+  log(`bench: mode=${mode} rounds=${config.rounds} targets=${targets.join(',')} scenarios=${scenarios.join(',')}`)
+  log(`machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, loadavg ${machine.loadavgAtStart.join(' ')}`)
+  const runs = []
+  for (let round = 1; round <= config.rounds; round++) {
+    for (const { scenario, n } of cases()) {
+      for (const target of targets) {
+        const r = await runOne(target, scenario, n, round)
+        runs.push(r)
+        if (r.ok) {
+          log(`[round ${round}] ${scenario} n=${n} ${target}: ${fmtMetrics(r.metrics)} losses=${r.losses} others=${r.noise.others}${r.noise.disturbed ? ' DISTURBED' : ''} (${r.durationMs} ms)`)
+        } else {
+          log(`[round ${round}] ${scenario} n=${n} ${target}: FAILED ${r.error.split('\n')[0]}`)
+          if (r.serverStderr) log(r.serverStderr)
+        }
+      }
+    }
+  }
+
+  const summary = summarize(runs, targets, { noiseThreshold: NOISE_THRESHOLD })
+  const outDir = join(here, 'out')
+  mkdirSync(outDir, { recursive: true })
+  const stamp = machine.date.replace(/[:.]/g, '-')
+  const raw = { mode, config, targets, scenarios, noiseThreshold: NOISE_THRESHOLD, machine, runs, summary }
+  const outFile = join(outDir, `${mode}-${stamp}.json`)
+  writeFileSync(outFile, JSON.stringify(raw, null, 1))
+  log(`raw results: ${outFile}`)
+  const md = renderMarkdown(raw)
+  if (mode === 'smoke') {
+    log(md)
+  } else {
+    writeFileSync(join(here, 'RESULTS.md'), md)
+    log(md)
+    log('wrote bench/RESULTS.md')
+  }
+
+  // machine-readable line for the smoke test
+  const perTarget = {}
+  for (const t of targets) {
+    const rs = runs.filter((r) => r.target === t)
+    perTarget[t] = {
+      runs: rs.length,
+      failedRuns: rs.filter((r) => !r.ok).length,
+      losses: rs.reduce((s, r) => s + (r.ok ? r.losses : 0), 0),
+      unexpectedCloses: rs.reduce((s, r) => s + (r.unexpectedCloses ?? 0), 0)
+    }
+  }
+  log(`BENCH-SUMMARY ${JSON.stringify(perTarget)}`)
+  const broken = Object.values(perTarget).some((p) => p.failedRuns > 0 || (mode === 'smoke' && p.losses > 0))
+  process.exitCode = broken ? 1 : 0
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exitCode = 1
+})

@@ -1,0 +1,24 @@
+// fastify-realtime with its defaults, JWT on, limits raised so the load is
+// not refused. Loaded from the build in dist/ (npm run build).
+import Fastify from 'fastify'
+import { createRequire } from 'node:module'
+import { SECRET } from '../lib/common.mjs'
+import { runTarget, HOST, portFromEnv } from '../lib/target.mjs'
+
+const require = createRequire(import.meta.url)
+const mod = require('../../dist/index.js')
+const realtime = mod.default ?? mod.fastifyRealtime ?? mod
+
+const app = Fastify({ logger: false })
+await app.register(realtime, {
+  jwt: { secret: SECRET },
+  maxConnections: 100_000,
+  maxConnectionsPerUser: 100_000,
+  rateLimit: { max: 1e9, windowMs: 60_000 }
+})
+await app.listen({ port: portFromEnv(), host: HOST })
+runTarget('fastify-realtime', {
+  port: app.server.address().port,
+  broadcast: (event, data) => app.realtime.broadcastToSubscribers(event, { type: event, data }),
+  stats: () => app.realtime.stats()
+})

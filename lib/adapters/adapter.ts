@@ -1,0 +1,51 @@
+import type { FastifyBaseLogger } from 'fastify'
+
+/** Who a message is for. Connection ids are unique across the cluster. */
+export type DeliveryTarget =
+  | { kind: 'all' }
+  | { kind: 'event', event: string }
+  | { kind: 'users', userIds: readonly string[] }
+  | { kind: 'connection', connectionId: string }
+
+/** What travels between nodes: already-encoded frames, never objects to re-encode. */
+export type ClusterMessage =
+  | { kind: 'deliver', target: DeliveryTarget, payload: string }
+  | { kind: 'disconnect', userId: string, code: number, reason: string }
+
+/** What a node gives its adapter when it starts. */
+export interface AdapterContext {
+  /** This node's id, unique per process. */
+  readonly nodeId: string
+  readonly log: FastifyBaseLogger
+  /** Hand a message that another node published to this node's connections. */
+  receive (message: ClusterMessage): void
+  /** Local connection count per user, for adapters that keep cluster-wide counts. */
+  localConnectionCount (userId: string): number
+}
+
+export interface ClusterStats {
+  nodes: number
+  connections: number
+  users: number
+}
+
+/**
+ * The transport between the nodes of one logical realtime server. The node
+ * always delivers to its own connections itself; an adapter only carries
+ * messages to the other nodes and, optionally, keeps cluster-wide
+ * per-user connection counts.
+ */
+export interface Adapter {
+  start (context: AdapterContext): Promise<void>
+  /** Sends to every other node. Rejects when the message could not be handed to the transport. */
+  publish (message: ClusterMessage): Promise<void>
+  /**
+   * Claims a connection slot for `userId` across the cluster. Resolves false
+   * when the user already holds `max` connections. Adapters that do not
+   * implement it leave the limit per node.
+   */
+  acquireConnection? (userId: string, connectionId: string, max: number): Promise<boolean>
+  releaseConnection? (userId: string, connectionId: string): Promise<void>
+  clusterStats? (): Promise<ClusterStats>
+  close (): Promise<void>
+}

@@ -1,0 +1,61 @@
+import type { ConnectionInfo } from './connection.js'
+import type { RealtimeStats } from './stats.js'
+import type { ClusterStats } from './adapters/adapter.js'
+import type { NotificationLevel, OutboundMessage, RealtimeEvents } from './protocol/server-messages.js'
+
+export interface NotificationOptions {
+  level?: NotificationLevel
+  /** Send to these users' connections (whatever they subscribed to); everyone connected when left out. */
+  targetUsers?: readonly string[]
+  /** Extra fields merged into the notification's data. */
+  extra?: Record<string, unknown>
+}
+
+export interface ClusterView extends ClusterStats {
+  /** This node's own view. */
+  local: RealtimeStats
+}
+
+/**
+ * `app.realtime`: server-side delivery from any route handler.
+ *
+ * Every delivery method builds the message once (one timestamp, one id, one
+ * serialization) and resolves with the number of connections **on this
+ * node** it was written to. With a cluster adapter the message is also
+ * published to the other nodes, whose counts are not waited for; if that
+ * publish fails the promise rejects with FST_REALTIME_PUBLISH_FAILED, whose
+ * `delivered` property still says what this node delivered.
+ * A message over maxMessageSize rejects with FST_REALTIME_MESSAGE_TOO_LARGE
+ * and is sent to nobody.
+ */
+export interface RealtimeApi {
+  /** This process's node id (unique per process). */
+  readonly nodeId: string
+  sendToConnection<K extends string>(connectionId: string, message: OutboundMessage<K>): Promise<number>
+  /** Every connection of the user, whatever it subscribed to. */
+  sendToUser<K extends string>(userId: string, message: OutboundMessage<K>): Promise<number>
+  /** Every connection of each listed user (each user once). */
+  sendToUsers<K extends string>(userIds: readonly string[], message: OutboundMessage<K>): Promise<number>
+  broadcastToAll<K extends string>(message: OutboundMessage<K>): Promise<number>
+  /** Only connections subscribed to `event`. */
+  broadcastToSubscribers<K extends string>(event: string, message: OutboundMessage<K>): Promise<number>
+  /** system.notification to targetUsers, or to every connection. */
+  broadcastSystemNotification (message: string, options?: NotificationOptions): Promise<number>
+  /** review.updated to targetUsers, or to subscribers of review.updated. */
+  broadcastReviewUpdated (reviewId: string, changes: Record<string, unknown>, targetUsers?: readonly string[]): Promise<number>
+  /** file.processing (status 'processing') or file.ready (any other status) to the user's connections. */
+  broadcastFileProcessingStatus (userId: string, fileId: string, status: string, progress?: number, extra?: Record<string, unknown>): Promise<number>
+  /**
+   * Closes every connection of the user on every node (revocation), with
+   * close code 4500 unless told otherwise. Resolves the local count.
+   */
+  disconnectUser (userId: string, reason?: string, code?: number): Promise<number>
+  /** This node's counters. */
+  stats (): RealtimeStats
+  /** The cluster's view (nodes, connections, users) with the local stats; a single node without a cluster adapter. */
+  clusterStats (): Promise<ClusterView>
+  getConnection (connectionId: string): ConnectionInfo | undefined
+  connectionsOf (userId: string): ConnectionInfo[]
+}
+
+export type { RealtimeEvents }

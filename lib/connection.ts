@@ -1,0 +1,132 @@
+import type { WebSocket } from 'ws'
+import type { FastifyBaseLogger } from 'fastify'
+import { CloseCode } from './protocol/codes.js'
+
+/** What handlers and hooks may know about a connection. */
+export interface ConnectionInfo {
+  readonly id: string
+  readonly userId: string
+  /** What `authenticate` returned as `user`, if anything. */
+  readonly user: unknown
+  readonly subscriptions: ReadonlySet<string>
+  readonly connectedAt: number
+}
+
+export type SendResult = 'sent' | 'dropped' | 'closed'
+
+const EMPTY: ReadonlySet<string> = new Set()
+
+/**
+ * One open connection: the only place that calls the ws socket's methods.
+ * Kept small on purpose (thousands of them live at once): no timers, no
+ * request or reply, the child logger made only when something is logged.
+ */
+export class Connection implements ConnectionInfo {
+  readonly id: string
+  readonly userId: string
+  readonly user: unknown
+  readonly connectedAt: number
+  /** Last sign of life (a message or a pong), in ms since the epoch. */
+  lastSeenAt: number
+  /** When a protocol ping was last sent and not yet answered; 0 if none. */
+  pingSentAt = 0
+  /** The token's `exp` in ms, or Infinity. */
+  readonly expiresAt: number
+  #subscriptions: Set<string> | undefined
+  #isOpen = true
+  readonly #socket: WebSocket
+  readonly #parentLog: FastifyBaseLogger
+  #log: FastifyBaseLogger | undefined
+
+  constructor (socket: WebSocket, id: string, userId: string, user: unknown, expiresAt: number, log: FastifyBaseLogger, now: number) {
+    this.#socket = socket
+    this.id = id
+    this.userId = userId
+    this.user = user
+    this.expiresAt = expiresAt
+    this.#parentLog = log
+    this.connectedAt = now
+    this.lastSeenAt = now
+  }
+
+  get subscriptions (): ReadonlySet<string> {
+    return this.#subscriptions ?? EMPTY
+  }
+
+  get isOpen (): boolean {
+    return this.#isOpen
+  }
+
+  get log (): FastifyBaseLogger {
+    this.#log ??= this.#parentLog.child({ connectionId: this.id, userId: this.userId })
+    return this.#log
+  }
+
+  /** Adds events; returns those that were new. */
+  addSubscriptions (events: Iterable<string>): string[] {
+    this.#subscriptions ??= new Set()
+    const added: string[] = []
+    for (const event of events) {
+      if (!this.#subscriptions.has(event)) {
+        this.#subscriptions.add(event)
+        added.push(event)
+      }
+    }
+    return added
+  }
+
+  /** Removes events; returns those that were subscribed. */
+  removeSubscriptions (events: Iterable<string>): string[] {
+    const removed: string[] = []
+    if (this.#subscriptions === undefined) return removed
+    for (const event of events) {
+      if (this.#subscriptions.delete(event)) removed.push(event)
+    }
+    return removed
+  }
+
+  get bufferedAmount (): number {
+    return this.#socket.bufferedAmount
+  }
+
+  /**
+   * Sends one encoded frame. Past `maxBufferedBytes` of unsent data the
+   * client is not reading: the frame is dropped, or the connection closed
+   * (4008), as the slowConsumer option says.
+   */
+  send (payload: Buffer | string, maxBufferedBytes: number, closeSlowConsumer: boolean): SendResult {
+    if (!this.#isOpen) return 'closed'
+    if (this.#socket.bufferedAmount > maxBufferedBytes) {
+      if (closeSlowConsumer) {
+        this.close(CloseCode.slowConsumer, 'slow consumer')
+        return 'closed'
+      }
+      return 'dropped'
+    }
+    this.#socket.send(payload, { binary: false })
+    return 'sent'
+  }
+
+  ping (now: number): void {
+    if (!this.#isOpen) return
+    this.pingSentAt = now
+    this.#socket.ping()
+  }
+
+  /** Starts the closing handshake; the registry forgets the connection on the socket's 'close'. */
+  close (code: number, reason: string): void {
+    if (!this.#isOpen) return
+    this.#isOpen = false
+    this.#socket.close(code, reason)
+  }
+
+  /** For a peer that cannot complete a closing handshake. */
+  terminate (): void {
+    this.#isOpen = false
+    this.#socket.terminate()
+  }
+
+  markClosed (): void {
+    this.#isOpen = false
+  }
+}

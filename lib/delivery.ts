@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto'
+import type { Registry } from './registry.js'
+import type { Connection } from './connection.js'
+import type { Adapter, DeliveryTarget } from './adapters/adapter.js'
+import type { Counters } from './stats.js'
+import { InvalidOutboundMessageError, MessageTooLargeError, PublishFailedError } from './errors.js'
+
+export interface Encoded {
+  /** The JSON text, for other nodes. */
+  readonly text: string
+  /** The same bytes, converted once for every local socket. */
+  readonly bytes: Buffer
+}
+
+export interface DeliveryOptions {
+  maxMessageSize: number
+  maxBufferedBytes: number
+  closeSlowConsumer: boolean
+}
+
+/**
+ * Builds each message's envelope once (one timestamp, one id, one
+ * JSON.stringify, one Buffer) however many connections receive it, finds
+ * recipients through the registry's indexes and hands the same bytes to the
+ * adapter for the other nodes.
+ */
+export class Delivery {
+  readonly #registry: Registry<Connection>
+  readonly #options: DeliveryOptions
+  readonly #adapter: Adapter
+  readonly #counters: Counters
+
+  constructor (registry: Registry<Connection>, options: DeliveryOptions, adapter: Adapter, counters: Counters) {
+    this.#registry = registry
+    this.#options = options
+    this.#adapter = adapter
+    this.#counters = counters
+  }
+
+  encode (type: string, data: unknown): Encoded {
+    if (typeof type !== 'string' || type.length === 0) throw new InvalidOutboundMessageError('type must be a non-empty string')
+    let text: string
+    try {
+      text = JSON.stringify({ type, data: data ?? {}, timestamp: new Date().toISOString(), id: randomUUID() })
+    } catch (err) {
+      throw new InvalidOutboundMessageError(`data is not serializable (${(err as Error).message})`)
+    }
+    const bytes = Buffer.from(text)
+    if (bytes.length > this.#options.maxMessageSize) throw new MessageTooLargeError(bytes.length, this.#options.maxMessageSize)
+    return { text, bytes }
+  }
+
+  /** Delivers to this node's connections and publishes to the others. Resolves the local count. */
+  async deliver (target: DeliveryTarget, encoded: Encoded): Promise<number> {
+    const delivered = this.deliverLocal(target, encoded.bytes)
+    if (target.kind === 'connection' && delivered > 0) return delivered
+    try {
+      await this.#adapter.publish({ kind: 'deliver', target, payload: encoded.text })
+    } catch (err) {
+      const error = new PublishFailedError((err as Error).message)
+      Object.assign(error, { delivered })
+      throw error
+    }
+    return delivered
+  }
+
+  /** Sends already-encoded bytes to the local connections `target` names. */
+  deliverLocal (target: DeliveryTarget, bytes: Buffer): number {
+    switch (target.kind) {
+      case 'all':
+        return this.#sendAll(this.#registry.all(), bytes)
+      case 'event':
+        return this.#sendAll(this.#registry.subscribers(target.event), bytes)
+      case 'users': {
+        let delivered = 0
+        for (const userId of new Set(target.userIds)) delivered += this.#sendAll(this.#registry.forUser(userId), bytes)
+        return delivered
+      }
+      case 'connection': {
+        const connection = this.#registry.get(target.connectionId)
+        return connection === undefined ? 0 : this.#sendOne(connection, bytes)
+      }
+    }
+  }
+
+  #sendAll (connections: Iterable<Connection> | undefined, bytes: Buffer): number {
+    if (connections === undefined) return 0
+    let delivered = 0
+    for (const connection of connections) delivered += this.#sendOne(connection, bytes)
+    return delivered
+  }
+
+  #sendOne (connection: Connection, bytes: Buffer): number {
+    const result = connection.send(bytes, this.#options.maxBufferedBytes, this.#options.closeSlowConsumer)
+    if (result === 'sent') {
+      this.#counters.messagesOut++
+      return 1
+    }
+    if (result === 'dropped' || connection.isOpen === false) this.#counters.slowConsumerEvents++
+    return 0
+  }
+}

@@ -1,0 +1,33 @@
+import createError from '@fastify/error'
+
+/**
+ * Every error this plugin throws, in one place. Codes are API: renaming one
+ * is a breaking change and goes in the CHANGELOG.
+ *
+ * Errors on the wire (the `code` of an `error` frame) and close codes live in
+ * protocol/codes.ts, because the client shares them.
+ */
+
+// Options, at register time
+export const InvalidOptionsError = createError<'FST_REALTIME_OPTIONS_INVALID', [string]>(
+  'FST_REALTIME_OPTIONS_INVALID', 'fastify-realtime: invalid options: %s')
+
+// Delivery, from app.realtime.*
+export const MessageTooLargeError = createError<'FST_REALTIME_MESSAGE_TOO_LARGE', [number, number]>(
+  'FST_REALTIME_MESSAGE_TOO_LARGE', 'fastify-realtime: message is %d bytes, over maxMessageSize (%d): not sent')
+export const InvalidOutboundMessageError = createError<'FST_REALTIME_MESSAGE_INVALID', [string]>(
+  'FST_REALTIME_MESSAGE_INVALID', 'fastify-realtime: cannot send message: %s')
+export const PublishFailedError = createError<'FST_REALTIME_PUBLISH_FAILED', [string]>(
+  'FST_REALTIME_PUBLISH_FAILED', 'fastify-realtime: delivered locally but could not publish to other nodes: %s')
+
+// Handshake, answered with an HTTP status before the upgrade
+export const UnauthorizedError = createError<'FST_REALTIME_UNAUTHORIZED', [string]>(
+  'FST_REALTIME_UNAUTHORIZED', '%s', 401)
+export const ForbiddenOriginError = createError<'FST_REALTIME_FORBIDDEN_ORIGIN', []>(
+  'FST_REALTIME_FORBIDDEN_ORIGIN', 'Origin not allowed', 403)
+export const UserConnectionLimitError = createError<'FST_REALTIME_USER_CONNECTION_LIMIT', [number]>(
+  'FST_REALTIME_USER_CONNECTION_LIMIT', 'Maximum connections per user exceeded (%d)', 429)
+export const ServerFullError = createError<'FST_REALTIME_SERVER_FULL', []>(
+  'FST_REALTIME_SERVER_FULL', 'Server at maximum capacity', 503)
+export const ServerOverloadedError = createError<'FST_REALTIME_SERVER_OVERLOADED', []>(
+  'FST_REALTIME_SERVER_OVERLOADED', 'Server is overloaded, try again later', 503)

@@ -1,0 +1,24 @@
+import type { SubscribeData, UnsubscribeData } from '../protocol/client-messages.js'
+import { WireError } from '../protocol/codes.js'
+import type { CoreContext } from './context.js'
+
+/** subscribe: all requested events must be allowed, or nothing is subscribed. */
+export function handleSubscribe (data: SubscribeData, context: CoreContext): void {
+  const invalid = data.events.filter(event => !context.allowedEvents.has(event))
+  if (invalid.length > 0) {
+    context.sendError(WireError.invalidEvent, `Cannot subscribe to: ${invalid.map(e => e.slice(0, 64)).join(', ')}`, { details: invalid })
+    return
+  }
+  const { connection } = context
+  const added = connection.addSubscriptions(data.events)
+  context.registry.indexEvents(connection, added)
+  context.reply('subscription.confirmed', { events: [...new Set(data.events)], subscriptions: [...connection.subscriptions] })
+}
+
+/** unsubscribe: unknown or not-subscribed events are simply not there to remove. */
+export function handleUnsubscribe (data: UnsubscribeData, context: CoreContext): void {
+  const { connection } = context
+  const removed = connection.removeSubscriptions(data.events)
+  context.registry.unindexEvents(connection, removed)
+  context.reply('unsubscription.confirmed', { events: [...new Set(data.events)], subscriptions: [...connection.subscriptions] })
+}

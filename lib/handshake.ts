@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { ResolvedOptions } from './options.js'
+import type { RealtimeNode, Identity } from './realtime-node.js'
+import type { Adapter } from './adapters/adapter.js'
+import {
+  ForbiddenOriginError, ServerFullError, ServerOverloadedError, UnauthorizedError, UserConnectionLimitError
+} from './errors.js'
+
+/** The subprotocol the server speaks; a browser offers it with `bearer.<jwt>`. */
+export const SUBPROTOCOL = 'fastify-realtime.v1'
+const BEARER_PROTOCOL_PREFIX = 'bearer.'
+
+export interface JwtVerifier {
+  verify (token: string): unknown
+}
+
+interface HandshakeError extends Error {
+  statusCode?: number
+  code: string
+}
+
+/**
+ * Where a token can be: the seed's path (`/ws/<token>`), a `bearer.<jwt>`
+ * subprotocol (the one header a browser can set), or `Authorization: Bearer`.
+ */
+export function extractToken (request: FastifyRequest): string | undefined {
+  const params = request.params as Record<string, string | undefined> | undefined
+  const fromPath = params?.['*']
+  if (fromPath !== undefined && fromPath.length > 0) return fromPath.includes('/') ? undefined : fromPath
+  const protocols = request.headers['sec-websocket-protocol']
+  if (typeof protocols === 'string') {
+    for (const offered of protocols.split(',')) {
+      const trimmed = offered.trim()
+      if (trimmed.startsWith(BEARER_PROTOCOL_PREFIX)) return trimmed.slice(BEARER_PROTOCOL_PREFIX.length)
+    }
+  }
+  const authorization = request.headers.authorization
+  if (typeof authorization === 'string' && authorization.slice(0, 7).toLowerCase() === 'bearer ') {
+    return authorization.slice(7).trim()
+  }
+  return undefined
+}
+
+/** The seed's token-in-path leaks into logs through the URL: replace it. */
+export function redactUrl (url: string, path: string): string {
+  const start = url.indexOf(path + '/')
+  if (start === -1) return url
+  const tokenStart = start + path.length + 1
+  const queryStart = url.indexOf('?', tokenStart)
+  return url.slice(0, tokenStart) + '[REDACTED]' + (queryStart === -1 ? '' : url.slice(queryStart))
+}
+
+export interface HandshakeDeps {
+  options: ResolvedOptions
+  node: RealtimeNode
+  adapter: Adapter
+  verifier: () => JwtVerifier
+  identities: WeakMap<FastifyRequest, Identity>
+}
+
+/**
+ * Runs before the upgrade, so every refusal is a real HTTP response with a
+ * JSON body, and nothing is allocated for a refused connection.
+ */
+export function createHandshakeHook (deps: HandshakeDeps) {
+  const { options, node, adapter, identities } = deps
+  return async function realtimeHandshake (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const refusal = await check(request)
+    if (refusal !== undefined) {
+      node.counters.connectionsRejected++
+      request.log.debug({ statusCode: refusal.statusCode, code: refusal.code }, 'websocket handshake refused')
+      const statusCode = refusal.statusCode ?? 401
+      await reply.code(statusCode).send({ statusCode, code: refusal.code, error: errorName(statusCode), message: refusal.message })
+    }
+  }
+
+  async function check (request: FastifyRequest): Promise<HandshakeError | undefined> {
+    if (options.allowedOrigins !== undefined && !options.allowedOrigins(request.headers.origin, request)) {
+      return new ForbiddenOriginError()
+    }
+    if (node.isClosing || node.registry.size >= options.maxConnections) return new ServerFullError()
+    if (options.maxEventLoopDelayMs > 0 && node.eventLoopDelayMs() > options.maxEventLoopDelayMs) return new ServerOverloadedError()
+
+    const token = extractToken(request)
+    if (token === undefined || token.length === 0) return new UnauthorizedError('Missing token')
+    let payload: Record<string, unknown>
+    try {
+      const verified = deps.verifier().verify(token)
+      if (verified === null || typeof verified !== 'object') return new UnauthorizedError('Invalid token')
+      payload = verified as Record<string, unknown>
+    } catch (err) {
+      // fast-jwt's messages describe the failure, never the token
+      return new UnauthorizedError(`Authentication failed: ${(err as Error).message}`)
+    }
+    const sub = payload.sub
+    let userId = typeof sub === 'string' ? sub : (typeof sub === 'number' ? String(sub) : '')
+    if (userId.length === 0) return new UnauthorizedError('Invalid token: missing user ID')
+    let user: unknown
+    if (options.authenticate !== undefined) {
+      let result
+      try {
+        result = await options.authenticate(payload, request)
+      } catch (err) {
+        request.log.warn({ err }, 'authenticate hook failed')
+        return new UnauthorizedError('Authentication failed')
+      }
+      if (result === false || result === null) return new UnauthorizedError('User not found or inactive')
+      if (typeof result === 'object') {
+        if (typeof result.userId === 'string' && result.userId.length > 0) userId = result.userId
+        user = result.user
+      }
+    }
+    if (node.registry.size >= options.maxConnections) return new ServerFullError()
+    if (node.registry.countForUser(userId) >= options.maxConnectionsPerUser) {
+      return new UserConnectionLimitError(options.maxConnectionsPerUser)
+    }
+    const exp = payload.exp
+    const identity: Identity = { userId, user, expiresAt: typeof exp === 'number' ? exp * 1000 : Infinity }
+    if (adapter.acquireConnection !== undefined) {
+      const connectionId = randomUUID()
+      let acquired: boolean
+      try {
+        acquired = await adapter.acquireConnection(userId, connectionId, options.maxConnectionsPerUser)
+      } catch (err) {
+        // the cluster's count is unreachable: fall back to the local limit checked above
+        request.log.warn({ err }, 'could not reach the adapter to count connections; using the local limit')
+        acquired = true
+      }
+      if (!acquired) return new UserConnectionLimitError(options.maxConnectionsPerUser)
+      identity.connectionId = connectionId
+    }
+    identities.set(request, identity)
+    return undefined
+  }
+}
+
+function errorName (statusCode: number): string {
+  switch (statusCode) {
+    case 401: return 'Unauthorized'
+    case 403: return 'Forbidden'
+    case 429: return 'Too Many Requests'
+    default: return 'Service Unavailable'
+  }
+}

@@ -1,0 +1,23 @@
+import { fastifyRealtime } from './plugin.js'
+
+export { fastifyRealtime }
+export default fastifyRealtime
+export * from './protocol/index.js'
+export * from './errors.js'
+export { RealtimeDataOptionsSchema, resolveOptions } from './options.js'
+export type { RealtimeOptions, RealtimeDataOptions, AuthenticateHook, AuthenticateResult, MessageTypeDefinition, OriginCheck } from './options.js'
+export type { RealtimeApi, NotificationOptions, ClusterView } from './api.js'
+export type { RealtimeStats } from './stats.js'
+export type { ConnectionInfo } from './connection.js'
+export type { MessageContext, MessageHandler } from './router.js'
+export type { Adapter, AdapterContext, ClusterMessage, ClusterStats, DeliveryTarget } from './adapters/adapter.js'
+export { MemoryAdapter, memoryAdapter } from './adapters/memory.js'
+export { SlidingWindowRateLimiter } from './rate-limiter.js'
+export { SUBPROTOCOL } from './handshake.js'
+
+// CommonJS users get the plugin itself from require(), with the named exports on it
+/* c8 ignore next 4 */ // only runs in the CommonJS build
+if (typeof module === 'object' && module.exports === exports) {
+  module.exports = Object.assign(fastifyRealtime, exports)
+  Object.defineProperty(module.exports, '__esModule', { value: true })
+}

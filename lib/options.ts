@@ -1,0 +1,196 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+import type { FastifyRequest } from 'fastify'
+import type { FastifyJWTOptions } from '@fastify/jwt'
+import { DEFAULT_EVENTS } from './protocol/server-messages.js'
+import { InvalidOptionsError } from './errors.js'
+import type { Adapter } from './adapters/adapter.js'
+import type { MessageHandler } from './router.js'
+
+/** The data options: one schema, every default declared here. */
+export const RealtimeDataOptionsSchema = Type.Object({
+  path: Type.String({ default: '/ws', pattern: '^/[^:*]*$', description: 'route of the WebSocket endpoint; the token variant is `${path}/:token`' }),
+  maxConnectionsPerUser: Type.Integer({ minimum: 1, default: 3 }),
+  maxConnections: Type.Integer({ minimum: 1, default: 1000 }),
+  rateLimit: Type.Object({
+    max: Type.Integer({ minimum: 1, default: 100, description: 'messages per window per user' }),
+    windowMs: Type.Integer({ minimum: 1, default: 60000 })
+  }, { default: {}, additionalProperties: false }),
+  heartbeatIntervalMs: Type.Integer({ minimum: 10, default: 30000 }),
+  connectionTimeoutMs: Type.Integer({ minimum: 20, default: 60000 }),
+  maxMessageSize: Type.Integer({ minimum: 128, maximum: 104857600, default: 65536, description: 'bytes, inbound and outbound' }),
+  events: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { uniqueItems: true, default: [...DEFAULT_EVENTS] }),
+  maxBufferedBytes: Type.Integer({ minimum: 1024, default: 4194304, description: 'per socket; past it, slowConsumer decides' }),
+  slowConsumer: Type.Union([Type.Literal('close'), Type.Literal('drop')], { default: 'close' }),
+  compression: Type.Boolean({ default: false, description: 'permessage-deflate' }),
+  handshakeTimeoutMs: Type.Integer({ minimum: 1, default: 10000 }),
+  closeOnTokenExpiry: Type.Boolean({ default: true }),
+  maxEventLoopDelayMs: Type.Integer({ minimum: 0, default: 0, description: '0 = never shed connections for loop delay' }),
+  handshakeRateLimit: Type.Union([
+    Type.Literal(false),
+    Type.Object({
+      max: Type.Integer({ minimum: 1, default: 60 }),
+      timeWindowMs: Type.Integer({ minimum: 1, default: 60000 })
+    }, { additionalProperties: false })
+  ], { default: { max: 60, timeWindowMs: 60000 } })
+}, { additionalProperties: true })
+export type RealtimeDataOptions = Static<typeof RealtimeDataOptionsSchema>
+
+/** What `authenticate` returns: false/null refuses the connection with 401. */
+export type AuthenticateResult = { userId?: string, user?: unknown } | boolean | null | undefined
+export type AuthenticateHook = (payload: Record<string, unknown>, request: FastifyRequest) => AuthenticateResult | Promise<AuthenticateResult>
+
+export type OriginCheck = (origin: string | undefined, request: FastifyRequest) => boolean
+
+export interface MessageTypeDefinition<T extends TSchema = TSchema> {
+  schema: T
+  handler: MessageHandler<Static<T>>
+}
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : Partial<T[K]>) : T[K] }
+
+export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, 'events'>> {
+  /** Subscription events clients may subscribe to (the seed's twelve by default). */
+  events?: readonly string[]
+  /**
+   * Options for @fastify/jwt when the plugin registers it (a string is the
+   * HS256 secret). Ignored when the host registered @fastify/jwt itself.
+   */
+  jwt?: string | FastifyJWTOptions
+  /** Load the user, refuse inactive ones (return false), or map the payload to a user id. */
+  authenticate?: AuthenticateHook
+  /** Host-defined client message types, each validated by its schema before its handler runs. */
+  messages?: Record<string, MessageTypeDefinition>
+  /** Cross-node transport; the in-memory adapter (single process) by default. */
+  adapter?: Adapter
+  /**
+   * Origins allowed to open a connection (Cross-Site WebSocket Hijacking
+   * protection). Default '*' (any origin, suits token auth that a browser
+   * never sends by itself); set a list in production when browsers connect.
+   */
+  allowedOrigins?: '*' | readonly string[] | OriginCheck
+}
+
+export interface ResolvedOptions extends Readonly<Omit<RealtimeDataOptions, 'events'>> {
+  readonly events: ReadonlySet<string>
+  readonly jwt: FastifyJWTOptions | undefined
+  readonly authenticate: AuthenticateHook | undefined
+  readonly messages: ReadonlyMap<string, MessageTypeDefinition>
+  readonly adapter: Adapter | undefined
+  readonly allowedOrigins: OriginCheck | undefined
+}
+
+const FUNCTION_KEYS = new Set(['jwt', 'authenticate', 'messages', 'adapter', 'allowedOrigins'])
+const RESERVED_TYPES = new Set(['ping', 'heartbeat', 'subscribe', 'unsubscribe'])
+
+/** Validates and freezes the options; throws one error naming every bad option. */
+export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOptions {
+  const raw: Record<string, unknown> = { ...(input ?? {}) }
+  const data: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(raw)) {
+    if (!FUNCTION_KEYS.has(key) && value !== undefined) data[key] = structuredCloneData(value)
+  }
+  // fastify passes its own register options (prefix, logLevel...) along: they are not ours to judge
+  for (const key of ['prefix', 'logLevel', 'logSerializers']) delete data[key]
+
+  Value.Default(RealtimeDataOptionsSchema, data)
+  const problems: string[] = []
+  for (const error of Value.Errors(RealtimeDataOptionsSchema, data)) {
+    problems.push(`${error.path.slice(1).replaceAll('/', '.') || '(root)'} ${error.message}`)
+  }
+  const unknown = Object.keys(data).filter(key => !(key in RealtimeDataOptionsSchema.properties))
+  for (const key of unknown) problems.push(`${key} is not an option`)
+  if (problems.length === 0) {
+    const d = data as RealtimeDataOptions
+    if (d.connectionTimeoutMs <= d.heartbeatIntervalMs) {
+      problems.push(`connectionTimeoutMs (${d.connectionTimeoutMs}) must be greater than heartbeatIntervalMs (${d.heartbeatIntervalMs})`)
+    }
+  }
+
+  const jwt = checkJwt(raw.jwt, problems)
+  const authenticate = checkFunction<AuthenticateHook>('authenticate', raw.authenticate, problems)
+  const messages = checkMessages(raw.messages, problems)
+  const adapter = checkAdapter(raw.adapter, problems)
+  const allowedOrigins = checkOrigins(raw.allowedOrigins, problems)
+
+  if (problems.length > 0) throw new InvalidOptionsError(problems.join('; '))
+  const d = data as RealtimeDataOptions
+  return Object.freeze({
+    ...d,
+    rateLimit: Object.freeze({ ...d.rateLimit }),
+    events: new Set(d.events),
+    jwt,
+    authenticate,
+    messages,
+    adapter,
+    allowedOrigins
+  })
+}
+
+function structuredCloneData (value: unknown): unknown {
+  return Array.isArray(value) ? [...value] : (value !== null && typeof value === 'object' ? { ...value } : value)
+}
+
+function checkFunction<T> (name: string, value: unknown, problems: string[]): T | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'function') problems.push(`${name} must be a function`)
+  return value as T
+}
+
+function checkJwt (value: unknown, problems: string[]): FastifyJWTOptions | undefined {
+  if (value === undefined) return undefined
+  if (typeof value === 'string') {
+    if (value.length === 0) problems.push('jwt must not be an empty secret')
+    return { secret: value }
+  }
+  if (value === null || typeof value !== 'object' || !('secret' in value)) {
+    problems.push('jwt must be a secret string or @fastify/jwt options with a secret')
+    return undefined
+  }
+  return value as FastifyJWTOptions
+}
+
+function checkMessages (value: unknown, problems: string[]): Map<string, MessageTypeDefinition> {
+  const messages = new Map<string, MessageTypeDefinition>()
+  if (value === undefined) return messages
+  if (value === null || typeof value !== 'object') {
+    problems.push('messages must be an object of { schema, handler } by message type')
+    return messages
+  }
+  for (const [type, definition] of Object.entries(value)) {
+    if (RESERVED_TYPES.has(type)) {
+      problems.push(`messages.${type} is a protocol message type and cannot be redefined`)
+      continue
+    }
+    const def = definition as Partial<MessageTypeDefinition> | null
+    if (def === null || typeof def !== 'object' || typeof def.handler !== 'function' || def.schema === null || typeof def.schema !== 'object') {
+      problems.push(`messages.${type} must be { schema: TypeBox schema, handler: function }`)
+      continue
+    }
+    messages.set(type, def as MessageTypeDefinition)
+  }
+  return messages
+}
+
+function checkAdapter (value: unknown, problems: string[]): Adapter | undefined {
+  if (value === undefined) return undefined
+  const candidate = value as Partial<Adapter> | null
+  if (candidate === null || typeof candidate !== 'object' ||
+      typeof candidate.start !== 'function' || typeof candidate.publish !== 'function' || typeof candidate.close !== 'function') {
+    problems.push('adapter must implement the Adapter interface (start, publish, close)')
+    return undefined
+  }
+  return candidate as Adapter
+}
+
+function checkOrigins (value: unknown, problems: string[]): OriginCheck | undefined {
+  if (value === undefined || value === '*') return undefined
+  if (typeof value === 'function') return value as OriginCheck
+  if (Array.isArray(value) && value.every(origin => typeof origin === 'string')) {
+    const allowed = new Set(value as string[])
+    // Browsers always send Origin; a client without one is not a browser and cannot be hijacked this way
+    return (origin) => origin === undefined || allowed.has(origin)
+  }
+  problems.push("allowedOrigins must be '*', a list of origins or a function (origin, request) => boolean")
+  return undefined
+}

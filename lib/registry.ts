@@ -1,0 +1,98 @@
+/**
+ * The indexes that make delivery cheap: connections by id, by user and by
+ * subscribed event, so no delivery ever scans every connection to find its
+ * recipients. No I/O here.
+ */
+export interface Registrable {
+  readonly id: string
+  readonly userId: string
+  readonly subscriptions: ReadonlySet<string>
+}
+
+export class Registry<C extends Registrable> {
+  readonly #byId = new Map<string, C>()
+  readonly #byUser = new Map<string, Set<C>>()
+  readonly #byEvent = new Map<string, Set<C>>()
+
+  add (connection: C): void {
+    this.#byId.set(connection.id, connection)
+    let forUser = this.#byUser.get(connection.userId)
+    if (forUser === undefined) {
+      forUser = new Set()
+      this.#byUser.set(connection.userId, forUser)
+    }
+    forUser.add(connection)
+  }
+
+  /** Forgets a connection and all its index entries. Safe to call twice. */
+  remove (connection: C): boolean {
+    if (this.#byId.get(connection.id) !== connection) return false
+    this.#byId.delete(connection.id)
+    const forUser = this.#byUser.get(connection.userId)
+    if (forUser !== undefined) {
+      forUser.delete(connection)
+      if (forUser.size === 0) this.#byUser.delete(connection.userId)
+    }
+    this.unindexEvents(connection, connection.subscriptions)
+    return true
+  }
+
+  indexEvents (connection: C, events: Iterable<string>): void {
+    for (const event of events) {
+      let subscribers = this.#byEvent.get(event)
+      if (subscribers === undefined) {
+        subscribers = new Set()
+        this.#byEvent.set(event, subscribers)
+      }
+      subscribers.add(connection)
+    }
+  }
+
+  unindexEvents (connection: C, events: Iterable<string>): void {
+    for (const event of events) {
+      const subscribers = this.#byEvent.get(event)
+      if (subscribers === undefined) continue
+      subscribers.delete(connection)
+      if (subscribers.size === 0) this.#byEvent.delete(event)
+    }
+  }
+
+  get (connectionId: string): C | undefined {
+    return this.#byId.get(connectionId)
+  }
+
+  forUser (userId: string): ReadonlySet<C> | undefined {
+    return this.#byUser.get(userId)
+  }
+
+  countForUser (userId: string): number {
+    return this.#byUser.get(userId)?.size ?? 0
+  }
+
+  subscribers (event: string): ReadonlySet<C> | undefined {
+    return this.#byEvent.get(event)
+  }
+
+  all (): IterableIterator<C> {
+    return this.#byId.values()
+  }
+
+  /** Subscriber count per event, for stats. */
+  subscriptionCounts (): Record<string, number> {
+    const counts: Record<string, number> = {}
+    for (const [event, subscribers] of this.#byEvent) counts[event] = subscribers.size
+    return counts
+  }
+
+  get size (): number {
+    return this.#byId.size
+  }
+
+  get userCount (): number {
+    return this.#byUser.size
+  }
+
+  get eventCount (): number {
+    return this.#byEvent.size
+  }
+}

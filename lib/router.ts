@@ -1,0 +1,81 @@
+import type { TSchema, Static } from '@sinclair/typebox'
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
+import type { FastifyBaseLogger } from 'fastify'
+import type { ConnectionInfo } from './connection.js'
+import type { RealtimeEvents } from './protocol/server-messages.js'
+import { WireError, type WireErrorCode } from './protocol/codes.js'
+import type { RealtimeApi } from './api.js'
+
+/** What a message handler gets besides the message's data. */
+export interface MessageContext {
+  readonly connection: ConnectionInfo
+  /** The client's `id` of the message being handled, if it sent one. */
+  readonly requestId: string | undefined
+  readonly log: FastifyBaseLogger
+  readonly realtime: RealtimeApi
+  /** Sends a message to this connection only. */
+  reply<K extends keyof RealtimeEvents & string>(type: K, data: RealtimeEvents[K]): void
+  reply (type: string, data: unknown): void
+}
+
+export type MessageHandler<T = unknown> = (data: T, context: MessageContext) => void | Promise<void>
+
+interface Route {
+  check: TypeCheck<TSchema>
+  handler: MessageHandler<never>
+}
+
+/** Outcome of decoding one frame, before it reaches a handler. */
+export type Decoded =
+  | { ok: true, route: Route, type: string, data: unknown, requestId: string | undefined }
+  | { ok: false, code: WireErrorCode, message: string, requestId: string | undefined }
+
+/**
+ * Message type -> handler, each with its schema compiled once. Turns every
+ * bad frame into a wire error code instead of an exception.
+ */
+export class MessageRouter {
+  readonly #routes = new Map<string, Route>()
+
+  add<T extends TSchema>(type: string, schema: T, handler: MessageHandler<Static<T>>): void {
+    this.#routes.set(type, { check: TypeCompiler.Compile(schema), handler: handler as MessageHandler<never> })
+  }
+
+  has (type: string): boolean {
+    return this.#routes.has(type)
+  }
+
+  get types (): string[] {
+    return [...this.#routes.keys()]
+  }
+
+  decode (text: string): Decoded {
+    let message: unknown
+    try {
+      message = JSON.parse(text)
+    } catch {
+      return { ok: false, code: WireError.invalidJson, message: 'Message is not valid JSON', requestId: undefined }
+    }
+    if (message === null || typeof message !== 'object' || Array.isArray(message)) {
+      return { ok: false, code: WireError.invalidJson, message: 'Message must be a JSON object', requestId: undefined }
+    }
+    const envelope = message as Record<string, unknown>
+    const requestId = typeof envelope.id === 'string' && envelope.id.length <= 128 ? envelope.id : undefined
+    const type = envelope.type
+    if (typeof type !== 'string' || type.length === 0) {
+      return { ok: false, code: WireError.invalidMessage, message: 'Message needs a string "type"', requestId }
+    }
+    // own properties only: a type such as "__proto__" or "constructor" must not find a route
+    const route = this.#routes.get(type)
+    if (route === undefined) {
+      return { ok: false, code: WireError.invalidMessageType, message: `Unknown message type: ${type.slice(0, 64)}`, requestId }
+    }
+    const data = envelope.data === undefined ? {} : envelope.data
+    if (!route.check.Check(data)) {
+      const first = route.check.Errors(data).First()
+      const where = first === undefined || first.path === '' ? 'data' : `data${first.path.replaceAll('/', '.')}`
+      return { ok: false, code: WireError.invalidMessage, message: `Invalid ${type.slice(0, 64)} message: ${where} ${first?.message ?? 'is invalid'}`, requestId }
+    }
+    return { ok: true, route, type, data, requestId }
+  }
+}

@@ -74,7 +74,7 @@ function noteError (err) {
 }
 
 function openWs (token, localAddress) {
-  const c = { open: false, waiter: null, outstanding: 0, closedByUs: false }
+  const c = { open: false, subscribed: false, waiter: null, outstanding: 0, closedByUs: false }
   const ws = new WebSocket(`ws://${HOST}:${PORT}/ws/${token}`, { localAddress, handshakeTimeout: HANDSHAKE_TIMEOUT_MS })
   c.send = (s) => ws.send(s)
   c.close = () => { c.closedByUs = true; ws.terminate() }
@@ -103,7 +103,7 @@ function openWs (token, localAddress) {
 }
 
 function openSocketIo (token, localAddress) {
-  const c = { open: false, waiter: null, outstanding: 0, closedByUs: false }
+  const c = { open: false, subscribed: false, waiter: null, outstanding: 0, closedByUs: false }
   const s = io(`http://${HOST}:${PORT}`, {
     transports: ['websocket'],
     auth: { token },
@@ -174,6 +174,7 @@ serveControl({
             const confirmed = waitFor(c, 'subscription.confirmed', HANDSHAKE_TIMEOUT_MS)
             c.send(JSON.stringify({ type: 'subscribe', data: { events } }))
             await confirmed
+            c.subscribed = true
             subscribed++
           }
         } catch (err) {
@@ -189,9 +190,9 @@ serveControl({
 
   /** Resolves when every open client of this process got broadcast `seq`, or at the timeout. */
   await: async ({ seq, expected, timeoutMs }) => {
-    const want = expected ?? clients.length
+    const want = expected ?? clients.filter((c) => c.subscribed).length
     const r0 = receipts.get(seq)
-    if (r0 === undefined || r0.count < want) {
+    if (want > 0 && (r0 === undefined || r0.count < want)) {
       await new Promise((resolve) => {
         const timer = setTimeout(() => { awaiting = null; resolve() }, timeoutMs)
         awaiting = { seq, expected: want, done: () => { clearTimeout(timer); awaiting = null; resolve() } }

@@ -8,7 +8,8 @@ import { runTarget, HOST, portFromEnv } from '../lib/target.mjs'
 
 const verify = createJwtVerifier()
 const hub = createHub()
-const app = Fastify({ logger: false })
+// a JWT is longer than Fastify's default maxParamLength (100): answered 414 otherwise
+const app = Fastify({ logger: false, maxParamLength: 4096 })
 await app.register(websocket)
 
 app.get('/ws/:token', {

@@ -1,0 +1,49 @@
+import t from 'tap'
+import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
+
+// Runs the benchmark in --smoke mode (a few hundred connections, one
+// broadcast, each target once) so a broken benchmark is noticed. No timing
+// is asserted: only that it finishes and every client got every message.
+
+interface TargetSummary {
+  runs: number
+  failedRuns: number
+  losses: number
+  unexpectedCloses: number
+}
+
+const root = resolve(__dirname, '..')
+const hasBuild = existsSync(resolve(root, 'dist', 'index.js'))
+const targets = ['ws', 'fastify-websocket', 'socketio', ...(hasBuild ? ['fastify-realtime'] : [])]
+
+t.setTimeout(240_000)
+
+t.test('bench --smoke runs every target with zero losses', async (t) => {
+  if (!hasBuild) t.comment('dist/index.js is missing (run npm run build): fastify-realtime left out')
+  const { code, stdout, stderr } = await new Promise<{ code: number | null, stdout: string, stderr: string }>((done) => {
+    execFile(process.execPath, ['bench/run.mjs', '--smoke', `--targets=${targets.join(',')}`], {
+      cwd: root,
+      timeout: 200_000,
+      maxBuffer: 16 * 1024 * 1024
+    }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null
+      done({ code, stdout, stderr })
+    })
+  })
+  t.equal(code, 0, 'the runner exits 0', { stderr: stderr.slice(-2000), stdout: stdout.slice(-4000) })
+  const line = stdout.split('\n').find((l) => l.startsWith('BENCH-SUMMARY '))
+  t.ok(line, 'the runner prints its summary line')
+  if (line === undefined) return
+  const summary = JSON.parse(line.slice('BENCH-SUMMARY '.length)) as Record<string, TargetSummary>
+  for (const target of targets) {
+    const s = summary[target]
+    t.ok(s, `${target} ran`)
+    if (s === undefined) continue
+    t.equal(s.runs, 4, `${target}: one run per scenario`)
+    t.equal(s.failedRuns, 0, `${target}: no run failed`)
+    t.equal(s.losses, 0, `${target}: zero losses`)
+    t.equal(s.unexpectedCloses, 0, `${target}: no connection closed by the server`)
+  }
+})

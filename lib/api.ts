@@ -11,6 +11,11 @@ export interface NotificationOptions {
   extra?: Record<string, unknown>
 }
 
+export interface UserDeliveryOptions {
+  /** Only the user's connections subscribed to this event. */
+  subscribedTo?: string
+}
+
 export interface ClusterView extends ClusterStats {
   /** This node's own view. */
   local: RealtimeStats
@@ -32,10 +37,13 @@ export interface RealtimeApi {
   /** This process's node id (unique per process). */
   readonly nodeId: string
   sendToConnection<K extends string>(connectionId: string, message: OutboundMessage<K>): Promise<number>
-  /** Every connection of the user, whatever it subscribed to. */
-  sendToUser<K extends string>(userId: string, message: OutboundMessage<K>): Promise<number>
+  /**
+   * Every connection of the user, whatever it subscribed to (the seed's
+   * semantics); with `subscribedTo`, only its connections subscribed to that event.
+   */
+  sendToUser<K extends string>(userId: string, message: OutboundMessage<K>, options?: UserDeliveryOptions): Promise<number>
   /** Every connection of each listed user (each user once). */
-  sendToUsers<K extends string>(userIds: readonly string[], message: OutboundMessage<K>): Promise<number>
+  sendToUsers<K extends string>(userIds: readonly string[], message: OutboundMessage<K>, options?: UserDeliveryOptions): Promise<number>
   broadcastToAll<K extends string>(message: OutboundMessage<K>): Promise<number>
   /** Only connections subscribed to `event`. */
   broadcastToSubscribers<K extends string>(event: string, message: OutboundMessage<K>): Promise<number>

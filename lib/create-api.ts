@@ -12,8 +12,8 @@ function checkMessage (message: OutboundMessage<string>): void {
 /** The seed's helpers, on top of the node's delivery. */
 export function createRealtimeApi (node: RealtimeNode, adapter: Adapter): RealtimeApi {
   const now = (): string => new Date().toISOString()
-  const toUsers = (userIds: readonly string[], type: string, data: unknown): Promise<number> =>
-    node.deliverTo({ kind: 'users', userIds }, type, data)
+  const toUsers = (userIds: readonly string[], type: string, data: unknown, subscribedTo?: string): Promise<number> =>
+    node.deliverTo(subscribedTo === undefined ? { kind: 'users', userIds } : { kind: 'users', userIds, event: subscribedTo }, type, data)
 
   const api: RealtimeApi = {
     nodeId: node.nodeId,
@@ -21,13 +21,13 @@ export function createRealtimeApi (node: RealtimeNode, adapter: Adapter): Realti
       checkMessage(message)
       return node.deliverTo({ kind: 'connection', connectionId }, message.type, message.data)
     },
-    async sendToUser (userId, message) {
+    async sendToUser (userId, message, options) {
       checkMessage(message)
-      return toUsers([userId], message.type, message.data)
+      return toUsers([userId], message.type, message.data, options?.subscribedTo)
     },
-    async sendToUsers (userIds, message) {
+    async sendToUsers (userIds, message, options) {
       checkMessage(message)
-      return toUsers(userIds, message.type, message.data)
+      return toUsers(userIds, message.type, message.data, options?.subscribedTo)
     },
     async broadcastToAll (message) {
       checkMessage(message)

@@ -73,7 +73,17 @@ export class Delivery {
         return this.#sendAll(this.#registry.subscribers(target.event), bytes)
       case 'users': {
         let delivered = 0
-        for (const userId of new Set(target.userIds)) delivered += this.#sendAll(this.#registry.forUser(userId), bytes)
+        for (const userId of new Set(target.userIds)) {
+          const connections = this.#registry.forUser(userId)
+          if (connections === undefined) continue
+          if (target.event === undefined) {
+            delivered += this.#sendAll(connections, bytes)
+          } else {
+            for (const connection of connections) {
+              if (connection.subscriptions.has(target.event)) delivered += this.#sendOne(connection, bytes)
+            }
+          }
+        }
         return delivered
       }
       case 'connection': {

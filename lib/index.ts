@@ -4,9 +4,9 @@ export { fastifyRealtime }
 export default fastifyRealtime
 export * from './protocol/index.js'
 export * from './errors.js'
-export { RealtimeDataOptionsSchema, resolveOptions } from './options.js'
+export { RealtimeDataOptionsSchema, resolveOptions, defineMessage } from './options.js'
 export type { RealtimeOptions, RealtimeDataOptions, AuthenticateHook, AuthenticateResult, MessageTypeDefinition, OriginCheck } from './options.js'
-export type { RealtimeApi, NotificationOptions, ClusterView } from './api.js'
+export type { RealtimeApi, NotificationOptions, ClusterView, UserDeliveryOptions } from './api.js'
 export type { RealtimeStats } from './stats.js'
 export type { ConnectionInfo } from './connection.js'
 export type { MessageContext, MessageHandler } from './router.js'

@@ -47,9 +47,16 @@ export interface MessageTypeDefinition<T extends TSchema = TSchema> {
   handler: MessageHandler<Static<T>>
 }
 
+/** Types a host message's handler from its schema: `messages: { 'x': defineMessage({ schema, handler }) }`. */
+export function defineMessage<T extends TSchema> (definition: MessageTypeDefinition<T>): MessageTypeDefinition {
+  return definition as unknown as MessageTypeDefinition
+}
+
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : Partial<T[K]>) : T[K] }
 
-export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, 'events'>> {
+export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, 'events' | 'handshakeRateLimit'>> {
+  /** Upgrade attempts per client IP (through @fastify/rate-limit); false turns it off. */
+  handshakeRateLimit?: false | { max?: number, timeWindowMs?: number }
   /** Subscription events clients may subscribe to (the seed's twelve by default). */
   events?: readonly string[]
   /**

@@ -4,7 +4,8 @@ import type { FastifyBaseLogger } from 'fastify'
 export type DeliveryTarget =
   | { kind: 'all' }
   | { kind: 'event', event: string }
-  | { kind: 'users', userIds: readonly string[] }
+  /** With `event`, only those users' connections subscribed to it. */
+  | { kind: 'users', userIds: readonly string[], event?: string }
   | { kind: 'connection', connectionId: string }
 
 /** What travels between nodes: already-encoded frames, never objects to re-encode. */

@@ -1,0 +1,119 @@
+import path from 'node:path'
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify'
+import fastifyJwt from '@fastify/jwt'
+import fastifyStatic from '@fastify/static'
+import { Type, type Static } from '@sinclair/typebox'
+import realtime, {
+  defineMessage, NotificationLevelSchema, UploadCancelDataSchema, type RealtimeOptions
+} from 'fastify-realtime'
+import { SimulatedUploads } from './uploads.js'
+
+export interface BuildOptions {
+  jwtSecret: string
+  realtime?: RealtimeOptions
+  logger?: FastifyServerOptions['logger']
+  /** Time between two 10 % steps of a simulated upload. */
+  uploadStepMs?: number
+}
+
+const TokenBody = Type.Object({ userId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.@-]+$' }) }, { additionalProperties: false })
+const NotificationBody = Type.Object({
+  message: Type.String({ minLength: 1, maxLength: 2000 }),
+  level: Type.Optional(NotificationLevelSchema),
+  targetUsers: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { maxItems: 1000 }))
+}, { additionalProperties: false })
+const ReviewParams = Type.Object({ reviewId: Type.String({ minLength: 1, maxLength: 128 }) })
+const ReviewBody = Type.Object({
+  changes: Type.Record(Type.String(), Type.Unknown()),
+  targetUsers: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { maxItems: 1000 }))
+}, { additionalProperties: false })
+const FileParams = Type.Object({ fileId: Type.String({ minLength: 1, maxLength: 128 }) })
+const FileBody = Type.Object({
+  userId: Type.String({ minLength: 1 }),
+  status: Type.String({ minLength: 1, maxLength: 64 }),
+  progress: Type.Optional(Type.Number({ minimum: 0, maximum: 100 }))
+}, { additionalProperties: false })
+const UploadBody = Type.Object({ totalBytes: Type.Integer({ minimum: 1, maximum: 1e12 }) }, { additionalProperties: false })
+const Delivered = Type.Object({ delivered: Type.Integer() })
+
+interface TokenPayload { sub: string }
+
+// run from source (tests) or compiled into examples/dist (npm start)
+const exampleRoot = path.basename(__dirname) === 'dist' ? path.dirname(__dirname) : __dirname
+const repoRoot = path.dirname(exampleRoot)
+
+/** The demo host app: the plugin under /api/v1, a few routes that deliver, and the demo page. */
+export async function buildApp (options: BuildOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: options.logger ?? false })
+  const uploads = new SimulatedUploads(options.uploadStepMs ?? 300)
+
+  // The host owns JWT: the plugin uses this registration (and its pinned algorithm)
+  await app.register(fastifyJwt, { secret: options.jwtSecret, verify: { algorithms: ['HS256'] }, sign: { algorithm: 'HS256', expiresIn: '1h' } })
+
+  await app.register(realtime, {
+    ...options.realtime,
+    prefix: '/api/v1',
+    messages: {
+      'upload.cancel': defineMessage({
+        schema: UploadCancelDataSchema,
+        handler (data, context) {
+          if (!uploads.cancel(data.upload_id, context.connection.userId)) {
+            context.reply('error', { code: 'UPLOAD_NOT_FOUND', message: 'No such upload of yours is running' })
+          }
+        }
+      })
+    }
+  })
+  uploads.attach(app.realtime)
+  app.addHook('onClose', async () => uploads.stopAll())
+
+  await app.register(fastifyStatic, { root: path.join(exampleRoot, 'public'), prefix: '/' })
+  await app.register(fastifyStatic, { root: path.join(repoRoot, 'dist', 'browser'), prefix: '/assets/', decorateReply: false })
+
+  await app.register(async (api) => {
+    const authenticated = async (request: FastifyRequest): Promise<void> => {
+      await request.jwtVerify()
+    }
+
+    api.post<{ Body: Static<typeof TokenBody> }>('/auth/token', {
+      schema: { body: TokenBody, response: { 200: Type.Object({ token: Type.String() }) } }
+    }, async (request) => ({ token: app.jwt.sign({ sub: request.body.userId }) }))
+
+    api.register(async (secured) => {
+      secured.addHook('onRequest', authenticated)
+
+      secured.post<{ Body: Static<typeof NotificationBody> }>('/notifications', {
+        schema: { body: NotificationBody, response: { 200: Delivered } }
+      }, async (request) => {
+        const { message, level, targetUsers } = request.body
+        const notification = level === undefined ? {} : { level }
+        return { delivered: await app.realtime.broadcastSystemNotification(message, targetUsers === undefined ? notification : { ...notification, targetUsers }) }
+      })
+
+      secured.post<{ Params: Static<typeof ReviewParams>, Body: Static<typeof ReviewBody> }>('/reviews/:reviewId/changes', {
+        schema: { params: ReviewParams, body: ReviewBody, response: { 200: Delivered } }
+      }, async (request) => ({
+        delivered: await app.realtime.broadcastReviewUpdated(request.params.reviewId, request.body.changes, request.body.targetUsers)
+      }))
+
+      secured.post<{ Params: Static<typeof FileParams>, Body: Static<typeof FileBody> }>('/files/:fileId/status', {
+        schema: { params: FileParams, body: FileBody, response: { 200: Delivered } }
+      }, async (request) => {
+        const { userId, status, progress } = request.body
+        return { delivered: await app.realtime.broadcastFileProcessingStatus(userId, request.params.fileId, status, progress) }
+      })
+
+      secured.post<{ Body: Static<typeof UploadBody> }>('/uploads', {
+        schema: { body: UploadBody, response: { 202: Type.Object({ upload_id: Type.String() }) } }
+      }, async (request, reply) => {
+        const { sub } = request.user as TokenPayload
+        reply.code(202)
+        return { upload_id: uploads.start(sub, request.body.totalBytes) }
+      })
+
+      secured.get('/realtime/stats', async () => app.realtime.stats())
+    })
+  }, { prefix: '/api/v1' })
+
+  return app
+}

@@ -1,0 +1,27 @@
+import closeWithGrace from 'close-with-grace'
+import { buildApp } from './app.js'
+import { loadConfig } from './config.js'
+
+async function main (): Promise<void> {
+  const config = loadConfig()
+  const app = await buildApp({
+    jwtSecret: config.jwtSecret,
+    realtime: config.realtime,
+    logger: { level: process.env.LOG_LEVEL ?? 'info' }
+  })
+  if (config.isDevelopmentSecret) {
+    app.log.warn('JWT_SECRET is not set: using a development secret. Set JWT_SECRET before exposing this server.')
+  }
+  // SIGTERM/SIGINT: close every client with 1001, then exit (forced after 10 s)
+  closeWithGrace({ delay: 10000 }, async ({ signal, err }) => {
+    if (err !== undefined) app.log.error({ err }, 'closing after an error')
+    else app.log.info({ signal }, 'shutting down')
+    await app.close()
+  })
+  await app.listen({ port: config.port, host: config.host })
+}
+
+main().catch((err: unknown) => {
+  console.error(err)
+  process.exit(1)
+})

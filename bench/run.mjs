@@ -69,7 +69,13 @@ function noiseProbe (pids) {
     const total = m1.total - m0.total
     const busy = m1.busy - m0.busy
     const others = total > 0 ? Math.max(0, (busy - ours) / total) : 0
-    return { others: round(others, 3), machineBusy: total > 0 ? round(busy / total, 3) : 0, loadavg1: l0[0], disturbed: others > NOISE_THRESHOLD }
+    return {
+      others: round(others, 3),
+      machineBusy: total > 0 ? round(busy / total, 3) : 0,
+      interrupts: total > 0 ? round((m1.interrupts - m0.interrupts) / total, 3) : 0,
+      loadavg1: l0[0],
+      disturbed: others > NOISE_THRESHOLD
+    }
   }
 }
 

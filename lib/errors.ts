@@ -31,3 +31,9 @@ export const ServerFullError = createError<'FST_REALTIME_SERVER_FULL', []>(
   'FST_REALTIME_SERVER_FULL', 'Server at maximum capacity', 503)
 export const ServerOverloadedError = createError<'FST_REALTIME_SERVER_OVERLOADED', []>(
   'FST_REALTIME_SERVER_OVERLOADED', 'Server is overloaded, try again later', 503)
+
+// Adapters, at startup
+export const AdapterDependencyMissingError = createError<'FST_REALTIME_ADAPTER_DEPENDENCY_MISSING', [string, string]>(
+  'FST_REALTIME_ADAPTER_DEPENDENCY_MISSING', 'fastify-realtime: %s needs the optional peer dependency %s: npm install it')
+export const AdapterUnavailableError = createError<'FST_REALTIME_ADAPTER_UNAVAILABLE', [string]>(
+  'FST_REALTIME_ADAPTER_UNAVAILABLE', 'fastify-realtime: the cluster adapter could not start: %s', 503)

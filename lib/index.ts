@@ -12,6 +12,8 @@ export type { ConnectionInfo } from './connection.js'
 export type { MessageContext, MessageHandler } from './router.js'
 export type { Adapter, AdapterContext, ClusterMessage, ClusterStats, DeliveryTarget } from './adapters/adapter.js'
 export { MemoryAdapter, memoryAdapter } from './adapters/memory.js'
+export { RedisAdapter, redisAdapter, RedisAdapterDataOptionsSchema } from './adapters/redis.js'
+export type { RedisAdapterOptions, RedisAdapterDataOptions, RedisAdapterStatus, RedisClientLike } from './adapters/redis.js'
 export { SlidingWindowRateLimiter } from './rate-limiter.js'
 export { SUBPROTOCOL } from './handshake.js'
 

@@ -70,7 +70,8 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
       nodeId: node.nodeId,
       log: app.log,
       receive: (message) => node.receive(message),
-      localConnectionCount: (userId) => node.registry.countForUser(userId)
+      localConnectionCount: (userId) => node.registry.countForUser(userId),
+      hasConnection: (connectionId) => node.registry.get(connectionId) !== undefined
     })
     node.start()
   })

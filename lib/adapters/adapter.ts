@@ -22,6 +22,8 @@ export interface AdapterContext {
   receive (message: ClusterMessage): void
   /** Local connection count per user, for adapters that keep cluster-wide counts. */
   localConnectionCount (userId: string): number
+  /** Whether this node holds the connection (adapters free slots claimed by handshakes that never became connections). */
+  hasConnection (connectionId: string): boolean
 }
 
 export interface ClusterStats {

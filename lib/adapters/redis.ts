@@ -1,0 +1,411 @@
+import { EventEmitter } from 'node:events'
+import { Type, type Static } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+import type { Redis, RedisOptions } from 'ioredis'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Adapter, AdapterContext, ClusterMessage, ClusterStats } from './adapter.js'
+import { AdapterDependencyMissingError, AdapterUnavailableError, InvalidOptionsError } from '../errors.js'
+import { ACQUIRE, HEARTBEAT, LEAVE, RELEASE, RESYNC, STATS } from './redis-scripts.js'
+
+/** The data options of redisAdapter(): one schema, every default declared here. */
+export const RedisAdapterDataOptionsSchema = Type.Object({
+  url: Type.Optional(Type.String({ minLength: 1, description: 'redis:// or rediss:// URL; redis://127.0.0.1:6379 when neither url nor client is given' })),
+  keyPrefix: Type.String({ minLength: 1, maxLength: 128, default: 'fastify-realtime', description: 'namespace of the keys and of the pub/sub channel: one per logical cluster' }),
+  leaseMs: Type.Integer({ minimum: 100, default: 15000, description: 'a node\'s connections stop counting this long after its last heartbeat' }),
+  heartbeatMs: Type.Optional(Type.Integer({ minimum: 10, description: 'how often a node refreshes its lease; leaseMs / 3 by default' })),
+  handshakeGraceMs: Type.Integer({ minimum: 100, default: 10000, description: 'a slot claimed by a handshake that never became a connection is freed after this' }),
+  commandTimeoutMs: Type.Integer({ minimum: 10, default: 2000, description: 'a Redis command not answered in time rejects' })
+}, { additionalProperties: false })
+export type RedisAdapterDataOptions = Static<typeof RedisAdapterDataOptionsSchema>
+
+/**
+ * The part of an ioredis client the adapter uses: it only duplicates it, so
+ * the host's own client is never put in subscriber mode and never quit.
+ */
+export interface RedisClientLike {
+  duplicate (override?: Record<string, unknown>): unknown
+}
+
+export interface RedisAdapterOptions extends Partial<RedisAdapterDataOptions> {
+  /** An ioredis client of the host: the adapter opens its two connections with `client.duplicate()`. */
+  client?: RedisClientLike
+}
+
+/** `connecting` until start() succeeds, then `connected` / `disconnected` as Redis comes and goes, `closed` at the end. */
+export type RedisAdapterStatus = 'connecting' | 'connected' | 'disconnected' | 'closed'
+
+interface Scripts {
+  rtAcquire (userKey: string, nodeConnsKey: string, nodeKey: string, connectionId: string, nodeId: string, max: number, prefix: string, userId: string): Promise<number>
+  rtRelease (userKey: string, nodeConnsKey: string, connectionId: string): Promise<number>
+  rtHeartbeat (nodeKey: string, nodesKey: string, nodeId: string, leaseMs: number, prefix: string): Promise<[number, number]>
+  rtResync (nodeConnsKey: string, nodeId: string, prefix: string, ...pairs: string[]): Promise<number>
+  rtLeave (nodeConnsKey: string, nodeKey: string, nodesKey: string, nodeId: string, prefix: string): Promise<number>
+  rtStats (nodesKey: string, prefix: string): Promise<[number, number, number]>
+}
+type Publisher = Redis & Scripts
+
+interface Lease {
+  userId: string
+  acquiredAt: number
+}
+
+type RedisConstructor = new (url: string, options: RedisOptions) => Redis
+
+/** Wire format version: the first line of every frame. */
+const FRAME_VERSION = '1'
+
+/**
+ * Scale-out over Redis: one pub/sub channel per cluster carries every
+ * node's already-encoded messages, and leases in Redis count each user's
+ * connections across the cluster. Opens two connections (a publisher that
+ * also runs the lease scripts, and a subscriber) and closes both on close().
+ */
+export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }> implements Adapter {
+  readonly #options: RedisAdapterDataOptions & { heartbeatMs: number }
+  readonly #client: RedisClientLike | undefined
+  readonly #prefix: string
+  readonly #channel: string
+  readonly #nodesKey: string
+  readonly #leases = new Map<string, Lease>()
+  #pub: Publisher | undefined
+  #sub: Redis | undefined
+  #context: AdapterContext | undefined
+  #log: FastifyBaseLogger | undefined
+  #nodeId = ''
+  #ownPrefix = ''
+  #status: RedisAdapterStatus = 'connecting'
+  #timer: NodeJS.Timeout | undefined
+  #beating: Promise<void> | undefined
+  /** Redis may not hold exactly our leases (an acquire or release happened during an outage). */
+  #isDirty = false
+  #isClosing = false
+  #hasWarnedFrame = false
+
+  constructor (options: RedisAdapterOptions = {}) {
+    super()
+    const { client, ...data } = options
+    const resolved = resolveRedisOptions(data)
+    if (client !== undefined && (client === null || typeof (client as { duplicate?: unknown }).duplicate !== 'function')) {
+      throw new InvalidOptionsError('redisAdapter: client must be an ioredis client (with duplicate())')
+    }
+    if (client !== undefined && resolved.url !== undefined) {
+      throw new InvalidOptionsError('redisAdapter: give url or client, not both')
+    }
+    this.#options = resolved
+    this.#client = client
+    this.#prefix = resolved.keyPrefix + ':'
+    this.#channel = this.#prefix + 'messages'
+    this.#nodesKey = this.#prefix + 'nodes'
+  }
+
+  get status (): RedisAdapterStatus {
+    return this.#status
+  }
+
+  /** Connection slots this node holds in Redis (accepted or in handshake). */
+  get leaseCount (): number {
+    return this.#leases.size
+  }
+
+  async start (context: AdapterContext): Promise<void> {
+    this.#context = context
+    this.#log = context.log.child({ adapter: 'redis' })
+    this.#nodeId = context.nodeId
+    this.#ownPrefix = this.#nodeId + '\n'
+    const connectionOptions: RedisOptions = {
+      lazyConnect: true,
+      // fail fast while Redis is away: nothing queues up, a publish rejects at once
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: this.#options.commandTimeoutMs,
+      connectionName: `fastify-realtime:${this.#nodeId}`,
+      // we resubscribe ourselves, so we know when the channel is live again
+      autoResubscribe: false
+    }
+    const pub = this.#open(connectionOptions) as Publisher
+    const sub = this.#open(connectionOptions)
+    this.#pub = pub
+    this.#sub = sub
+    pub.defineCommand('rtAcquire', { numberOfKeys: 3, lua: ACQUIRE })
+    pub.defineCommand('rtRelease', { numberOfKeys: 2, lua: RELEASE })
+    pub.defineCommand('rtHeartbeat', { numberOfKeys: 2, lua: HEARTBEAT })
+    pub.defineCommand('rtResync', { numberOfKeys: 1, lua: RESYNC })
+    pub.defineCommand('rtLeave', { numberOfKeys: 3, lua: LEAVE })
+    pub.defineCommand('rtStats', { numberOfKeys: 1, lua: STATS })
+    for (const connection of [pub, sub]) {
+      connection.on('error', (err: Error) => this.#onConnectionLost(err))
+      connection.on('close', () => this.#onConnectionLost(undefined))
+    }
+    sub.on('message', (channel: string, text: string) => this.#onFrame(channel, text))
+
+    try {
+      await Promise.all([pub.connect(), sub.connect()])
+      await sub.subscribe(this.#channel)
+      await this.#beat()
+    } catch (err) {
+      this.#status = 'closed'
+      pub.disconnect()
+      sub.disconnect()
+      throw new AdapterUnavailableError(`Redis: ${(err as Error).message}`)
+    }
+    pub.on('ready', () => this.#onReady())
+    sub.on('ready', () => this.#onReady())
+    this.#timer = setInterval(() => { void this.#beat() }, this.#options.heartbeatMs)
+    this.#timer.unref()
+    this.#setStatus('connected')
+  }
+
+  #open (options: RedisOptions): Redis {
+    if (this.#client !== undefined) return this.#client.duplicate(options as Record<string, unknown>) as Redis
+    const IORedis = loadIORedis()
+    return new IORedis(this.#options.url ?? 'redis://127.0.0.1:6379', options)
+  }
+
+  async publish (message: ClusterMessage): Promise<void> {
+    const pub = this.#pub
+    if (pub === undefined || this.#status !== 'connected') throw new Error(`Redis adapter is ${this.#status}`)
+    await pub.publish(this.#channel, this.#frame(message))
+  }
+
+  /** `1\n<nodeId>\n<header JSON>\n<payload>`: the payload is the encoded text as is, never re-encoded. */
+  #frame (message: ClusterMessage): string {
+    if (message.kind === 'deliver') {
+      return `${FRAME_VERSION}\n${this.#nodeId}\n${JSON.stringify({ kind: 'deliver', target: message.target })}\n${message.payload}`
+    }
+    return `${FRAME_VERSION}\n${this.#nodeId}\n${JSON.stringify(message)}\n`
+  }
+
+  #onFrame (channel: string, text: string): void {
+    if (channel !== this.#channel) return
+    // our own messages come back to us: skip them before parsing anything
+    if (text.startsWith(this.#ownPrefix, 2)) return
+    const nodeEnd = text.indexOf('\n', 2)
+    const headerEnd = nodeEnd === -1 ? -1 : text.indexOf('\n', nodeEnd + 1)
+    if (text[0] !== FRAME_VERSION || text[1] !== '\n' || headerEnd === -1) {
+      this.#warnFrame()
+      return
+    }
+    let message: ClusterMessage
+    try {
+      const header = JSON.parse(text.slice(nodeEnd + 1, headerEnd)) as ClusterMessage
+      message = header.kind === 'deliver' ? { kind: 'deliver', target: header.target, payload: text.slice(headerEnd + 1) } : header
+    } catch {
+      this.#warnFrame()
+      return
+    }
+    try {
+      this.#context?.receive(message)
+    } catch (err) {
+      this.#log?.error({ err }, 'fastify-realtime: could not apply a message from another node')
+    }
+  }
+
+  #warnFrame (): void {
+    // another version of the plugin on the same prefix: say it once, not per message
+    if (this.#hasWarnedFrame) return
+    this.#hasWarnedFrame = true
+    this.#log?.warn({ channel: this.#channel }, 'fastify-realtime: ignoring messages in an unknown format on the Redis channel')
+  }
+
+  async acquireConnection (userId: string, connectionId: string, max: number): Promise<boolean> {
+    const pub = this.#pub
+    if (pub === undefined || this.#status !== 'connected') {
+      // outage (already logged once): the handshake has checked the local limit; Redis learns of this lease when it is back
+      this.#leases.set(connectionId, { userId, acquiredAt: Date.now() })
+      this.#isDirty = true
+      return true
+    }
+    try {
+      let result = await pub.rtAcquire(this.#userKey(userId), this.#nodeConnsKey(), this.#nodeKey(), connectionId, this.#nodeId, max, this.#prefix, userId)
+      if (result === -1) {
+        // our liveness key expired (a stalled loop, a flushed Redis): re-register, then try again
+        await this.#beat()
+        result = await pub.rtAcquire(this.#userKey(userId), this.#nodeConnsKey(), this.#nodeKey(), connectionId, this.#nodeId, max, this.#prefix, userId)
+      }
+      if (result === 1) {
+        this.#leases.set(connectionId, { userId, acquiredAt: Date.now() })
+        return true
+      }
+      if (result === 0) return false
+      throw new Error('this node is not registered in Redis')
+    } catch (err) {
+      // the lease may or may not be in Redis: keep it and let the next heartbeat reconcile
+      this.#leases.set(connectionId, { userId, acquiredAt: Date.now() })
+      this.#isDirty = true
+      throw err
+    }
+  }
+
+  /** Never rejects for a Redis outage: the next heartbeat after it reconciles Redis with this node's leases. */
+  async releaseConnection (userId: string, connectionId: string): Promise<void> {
+    if (!this.#leases.delete(connectionId)) return
+    const pub = this.#pub
+    if (pub === undefined || this.#status !== 'connected') {
+      this.#isDirty = true
+      return
+    }
+    try {
+      await pub.rtRelease(this.#userKey(userId), this.#nodeConnsKey(), connectionId)
+    } catch {
+      this.#isDirty = true
+    }
+  }
+
+  async clusterStats (): Promise<ClusterStats> {
+    const pub = this.#pub
+    if (pub === undefined || this.#status !== 'connected') throw new Error(`Redis adapter is ${this.#status}`)
+    const [nodes, connections, users] = await pub.rtStats(this.#nodesKey, this.#prefix)
+    return { nodes, connections, users }
+  }
+
+  async close (): Promise<void> {
+    if (this.#isClosing) return
+    this.#isClosing = true
+    clearInterval(this.#timer)
+    await this.#beating?.catch(() => {})
+    const pub = this.#pub
+    const sub = this.#sub
+    if (pub !== undefined && pub.status === 'ready') {
+      try {
+        await pub.rtLeave(this.#nodeConnsKey(), this.#nodeKey(), this.#nodesKey, this.#nodeId, this.#prefix)
+      } catch (err) {
+        // the leases expire with the node key anyway
+        this.#log?.debug({ err }, 'fastify-realtime: could not remove this node\'s leases from Redis')
+      }
+    }
+    this.#leases.clear()
+    await Promise.all([quit(pub), quit(sub)])
+    this.#setStatus('closed')
+  }
+
+  #onConnectionLost (err: Error | undefined): void {
+    if (this.#isClosing) return
+    if (this.#status === 'connected') {
+      this.#isDirty = true
+      this.#setStatus('disconnected')
+      // once per outage; ioredis keeps reconnecting with backoff and its later errors stay quiet
+      this.#log?.error({ err }, 'fastify-realtime: lost the connection to Redis; delivering locally only until it is back')
+    } else {
+      this.#log?.debug({ err }, 'fastify-realtime: Redis still unreachable')
+    }
+  }
+
+  #onReady (): void {
+    if (this.#isClosing || this.#status !== 'disconnected') return
+    const pub = this.#pub
+    const sub = this.#sub
+    if (pub?.status !== 'ready' || sub?.status !== 'ready') return
+    sub.subscribe(this.#channel)
+      .then(() => this.#beat())
+      .then(() => {
+        if (this.#isClosing || this.#status !== 'disconnected' || pub.status !== 'ready' || sub.status !== 'ready') return
+        this.#setStatus('connected')
+        this.#log?.info('fastify-realtime: reconnected to Redis; cross-node delivery resumed')
+      })
+      .catch((err: unknown) => this.#log?.debug({ err }, 'fastify-realtime: could not resubscribe yet'))
+  }
+
+  /** Refreshes the liveness key, reaps dead nodes, frees abandoned handshake slots, re-registers leases if needed. */
+  #beat (): Promise<void> {
+    if (this.#beating !== undefined) return this.#beating
+    this.#beating = this.#doBeat().finally(() => { this.#beating = undefined })
+    return this.#beating
+  }
+
+  async #doBeat (): Promise<void> {
+    const pub = this.#pub
+    if (pub === undefined || pub.status !== 'ready') return
+    this.#releaseAbandoned(Date.now())
+    try {
+      const [existed] = await pub.rtHeartbeat(this.#nodeKey(), this.#nodesKey, this.#nodeId, this.#options.leaseMs, this.#prefix)
+      if (existed === 0 || this.#isDirty) {
+        this.#isDirty = false
+        const pairs: string[] = []
+        for (const [connectionId, lease] of this.#leases) pairs.push(connectionId, lease.userId)
+        await pub.rtResync(this.#nodeConnsKey(), this.#nodeId, this.#prefix, ...pairs)
+      }
+    } catch (err) {
+      this.#isDirty = true
+      if (this.#status === 'connecting') throw err
+      this.#log?.debug({ err }, 'fastify-realtime: Redis heartbeat failed')
+    }
+  }
+
+  /** Slots claimed by handshakes that never became connections (a plain GET, a client gone before the upgrade). */
+  #releaseAbandoned (now: number): void {
+    const context = this.#context
+    if (context === undefined) return
+    for (const [connectionId, lease] of this.#leases) {
+      if (now - lease.acquiredAt > this.#options.handshakeGraceMs && !context.hasConnection(connectionId)) {
+        void this.releaseConnection(lease.userId, connectionId)
+      }
+    }
+  }
+
+  #setStatus (status: RedisAdapterStatus): void {
+    this.#status = status
+    this.emit('status', status)
+  }
+
+  #nodeKey (): string {
+    return `${this.#prefix}node:${this.#nodeId}`
+  }
+
+  #nodeConnsKey (): string {
+    return `${this.#prefix}node-conns:${this.#nodeId}`
+  }
+
+  #userKey (userId: string): string {
+    return `${this.#prefix}user:${userId}`
+  }
+}
+
+/**
+ * A Redis adapter for `adapter:` — `redisAdapter({ url })` or
+ * `redisAdapter({ client })`. Needs the optional peer dependency ioredis 5,
+ * loaded only when this is called.
+ */
+export function redisAdapter (options: RedisAdapterOptions = {}): RedisAdapter {
+  if (options.client === undefined) loadIORedis()
+  return new RedisAdapter(options)
+}
+
+function loadIORedis (): RedisConstructor {
+  try {
+    // loaded here, not at the top: hosts without Redis never need ioredis installed
+    const loaded = require('ioredis') as { default?: RedisConstructor } & RedisConstructor
+    return loaded.default ?? loaded
+  } catch (err) {
+    /* c8 ignore next */ // only a missing ioredis is ours to explain
+    if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err
+    throw new AdapterDependencyMissingError('redisAdapter()', 'ioredis@5')
+  }
+}
+
+function resolveRedisOptions (input: Partial<RedisAdapterDataOptions>): RedisAdapterDataOptions & { heartbeatMs: number } {
+  const data: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(input)) if (value !== undefined) data[key] = value
+  Value.Default(RedisAdapterDataOptionsSchema, data)
+  const problems: string[] = []
+  for (const error of Value.Errors(RedisAdapterDataOptionsSchema, data)) {
+    problems.push(`${error.path.slice(1) || '(root)'} ${error.message}`)
+  }
+  if (problems.length > 0) throw new InvalidOptionsError(`redisAdapter: ${problems.join('; ')}`)
+  const resolved = data as RedisAdapterDataOptions
+  const heartbeatMs = resolved.heartbeatMs ?? Math.max(10, Math.floor(resolved.leaseMs / 3))
+  if (heartbeatMs >= resolved.leaseMs) {
+    throw new InvalidOptionsError(`redisAdapter: heartbeatMs (${heartbeatMs}) must be less than leaseMs (${resolved.leaseMs})`)
+  }
+  return Object.freeze({ ...resolved, heartbeatMs })
+}
+
+async function quit (connection: Redis | undefined): Promise<void> {
+  if (connection === undefined) return
+  if (connection.status === 'ready') {
+    try {
+      await connection.quit()
+      return
+    } catch {}
+  }
+  connection.disconnect()
+}

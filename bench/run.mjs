@@ -95,9 +95,17 @@ function split (n, parts) {
   return out.filter((s) => s.count > 0)
 }
 
+const PROFILE_DIR = join(here, 'out', 'profiles')
+let runLabel = ''
+
 async function startTarget (target) {
+  const nodeArgs = ['--expose-gc']
+  if (args['cpu-prof']) {
+    mkdirSync(PROFILE_DIR, { recursive: true })
+    nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${runLabel}.cpuprofile`)
+  }
   const server = new Child(`server:${target}`, join(here, 'targets', `${target}.mjs`), {
-    nodeArgs: ['--expose-gc'],
+    nodeArgs,
     env: { PORT: '0' }
   })
   await server.ready
@@ -276,6 +284,7 @@ function cases () {
 
 async function runOne (target, scenario, n, round) {
   const started = Date.now()
+  runLabel = `${target}-${scenario}-${n}-r${round}`
   let server
   let lgs = []
   try {

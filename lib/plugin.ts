@@ -36,7 +36,13 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
   node.api = api
   app.decorate('realtime', api)
 
-  const shutdown = (): void => node.close(CloseCode.goingAway, 'server shutting down')
+  // Close every client with 1001 (going away) and give them a moment to answer
+  // before cutting them off, so close() never waits on ws's 30 s close timer.
+  const shutdown = async (server: WebSocketServer): Promise<void> => {
+    node.close(CloseCode.goingAway, 'server shutting down')
+    closeOtherClients(server)
+    await waitForSockets(server, CLOSE_GRACE_MS)
+  }
   if (!app.hasDecorator('websocketServer')) {
     await app.register(fastifyWebsocket, {
       options: {
@@ -46,15 +52,13 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
       },
       // @fastify/websocket's own preClose closes clients with no code (1005): going away is 1001
       preClose (done) {
-        shutdown()
-        closeOtherClients(this.websocketServer)
-        this.websocketServer.close()
-        done()
+        const server = this.websocketServer
+        shutdown(server).then(() => server.close(() => done()), done)
       }
     })
   } else {
     app.log.debug('fastify-realtime: using the host\'s @fastify/websocket; its maxPayload applies to inbound frames')
-    app.addHook('preClose', (done) => { shutdown(); done() })
+    app.addHook('preClose', async () => { await shutdown(app.websocketServer) })
   }
 
   node.onForget = adapter.releaseConnection === undefined
@@ -76,8 +80,7 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
     node.start()
   })
   app.addHook('onClose', async () => {
-    shutdown()
-    await waitForSockets(app.websocketServer, CLOSE_GRACE_MS)
+    node.close(CloseCode.goingAway, 'server shutting down')
     await adapter.close()
   })
 

@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import { Redis } from 'ioredis'
+import { redisAdapter, type RedisAdapter, type RedisAdapterOptions, type RealtimeOptions } from '../../lib/index.js'
+import { startServer, type TestServer } from '../helpers/server.js'
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+interface Teardown { teardown (fn: () => unknown): void }
+interface Plannable { plan (n: number, reason?: string): void }
+
+/** Whether a Redis answers PING at `url` within a second. */
+export async function isRedisReachable (url: string = REDIS_URL): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: 1000, retryStrategy: () => null, maxRetriesPerRequest: 0 })
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    return await client.ping() === 'PONG'
+  } catch {
+    return false
+  } finally {
+    client.disconnect()
+  }
+}
+
+/**
+ * Call at the top of every Redis test file: false (and the file is skipped
+ * with one line saying why) when Redis does not answer, except under CI,
+ * where the tests must run.
+ */
+export async function requireRedis (t: Plannable): Promise<boolean> {
+  if (await isRedisReachable()) return true
+  if (process.env.CI === 'true') throw new Error(`Redis not reachable at ${REDIS_URL} (CI=true: the Redis tests must run)`)
+  t.plan(0, `Redis not reachable at ${REDIS_URL}: skipping Redis tests (set REDIS_URL or start redis-server)`)
+  return false
+}
+
+/** A key prefix no other test uses; its keys are deleted in teardown. */
+export function uniquePrefix (t: Teardown, url: string = REDIS_URL): string {
+  const prefix = `rt-test:${randomUUID().slice(0, 8)}`
+  t.teardown(() => deleteKeys(url, prefix))
+  return prefix
+}
+
+export async function deleteKeys (url: string, prefix: string): Promise<void> {
+  const client = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    let cursor = '0'
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500)
+      cursor = next
+      if (keys.length > 0) await client.del(...keys)
+    } while (cursor !== '0')
+  } catch {
+    // a Redis stopped by the test has nothing left to clean
+  } finally {
+    client.disconnect()
+  }
+}
+
+/** A host's own ioredis client, quit in teardown. */
+export async function hostClient (t: Teardown, url: string = REDIS_URL): Promise<Redis> {
+  const client = new Redis(url, { lazyConnect: true })
+  client.on('error', () => {})
+  await client.connect()
+  t.teardown(() => client.disconnect())
+  return client
+}
+
+export interface ClusterNode extends TestServer {
+  adapter: RedisAdapter
+}
+
+export interface NodeOptions {
+  prefix: string
+  url?: string
+  adapter?: Omit<RedisAdapterOptions, 'keyPrefix'>
+  realtime?: RealtimeOptions
+}
+
+/** One node of a cluster: a real server on port 0 with a Redis adapter under `prefix`. */
+export async function startNode (t: Teardown, options: NodeOptions): Promise<ClusterNode> {
+  const adapterOptions: RedisAdapterOptions = { keyPrefix: options.prefix, ...options.adapter }
+  if (adapterOptions.client === undefined) adapterOptions.url = options.url ?? REDIS_URL
+  const adapter = redisAdapter(adapterOptions)
+  const server = await startServer(t, { realtime: { ...options.realtime, adapter } })
+  return { ...server, adapter }
+}
+
+/** Polls `check` until it holds: for state that changes in another process (Redis), where no event tells us. */
+export async function eventually (check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
+}
+
+/** Resolves when a log line matching `pattern` has been written (already or later). */
+export async function logged (server: TestServer, pattern: RegExp, timeoutMs = 5000): Promise<string> {
+  let found: string | undefined
+  await eventually(() => {
+    found = server.logs.find(line => pattern.test(line))
+    return found !== undefined
+  }, `a log line matching ${String(pattern)}`, timeoutMs)
+  return found as string
+}
+
+export function countLogs (server: TestServer, pattern: RegExp): number {
+  return server.logs.filter(line => pattern.test(line)).length
+}
+
+export async function freePort (): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const address = server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : 0
+  server.close()
+  await once(server, 'close')
+  return port
+}
+
+/** A private redis-server on its own port, that a test may stop and start again without touching the shared one. */
+export interface PrivateRedis {
+  port: number
+  url: string
+  start (): Promise<void>
+  /** SIGKILL: the abrupt end a crash or a network cut looks like. */
+  kill (): Promise<void>
+}
+
+export async function startPrivateRedis (t: Teardown): Promise<PrivateRedis> {
+  const port = await freePort()
+  const url = `redis://127.0.0.1:${port}`
+  let child: ChildProcess | undefined
+  const redis: PrivateRedis = {
+    port,
+    url,
+    async start () {
+      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+      const spawned = child
+      await eventually(async () => {
+        if (spawned.exitCode !== null) throw new Error(`redis-server exited with ${spawned.exitCode}`)
+        return isRedisReachable(url)
+      }, `redis-server on port ${port}`)
+    },
+    async kill () {
+      const running = child
+      child = undefined
+      if (running === undefined || running.exitCode !== null) return
+      const exited = once(running, 'exit')
+      running.kill('SIGKILL')
+      await exited
+    }
+  }
+  t.teardown(() => redis.kill())
+  await redis.start()
+  return redis
+}

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
@@ -28,13 +28,27 @@ export async function isRedisReachable (url: string = REDIS_URL): Promise<boolea
 /**
  * Call at the top of every Redis test file: false (and the file is skipped
  * with one line saying why) when Redis does not answer, except under CI,
- * where the tests must run.
+ * where the tests must run. Synchronous, so a CommonJS test file can decide
+ * before it declares its tests.
  */
-export async function requireRedis (t: Plannable): Promise<boolean> {
-  if (await isRedisReachable()) return true
+export function requireRedis (t: Plannable): boolean {
+  if (isRedisReachableSync()) return true
   if (process.env.CI === 'true') throw new Error(`Redis not reachable at ${REDIS_URL} (CI=true: the Redis tests must run)`)
   t.plan(0, `Redis not reachable at ${REDIS_URL}: skipping Redis tests (set REDIS_URL or start redis-server)`)
   return false
+}
+
+/** PING in a child process, so the answer is known before any test is declared. */
+export function isRedisReachableSync (url: string = REDIS_URL): boolean {
+  const probe = `
+    const { Redis } = require('ioredis')
+    const client = new Redis(process.argv[1], { lazyConnect: true, connectTimeout: 1000, retryStrategy: () => null, maxRetriesPerRequest: 0 })
+    client.on('error', () => {})
+    client.connect().then(() => client.ping()).then(
+      (pong) => { client.disconnect(); process.exit(pong === 'PONG' ? 0 : 1) },
+      () => { client.disconnect(); process.exit(1) })`
+  const result = spawnSync(process.execPath, ['-e', probe, url], { stdio: 'ignore', timeout: 5000 })
+  return result.status === 0
 }
 
 /** A key prefix no other test uses; its keys are deleted in teardown. */

@@ -1,5 +1,5 @@
 /** Argument tuples by event name. */
-export type EventArgs = Record<string, readonly unknown[]>
+export type EventArgs<M> = { [K in keyof M]: readonly unknown[] }
 export type Listener<A extends readonly unknown[]> = (...args: A) => void
 
 /**
@@ -7,7 +7,7 @@ export type Listener<A extends readonly unknown[]> = (...args: A) => void
  * client has no dependencies). Listeners run in registration order; one that
  * throws does not stop the others: `onListenerError` decides what happens.
  */
-export class TypedEmitter<M extends EventArgs> {
+export class TypedEmitter<M extends EventArgs<M>> {
   readonly #listeners = new Map<keyof M, Set<Listener<never>>>()
   readonly #onListenerError: (err: unknown, event: keyof M) => void
 

@@ -1,0 +1,787 @@
+import { CloseCode, isReconnectable } from '../protocol/codes.js'
+import type { ClientMessages } from '../protocol/client-messages.js'
+import type {
+  ConnectionEstablished, ErrorData, Pong, ServerEnvelope, SubscriptionConfirmed, UnsubscriptionConfirmed
+} from '../protocol/server-messages.js'
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js'
+import { TypedEmitter, type Listener } from './emitter.js'
+import { ClientErrorCode, RealtimeClientError } from './errors.js'
+import { preflight, type FetchLike, type PreflightVerdict } from './preflight.js'
+import {
+  ConnectionState, type ClientEventMap, type Clock, type ConnectionStateValue, type RealtimeClientOptions,
+  type StateChange, type TokenProvider, type WebSocketConstructor, type WebSocketLike
+} from './types.js'
+
+/** The subprotocol the server speaks (lib/handshake.ts); the token rides beside it as `bearer.<jwt>`. */
+export const SUBPROTOCOL = 'fastify-realtime.v1'
+const BEARER_PREFIX = 'bearer.'
+/** The server refuses a subscribe of more events than this (SubscribeDataSchema). */
+const MAX_EVENTS_PER_SUBSCRIBE = 100
+const OPEN = 1
+const CONNECTING = 0
+/** Statuses that say a close frame never came: the attempt or the link failed below the protocol. */
+const ABNORMAL_CLOSES = new Set([1005, 1006, 1015])
+
+type RequestKind = 'subscribe' | 'unsubscribe' | 'ping'
+
+interface PendingRequest {
+  readonly id: string
+  readonly kind: RequestKind
+  readonly text: string
+  readonly events: readonly string[]
+  /** A subscribe the client makes itself to restore subscriptions: nobody awaits it. */
+  readonly isInternal: boolean
+  resolve (value: unknown): void
+  reject (error: RealtimeClientError): void
+  timer: unknown
+  sentAt: number
+}
+
+interface Outgoing {
+  readonly text: string
+  readonly request?: PendingRequest
+}
+
+interface ResolvedOptions {
+  readonly url: string
+  readonly token: string | TokenProvider
+  readonly auth: 'subprotocol' | 'path'
+  readonly WebSocket: WebSocketConstructor
+  readonly fetch: FetchLike | undefined
+  readonly reconnect: boolean
+  readonly backoff: BackoffOptions
+  readonly stableAfterMs: number
+  readonly maxReconnectAttempts: number
+  readonly pingIntervalMs: number | undefined
+  readonly pongTimeoutMs: number | undefined
+  readonly connectTimeoutMs: number
+  readonly requestTimeoutMs: number
+  readonly preflightTimeoutMs: number
+  readonly maxQueueSize: number
+  readonly clock: Clock
+  readonly random: () => number
+}
+
+export interface WaitForOpenOptions {
+  /** Reject with REQUEST_TIMEOUT after this long. */
+  timeoutMs?: number
+  signal?: AbortSignal
+}
+
+/**
+ * The fastify-realtime client for browsers and Node.
+ *
+ * ```ts
+ * const client = new RealtimeClient({ url: '/api/v1/ws', token: () => getToken() })
+ * client.on('upload.progress', (data) => bar.value = data.progress)
+ * client.connect()
+ * await client.subscribe(['upload.progress'])
+ * ```
+ */
+export class RealtimeClient {
+  readonly #options: ResolvedOptions
+  readonly #emitter: TypedEmitter<ClientEventMap>
+  #state: ConnectionStateValue = ConnectionState.closed
+  #socket: WebSocketLike | undefined
+  /** Bumped by connect() and by stopping: async work of an older session finds it changed and gives up. */
+  #session = 0
+  /** Failed attempts in a row (the backoff exponent); reset by a stable connection. */
+  #attempt = 0
+  #openedAt: number | undefined
+  #established: ConnectionEstablished | undefined
+  #lastToken = ''
+  #hasRetriedWithFreshToken = false
+  /** Why the client stopped; undefined before the first connect(). */
+  #stopError: RealtimeClientError | undefined
+  /** The events the app wants: restored on every connection. */
+  readonly #subscriptions = new Set<string>()
+  readonly #queue: Outgoing[] = []
+  readonly #inflight = new Map<string, PendingRequest>()
+  #nextId = 0
+  #reconnectTimer: unknown
+  #connectTimer: unknown
+  #pingTimer: unknown
+  #pongTimer: unknown
+  #heartbeatPingId: string | undefined
+
+  constructor (options: RealtimeClientOptions) {
+    this.#options = resolveClientOptions(options)
+    this.#emitter = new TypedEmitter<ClientEventMap>((err, event) => {
+      if (event === 'error') {
+        // an 'error' listener failed: nothing is left to report to, so let it surface
+        queueMicrotask(() => { throw err })
+        return
+      }
+      this.#emitter.emit('error', new RealtimeClientError(ClientErrorCode.listenerFailed, `a '${String(event)}' listener threw`, { cause: err }))
+    })
+    for (const event of options.subscriptions ?? []) this.#subscriptions.add(event)
+    if (options.autoConnect === true) void this.connect().catch(() => {})
+  }
+
+  /** connecting, open, reconnecting or closed. */
+  get state (): ConnectionStateValue { return this.#state }
+  /** The server's connection.established of the current connection, while open. */
+  get connection (): ConnectionEstablished | undefined { return this.#state === ConnectionState.open ? this.#established : undefined }
+  /** The events restored on every connection. */
+  get subscriptions (): string[] { return [...this.#subscriptions] }
+  /** Messages waiting for a connection. */
+  get queuedMessages (): number { return this.#queue.length }
+
+  /**
+   * Adds a listener: a client event (state, open, close, reconnect, error,
+   * message) or a server message type, whose listener gets (data, envelope)
+   * typed from RealtimeEvents. Returns the function that removes it.
+   */
+  on<K extends keyof ClientEventMap>(event: K, listener: Listener<ClientEventMap[K]>): () => void {
+    return this.#emitter.on(event, listener)
+  }
+
+  once<K extends keyof ClientEventMap>(event: K, listener: Listener<ClientEventMap[K]>): () => void {
+    return this.#emitter.once(event, listener)
+  }
+
+  off<K extends keyof ClientEventMap>(event: K, listener: Listener<ClientEventMap[K]>): void {
+    this.#emitter.off(event, listener)
+  }
+
+  /**
+   * Starts connecting (and reconnecting as needed). Resolves on the first
+   * open, rejects when the client stops (refused token...). Ignoring the
+   * promise is safe: it never becomes an unhandled rejection.
+   */
+  connect (): Promise<ConnectionEstablished> {
+    if (this.#state === ConnectionState.closed) {
+      this.#session++
+      this.#attempt = 0
+      this.#hasRetriedWithFreshToken = false
+      this.#stopError = undefined
+      this.#setState(ConnectionState.connecting)
+      void this.#attemptOpen()
+    }
+    const opened = this.waitForOpen()
+    opened.catch(() => {})
+    return opened
+  }
+
+  /**
+   * Resolves when the client is open (now, or at the next open). Rejects if
+   * the client stops first, or after `timeoutMs`.
+   */
+  waitForOpen (options: WaitForOpenOptions = {}): Promise<ConnectionEstablished> {
+    if (this.#state === ConnectionState.open && this.#established !== undefined) return Promise.resolve(this.#established)
+    if (this.#state === ConnectionState.closed && this.#stopError !== undefined) return Promise.reject(this.#stopError)
+    const { signal, timeoutMs } = options
+    if (signal?.aborted === true) return Promise.reject(signal.reason)
+    return new Promise((resolve, reject) => {
+      let timer: unknown
+      const clock = this.#options.clock
+      const cleanup = (): void => {
+        offOpen()
+        offState()
+        if (timer !== undefined) clock.clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+      }
+      const onAbort = (): void => { cleanup(); reject(signal?.reason) }
+      const offOpen = this.#emitter.on('open', (established) => { cleanup(); resolve(established) })
+      const offState = this.#emitter.on('state', (change) => {
+        if (change.state !== ConnectionState.closed) return
+        cleanup()
+        reject(change.error ?? new RealtimeClientError(ClientErrorCode.closed, 'the client was closed'))
+      })
+      signal?.addEventListener('abort', onAbort)
+      if (timeoutMs !== undefined) {
+        timer = clock.setTimeout(() => {
+          cleanup()
+          reject(new RealtimeClientError(ClientErrorCode.timeout, `not open within ${timeoutMs} ms`))
+        }, timeoutMs)
+      }
+    })
+  }
+
+  /** Same as waitForOpen(). */
+  ready (options?: WaitForOpenOptions): Promise<ConnectionEstablished> {
+    return this.waitForOpen(options)
+  }
+
+  /**
+   * Subscribes to events, now and after every reconnect. Resolves with the
+   * server's subscription.confirmed; rejects with its error (INVALID_EVENT,
+   * `details` naming the refused events: then none of them is subscribed).
+   * Queued while not connected.
+   */
+  subscribe (events: string | readonly string[]): Promise<SubscriptionConfirmed> {
+    let list: string[]
+    try {
+      list = normalizeEvents(events)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.#request<SubscriptionConfirmed>('subscribe', list)
+  }
+
+  /** Unsubscribes (and stops restoring them). Resolves with unsubscription.confirmed. */
+  unsubscribe (events: string | readonly string[]): Promise<UnsubscriptionConfirmed> {
+    let list: string[]
+    try {
+      list = normalizeEvents(events)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    for (const event of list) this.#subscriptions.delete(event)
+    return this.#request<UnsubscriptionConfirmed>('unsubscribe', list)
+  }
+
+  /** Sends a ping; resolves with the round trip in milliseconds. */
+  ping (): Promise<number> {
+    return this.#request<number>('ping', [])
+  }
+
+  /**
+   * Asks the server to stop an upload (the host app answers with
+   * upload.cancelled, or an error). True if sent now, false if queued.
+   */
+  cancelUpload (uploadId: string): boolean {
+    return this.send('upload.cancel', { upload_id: uploadId })
+  }
+
+  /**
+   * Sends a client message: now if open (true), otherwise queued until the
+   * next open (false). Throws QUEUE_FULL when the queue is at maxQueueSize.
+   */
+  send<K extends keyof ClientMessages & string>(type: K, data: ClientMessages[K]): boolean {
+    return this.#dispatch({ text: JSON.stringify({ type, data }) })
+  }
+
+  /**
+   * Closes the connection and stops reconnecting. Pending requests and
+   * queued messages are rejected/discarded with CLIENT_CLOSED. connect()
+   * starts again.
+   */
+  close (code: number = CloseCode.normal, reason = 'client closed'): void {
+    this.#session++
+    this.#clearReconnectTimer()
+    this.#releaseSocket(code, reason, false)
+    const error = new RealtimeClientError(ClientErrorCode.closed, 'the client was closed')
+    this.#stopError = error
+    const discardedMessages = this.#rejectAll(error)
+    this.#setState(ConnectionState.closed, discardedMessages > 0 ? { discardedMessages } : {})
+  }
+
+  // ---- sending ------------------------------------------------------------
+
+  #request<T>(kind: RequestKind, events: string[], isInternal = false): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const id = `${kind === 'ping' ? 'p' : 's'}${++this.#nextId}`
+      const data = kind === 'ping' ? { pingId: id } : { events }
+      const request: PendingRequest = {
+        id,
+        kind,
+        events,
+        isInternal,
+        text: JSON.stringify({ type: kind, data, id }),
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        timer: undefined,
+        sentAt: 0
+      }
+      if (isInternal) this.#write({ text: request.text, request })
+      else this.#dispatch({ text: request.text, request })
+    })
+  }
+
+  /** Writes now if open, otherwise queues (bounded). */
+  #dispatch (outgoing: Outgoing): boolean {
+    if (this.#state === ConnectionState.open && this.#socket?.readyState === OPEN) {
+      this.#write(outgoing)
+      return true
+    }
+    if (this.#queue.length >= this.#options.maxQueueSize) {
+      throw new RealtimeClientError(ClientErrorCode.queueFull,
+        `not connected and ${this.#queue.length} messages are already queued (maxQueueSize); message not sent`)
+    }
+    this.#queue.push(outgoing)
+    return false
+  }
+
+  #write (outgoing: Outgoing): void {
+    const socket = this.#socket
+    /* c8 ignore next 4 */ // callers check the socket is open; kept so a frame is never silently dropped
+    if (socket === undefined || socket.readyState !== OPEN) {
+      this.#queue.unshift(outgoing)
+      return
+    }
+    socket.send(outgoing.text)
+    const request = outgoing.request
+    if (request === undefined) return
+    request.sentAt = this.#options.clock.now()
+    this.#inflight.set(request.id, request)
+    request.timer = this.#options.clock.setTimeout(() => {
+      request.timer = undefined
+      if (this.#inflight.get(request.id) !== request) return
+      this.#inflight.delete(request.id)
+      const error = new RealtimeClientError(ClientErrorCode.timeout, `no answer to ${request.kind} within ${this.#options.requestTimeoutMs} ms`, { requestId: request.id })
+      if (request.isInternal) this.#emitter.emit('error', error)
+      else request.reject(error)
+    }, this.#options.requestTimeoutMs)
+  }
+
+  #settle (request: PendingRequest, value: unknown): void {
+    if (request.timer !== undefined) this.#options.clock.clearTimeout(request.timer)
+    this.#inflight.delete(request.id)
+    request.resolve(value)
+  }
+
+  /** Rejects every pending and queued request; returns how many plain messages were discarded. */
+  #rejectAll (error: RealtimeClientError): number {
+    const requests = [...this.#inflight.values()]
+    this.#inflight.clear()
+    let discarded = 0
+    for (const outgoing of this.#queue.splice(0)) {
+      if (outgoing.request === undefined) discarded++
+      else requests.push(outgoing.request)
+    }
+    for (const request of requests) {
+      if (request.timer !== undefined) this.#options.clock.clearTimeout(request.timer)
+      if (!request.isInternal) request.reject(error)
+    }
+    return discarded
+  }
+
+  // ---- connecting ---------------------------------------------------------
+
+  async #attemptOpen (): Promise<void> {
+    const session = this.#session
+    let token: string
+    try {
+      const source = this.#options.token
+      token = typeof source === 'function' ? await source() : source
+      if (typeof token !== 'string' || token.length === 0) throw new TypeError('the token function returned no token')
+    } catch (cause) {
+      if (session === this.#session) {
+        this.#stop(new RealtimeClientError(ClientErrorCode.tokenUnavailable, `could not get a token: ${messageOf(cause)}`, { cause }))
+      }
+      return
+    }
+    if (session !== this.#session) return
+    this.#lastToken = token
+
+    let socket: WebSocketLike
+    try {
+      socket = this.#options.auth === 'path'
+        ? new this.#options.WebSocket(`${this.#options.url}/${encodeURIComponent(token)}`, [SUBPROTOCOL])
+        : new this.#options.WebSocket(this.#options.url, [SUBPROTOCOL, BEARER_PREFIX + token])
+    } catch (cause) {
+      // a malformed URL, or a token with characters a subprotocol cannot carry
+      this.#stop(new RealtimeClientError(ClientErrorCode.refused, `could not open a WebSocket: ${messageOf(cause)}`, { cause }))
+      return
+    }
+    this.#socket = socket
+    socket.onmessage = (event) => { if (this.#socket === socket) this.#onFrame(event.data) }
+    socket.onclose = (event) => { if (this.#socket === socket) this.#onLoss(event.code, event.reason) }
+    // a close event always follows an error event: that is where it is handled
+    socket.onerror = noop
+    this.#connectTimer = this.#options.clock.setTimeout(() => {
+      this.#connectTimer = undefined
+      if (this.#socket !== socket) return
+      this.#onLoss(1006, 'connect timeout', new RealtimeClientError(ClientErrorCode.connectionLost,
+        `no connection.established within ${this.#options.connectTimeoutMs} ms`))
+    }, this.#options.connectTimeoutMs)
+  }
+
+  /** The socket closed, or the client declared it dead. */
+  #onLoss (code: number, reason: string, cause?: RealtimeClientError): void {
+    const wasOpen = this.#state === ConnectionState.open
+    const openedAt = this.#openedAt
+    this.#releaseSocket(CloseCode.heartbeatTimeout, cause?.message ?? reason, true)
+
+    if (!ABNORMAL_CLOSES.has(code) && !isReconnectable(code)) {
+      if (wasOpen) this.#emitter.emit('close', { code, reason, willReconnect: false })
+      this.#stop(new RealtimeClientError(ClientErrorCode.closedByServer,
+        `the server closed the connection with ${code}${reason === '' ? '' : ` (${reason})`}; not reconnecting`, { closeCode: code }))
+      return
+    }
+    const error = cause ?? new RealtimeClientError(ClientErrorCode.connectionLost,
+      wasOpen ? `connection lost (${code}${reason === '' ? '' : `: ${reason}`})` : `connection attempt failed (${code})`, { closeCode: code })
+
+    if (wasOpen) {
+      if (openedAt !== undefined && this.#options.clock.now() - openedAt >= this.#options.stableAfterMs) this.#attempt = 0
+      this.#emitter.emit('close', { code, reason, willReconnect: this.#options.reconnect })
+      // 4001: the token expired; the next attempt asks the token function for a fresh one
+      if (code === CloseCode.tokenExpired) this.#scheduleReconnect(error, { delayMs: 0 })
+      else this.#scheduleReconnect(error)
+      return
+    }
+    void this.#explainFailure(error)
+  }
+
+  /** A browser sees 1006 for every refused upgrade: ask the server why, then decide. */
+  async #explainFailure (error: RealtimeClientError): Promise<void> {
+    const session = this.#session
+    const verdict = await this.#preflight()
+    if (session !== this.#session) return
+    const withStatus = (code: string, message: string): RealtimeClientError =>
+      new RealtimeClientError(code, message, 'statusCode' in verdict ? { statusCode: verdict.statusCode, cause: error } : { cause: error })
+    switch (verdict.kind) {
+      case 'unauthorized':
+        if (typeof this.#options.token === 'function' && !this.#hasRetriedWithFreshToken) {
+          this.#hasRetriedWithFreshToken = true
+          this.#scheduleReconnect(withStatus(ClientErrorCode.unauthorized, verdict.message), { delayMs: 0, countsAsAttempt: false })
+          return
+        }
+        this.#stop(withStatus(ClientErrorCode.unauthorized, `the server refused the token: ${verdict.message}`))
+        return
+      case 'refused':
+        this.#stop(withStatus(ClientErrorCode.refused, `the server refused the connection (${verdict.statusCode}): ${verdict.message}`))
+        return
+      case 'busy':
+        // the server is full or rate-limiting handshakes: wait longer than for an ordinary failure
+        this.#scheduleReconnect(withStatus(ClientErrorCode.connectionLost, `the server is busy (${verdict.statusCode}): ${verdict.message}`),
+          { extraSteps: 2, ...(verdict.retryAfterMs === undefined ? {} : { minDelayMs: verdict.retryAfterMs }) })
+        return
+      case 'unreachable':
+        this.#scheduleReconnect(new RealtimeClientError(ClientErrorCode.connectionLost, `the server is unreachable: ${messageOf(verdict.cause)}`, { cause: verdict.cause }))
+        return
+      default:
+        this.#scheduleReconnect(error)
+    }
+  }
+
+  async #preflight (): Promise<PreflightVerdict> {
+    const fetch = this.#options.fetch
+    if (fetch === undefined) return { kind: 'unknown', message: 'no fetch to ask the server with' }
+    const clock = this.#options.clock
+    const controller = typeof AbortController === 'function' ? new AbortController() : undefined
+    const timer = controller === undefined ? undefined : clock.setTimeout(() => controller.abort(), this.#options.preflightTimeoutMs)
+    try {
+      const request: Parameters<typeof preflight>[0] = { fetch, url: this.#preflightUrl(), token: this.#lastToken, nowMs: Date.now() }
+      if (controller !== undefined) request.signal = controller.signal
+      return await preflight(request)
+    } finally {
+      if (timer !== undefined) clock.clearTimeout(timer)
+    }
+  }
+
+  #preflightUrl (): string {
+    return this.#options.auth === 'path' ? `${this.#options.url}/${encodeURIComponent(this.#lastToken)}` : this.#options.url
+  }
+
+  #scheduleReconnect (error: RealtimeClientError, how: { delayMs?: number, extraSteps?: number, minDelayMs?: number, countsAsAttempt?: boolean } = {}): void {
+    if (!this.#options.reconnect) {
+      this.#stop(error)
+      return
+    }
+    if (this.#attempt >= this.#options.maxReconnectAttempts) {
+      this.#stop(new RealtimeClientError(ClientErrorCode.reconnectFailed,
+        `gave up after ${this.#attempt} failed attempts: ${error.message}`, { cause: error }))
+      return
+    }
+    const delayMs = how.delayMs ?? Math.max(
+      backoffDelay(this.#attempt + (how.extraSteps ?? 0), this.#options.backoff, this.#options.random),
+      how.minDelayMs ?? 0)
+    if (how.countsAsAttempt !== false) this.#attempt++
+    this.#setState(ConnectionState.reconnecting, { error })
+    this.#emitter.emit('reconnect', { attempt: this.#attempt, delayMs, error })
+    const session = this.#session
+    this.#clearReconnectTimer()
+    this.#reconnectTimer = this.#options.clock.setTimeout(() => {
+      this.#reconnectTimer = undefined
+      if (session === this.#session) void this.#attemptOpen()
+    }, delayMs)
+  }
+
+  /** Gives up: a refusal that retrying cannot fix, or reconnecting is off. */
+  #stop (error: RealtimeClientError): void {
+    this.#session++
+    this.#clearReconnectTimer()
+    this.#releaseSocket(CloseCode.normal, 'client stopped', false)
+    this.#stopError = error
+    const discardedMessages = this.#rejectAll(error)
+    this.#setState(ConnectionState.closed, discardedMessages > 0 ? { error, discardedMessages } : { error })
+    this.#emitter.emit('error', error)
+  }
+
+  /**
+   * Forgets the current socket: detaches its handlers, stops its timers,
+   * puts its unanswered requests back in front of the queue (they are sent
+   * again on the next connection) and closes it if still open.
+   */
+  #releaseSocket (code: number, reason: string, isDead: boolean): void {
+    const clock = this.#options.clock
+    for (const timer of [this.#connectTimer, this.#pingTimer, this.#pongTimer]) {
+      if (timer !== undefined) clock.clearTimeout(timer)
+    }
+    this.#connectTimer = this.#pingTimer = this.#pongTimer = undefined
+    this.#heartbeatPingId = undefined
+    this.#openedAt = undefined
+
+    const unanswered: Outgoing[] = []
+    for (const request of this.#inflight.values()) {
+      if (request.timer !== undefined) clock.clearTimeout(request.timer)
+      request.timer = undefined
+      // a restore is redone from #subscriptions on the next open
+      if (!request.isInternal) unanswered.push({ text: request.text, request })
+    }
+    this.#inflight.clear()
+    this.#queue.unshift(...unanswered)
+
+    const socket = this.#socket
+    if (socket === undefined) return
+    this.#socket = undefined
+    socket.onopen = null
+    socket.onmessage = null
+    socket.onclose = null
+    // `ws` throws an 'error' nobody listens to when a socket closes before its handshake ends
+    socket.onerror = noop
+    if (socket.readyState !== CONNECTING && socket.readyState !== OPEN) return
+    const terminate = (socket as { terminate?: () => void }).terminate
+    try {
+      // a dead link never answers a close frame: drop it at once where the implementation can
+      if (isDead && typeof terminate === 'function') terminate.call(socket)
+      else socket.close(code, reason.slice(0, 120))
+    /* c8 ignore next 3 */ // close() only throws for an invalid code, and ours are valid
+    } catch {
+      // nothing left to close
+    }
+  }
+
+  #clearReconnectTimer (): void {
+    if (this.#reconnectTimer !== undefined) this.#options.clock.clearTimeout(this.#reconnectTimer)
+    this.#reconnectTimer = undefined
+  }
+
+  #setState (state: ConnectionStateValue, extra: Omit<StateChange, 'state' | 'previous'> = {}): void {
+    const previous = this.#state
+    if (previous === state) return
+    this.#state = state
+    this.#emitter.emit('state', { state, previous, ...extra })
+  }
+
+  // ---- receiving ----------------------------------------------------------
+
+  #onFrame (raw: unknown): void {
+    let message: ServerEnvelope
+    try {
+      if (typeof raw !== 'string') throw new TypeError('binary frame')
+      const parsed: unknown = JSON.parse(raw)
+      if (parsed === null || typeof parsed !== 'object' || typeof (parsed as { type?: unknown }).type !== 'string') {
+        throw new TypeError('no message type')
+      }
+      message = parsed as ServerEnvelope
+    } catch (cause) {
+      this.#emitter.emit('error', new RealtimeClientError(ClientErrorCode.invalidFrame, `the server sent an unreadable frame: ${messageOf(cause)}`, { cause }))
+      return
+    }
+    this.#emitter.emit('message', message)
+    switch (message.type) {
+      case 'connection.established':
+        this.#onEstablished(message.data as ConnectionEstablished)
+        break
+      case 'pong':
+        this.#onPong(message.data as Pong)
+        break
+      case 'subscription.confirmed':
+      case 'unsubscription.confirmed':
+        this.#onConfirmed(message.type === 'subscription.confirmed' ? 'subscribe' : 'unsubscribe', message.data as SubscriptionConfirmed)
+        break
+      case 'error':
+        // 'error' listeners get the client's errors: a server error nobody awaited is one of them
+        this.#onServerError(message.data as ErrorData)
+        return
+    }
+    // typed listeners by message type (the map is keyed by the names RealtimeEvents declares)
+    const emit = this.#emitter.emit.bind(this.#emitter) as (event: string, data: unknown, envelope: ServerEnvelope) => void
+    emit(message.type, message.data, message)
+  }
+
+  #onEstablished (established: ConnectionEstablished): void {
+    if (this.#state === ConnectionState.open || this.#socket === undefined) return
+    const clock = this.#options.clock
+    if (this.#connectTimer !== undefined) clock.clearTimeout(this.#connectTimer)
+    this.#connectTimer = undefined
+    this.#established = established
+    this.#openedAt = clock.now()
+    this.#hasRetriedWithFreshToken = false
+    this.#restoreSubscriptions([...this.#subscriptions])
+    for (const outgoing of this.#queue.splice(0)) this.#write(outgoing)
+    this.#setState(ConnectionState.open)
+    this.#scheduleHeartbeat()
+    this.#emitter.emit('open', established)
+  }
+
+  #restoreSubscriptions (events: string[]): void {
+    for (let i = 0; i < events.length; i += MAX_EVENTS_PER_SUBSCRIBE) {
+      const chunk = events.slice(i, i + MAX_EVENTS_PER_SUBSCRIBE)
+      this.#request('subscribe', chunk, true).catch(() => {})
+    }
+  }
+
+  #onConfirmed (kind: 'subscribe' | 'unsubscribe', data: SubscriptionConfirmed): void {
+    // the server answers in order, and names the events it confirms: take the oldest request that matches
+    const confirmed = new Set(data.events)
+    let match: PendingRequest | undefined
+    let oldest: PendingRequest | undefined
+    for (const request of this.#inflight.values()) {
+      if (request.kind !== kind) continue
+      oldest ??= request
+      if (request.events.length === confirmed.size && request.events.every(event => confirmed.has(event))) {
+        match = request
+        break
+      }
+    }
+    for (const event of data.events) {
+      if (kind === 'subscribe') this.#subscriptions.add(event)
+      else this.#subscriptions.delete(event)
+    }
+    const request = match ?? oldest
+    if (request !== undefined) this.#settle(request, data)
+  }
+
+  #onPong (data: Pong): void {
+    const pingId = data.pingId
+    if (typeof pingId !== 'string') return
+    if (pingId === this.#heartbeatPingId) {
+      if (this.#pongTimer !== undefined) this.#options.clock.clearTimeout(this.#pongTimer)
+      this.#pongTimer = undefined
+      this.#heartbeatPingId = undefined
+      this.#scheduleHeartbeat()
+      return
+    }
+    const request = this.#inflight.get(pingId)
+    if (request?.kind === 'ping') this.#settle(request, this.#options.clock.now() - request.sentAt)
+  }
+
+  #onServerError (data: ErrorData): void {
+    const init: ConstructorParameters<typeof RealtimeClientError>[2] = {}
+    if (data.request_id !== undefined) init.requestId = data.request_id
+    if (data.details !== undefined) init.details = data.details
+    if (data.retry_after !== undefined) init.retryAfterMs = data.retry_after * 1000
+    const error = new RealtimeClientError(String(data.code), String(data.message), init)
+    const request = data.request_id === undefined ? undefined : this.#inflight.get(data.request_id)
+    if (request === undefined) {
+      this.#emitter.emit('error', error)
+      return
+    }
+    if (request.timer !== undefined) this.#options.clock.clearTimeout(request.timer)
+    this.#inflight.delete(request.id)
+    if (!request.isInternal) {
+      request.reject(error)
+      return
+    }
+    // a restore refused: the server no longer allows some events. Drop those, restore the rest.
+    const refused = new Set(data.details ?? [])
+    for (const event of refused) this.#subscriptions.delete(event)
+    const rest = request.events.filter(event => !refused.has(event) && this.#subscriptions.has(event))
+    this.#emitter.emit('error', error)
+    if (refused.size > 0 && rest.length > 0) this.#restoreSubscriptions(rest)
+  }
+
+  // ---- heartbeat ----------------------------------------------------------
+
+  #pingIntervalMs (): number {
+    return this.#options.pingIntervalMs ?? this.#established?.heartbeat_interval_ms ?? 30_000
+  }
+
+  #scheduleHeartbeat (): void {
+    const intervalMs = this.#pingIntervalMs()
+    if (!(intervalMs > 0)) return
+    const clock = this.#options.clock
+    if (this.#pingTimer !== undefined) clock.clearTimeout(this.#pingTimer)
+    this.#pingTimer = clock.setTimeout(() => {
+      this.#pingTimer = undefined
+      const socket = this.#socket
+      if (this.#state !== ConnectionState.open || socket === undefined || socket.readyState !== OPEN) return
+      const pingId = `hb${++this.#nextId}`
+      this.#heartbeatPingId = pingId
+      socket.send(JSON.stringify({ type: 'ping', data: { pingId } }))
+      const timeoutMs = this.#options.pongTimeoutMs ?? Math.min(10_000, intervalMs)
+      this.#pongTimer = clock.setTimeout(() => {
+        this.#pongTimer = undefined
+        if (this.#socket !== socket) return
+        // half-open: the socket looks open, but nothing comes back
+        this.#onLoss(CloseCode.heartbeatTimeout, 'heartbeat timeout',
+          new RealtimeClientError(ClientErrorCode.heartbeatTimeout, `no pong within ${timeoutMs} ms: the connection is dead`, { closeCode: CloseCode.heartbeatTimeout }))
+      }, timeoutMs)
+    }, intervalMs)
+  }
+}
+
+function noop (): void {}
+
+function messageOf (err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
+function normalizeEvents (events: string | readonly string[]): string[] {
+  const list = typeof events === 'string' ? [events] : [...events]
+  if (list.length === 0 || !list.every(event => typeof event === 'string' && event.length > 0)) {
+    throw new TypeError('events must be a non-empty string or a non-empty array of non-empty strings')
+  }
+  return [...new Set(list)]
+}
+
+function positive (name: string, value: number | undefined, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new TypeError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number`)
+  }
+  return value
+}
+
+/** ws(s):// as is, http(s):// converted, a path resolved against the page's location. */
+export function resolveWebSocketUrl (url: string): string {
+  let resolved: string
+  if (/^wss?:\/\//i.test(url)) resolved = url
+  else if (/^https?:\/\//i.test(url)) resolved = 'ws' + url.slice(4)
+  else {
+    const location = (globalThis as { location?: { protocol: string, host: string } }).location
+    if (!url.startsWith('/') || location === undefined) {
+      throw new TypeError(`url must be a ws://, wss://, http:// or https:// URL${location === undefined ? '' : ' or a path starting with /'}`)
+    }
+    resolved = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${url}`
+  }
+  return resolved.endsWith('/') ? resolved.slice(0, -1) : resolved
+}
+
+function resolveClientOptions (options: RealtimeClientOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') throw new TypeError('options are required: { url, token }')
+  const token = options.token
+  if (typeof token !== 'function' && (typeof token !== 'string' || token.length === 0)) {
+    throw new TypeError('token must be a non-empty string or a function returning one')
+  }
+  const WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
+  if (typeof WebSocketImpl !== 'function') {
+    throw new TypeError('no WebSocket implementation: pass one as the WebSocket option (e.g. the ws package on Node 20)')
+  }
+  const globalFetch = (globalThis as { fetch?: FetchLike }).fetch
+  const fetch = options.fetch === false
+    ? undefined
+    : options.fetch ?? (typeof globalFetch === 'function' ? globalFetch.bind(globalThis) : undefined)
+  const backoff = { ...DEFAULT_BACKOFF, ...options.backoff }
+  positive('backoff.initialDelayMs', backoff.initialDelayMs, 0, true)
+  positive('backoff.maxDelayMs', backoff.maxDelayMs, 0, true)
+  if (!(backoff.multiplier >= 1)) throw new TypeError('backoff.multiplier must be at least 1')
+  const clock: Clock = {
+    setTimeout: options.clock?.setTimeout ?? ((callback, ms) => globalThis.setTimeout(callback, ms)),
+    clearTimeout: options.clock?.clearTimeout ?? ((handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>)),
+    now: options.clock?.now ?? (() => Date.now())
+  }
+  return {
+    url: resolveWebSocketUrl(options.url),
+    token,
+    auth: options.auth ?? 'subprotocol',
+    WebSocket: WebSocketImpl,
+    fetch,
+    reconnect: options.reconnect ?? true,
+    backoff,
+    stableAfterMs: positive('stableAfterMs', options.stableAfterMs, 10_000, true),
+    maxReconnectAttempts: positive('maxReconnectAttempts', options.maxReconnectAttempts, Infinity, true),
+    pingIntervalMs: options.pingIntervalMs === undefined ? undefined : positive('pingIntervalMs', options.pingIntervalMs, 0),
+    pongTimeoutMs: options.pongTimeoutMs === undefined ? undefined : positive('pongTimeoutMs', options.pongTimeoutMs, 0),
+    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, 10_000),
+    requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, 10_000),
+    preflightTimeoutMs: positive('preflightTimeoutMs', options.preflightTimeoutMs, 5_000),
+    maxQueueSize: positive('maxQueueSize', options.maxQueueSize, 100, true),
+    clock,
+    random: options.random ?? Math.random
+  }
+}

@@ -1,0 +1,24 @@
+// The fastify-realtime client. Imports only types and the dependency-free
+// codes from ../protocol/: no TypeBox, no Node modules at runtime.
+export { RealtimeClient, SUBPROTOCOL, resolveWebSocketUrl } from './client.js'
+export type { WaitForOpenOptions } from './client.js'
+export { ConnectionState } from './types.js'
+export type {
+  ClientEventMap, ClientEvents, Clock, ConnectionClosed, ConnectionStateValue, RealtimeClientOptions,
+  ReconnectScheduled, ServerEventName, StateChange, TokenProvider, WebSocketConstructor, WebSocketLike
+} from './types.js'
+export { ClientErrorCode, RealtimeClientError } from './errors.js'
+export type { ClientErrorCodeValue, RealtimeClientErrorInit } from './errors.js'
+export { backoffDelay, backoffCeiling, DEFAULT_BACKOFF } from './backoff.js'
+export type { BackoffOptions } from './backoff.js'
+export { preflight, classifyStatus, parseRetryAfter, toHttpUrl } from './preflight.js'
+export type { FetchLike, FetchResponseLike, PreflightVerdict, PreflightRequest } from './preflight.js'
+export type { Listener } from './emitter.js'
+export { CloseCode, WireError, isReconnectable } from '../protocol/codes.js'
+export type { CloseCodeValue, WireErrorCode } from '../protocol/codes.js'
+export type {
+  RealtimeEvents, RealtimeEventName, ServerEnvelope, ServerMessage, ConnectionEstablished, ErrorData,
+  SubscriptionConfirmed, UnsubscriptionConfirmed, Pong, UploadProgress, UploadCompleted, UploadCancelled,
+  UploadError, ReviewUpdated, SystemNotification, FileStatus
+} from '../protocol/server-messages.js'
+export type { ClientMessages, ClientMessageType } from '../protocol/client-messages.js'

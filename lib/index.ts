@@ -16,10 +16,3 @@ export { RedisAdapter, redisAdapter, RedisAdapterDataOptionsSchema } from './ada
 export type { RedisAdapterOptions, RedisAdapterDataOptions, RedisAdapterStatus, RedisClientLike } from './adapters/redis.js'
 export { SlidingWindowRateLimiter } from './rate-limiter.js'
 export { SUBPROTOCOL } from './handshake.js'
-
-// CommonJS users get the plugin itself from require(), with the named exports on it
-/* c8 ignore next 4 */ // only runs in the CommonJS build
-if (typeof module === 'object' && module.exports === exports) {
-  module.exports = Object.assign(fastifyRealtime, exports)
-  Object.defineProperty(module.exports, '__esModule', { value: true })
-}

@@ -53,13 +53,13 @@ t.test('every failing option is listed at once', async (t) => {
 t.test('register fails with a bad option; ready rejects', async (t) => {
   const app = Fastify()
   app.register(realtime, { jwt: 's', maxConnections: -5 })
-  await t.rejects(app.ready(), { code: 'FST_REALTIME_OPTIONS_INVALID', message: /maxConnections/ })
+  await t.rejects(async () => { await app.ready() }, { code: 'FST_REALTIME_OPTIONS_INVALID', message: /maxConnections/ })
 })
 
 t.test('jwt is required unless the host registered @fastify/jwt', async (t) => {
   const app = Fastify()
   app.register(realtime, {})
-  await t.rejects(app.ready(), { code: 'FST_REALTIME_OPTIONS_INVALID', message: /jwt is required/ })
+  await t.rejects(async () => { await app.ready() }, { code: 'FST_REALTIME_OPTIONS_INVALID', message: /jwt is required/ })
 })
 
 t.test('allowed option shapes', async (t) => {

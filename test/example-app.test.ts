@@ -1,0 +1,147 @@
+import t, { type Test } from 'tap'
+import type { AddressInfo } from 'node:net'
+import { buildApp } from '../examples/app.js'
+import { loadConfig, DEVELOPMENT_SECRET } from '../examples/config.js'
+import { openSocket, type TestClient } from './helpers/client.js'
+
+interface Example {
+  base: string
+  post: (path: string, body: unknown, token?: string) => Promise<{ status: number, body: Record<string, unknown> }>
+  login: (userId: string) => Promise<string>
+  connect: (userId: string) => Promise<{ client: TestClient, token: string }>
+}
+
+async function startExample (t: Test, realtime = {}): Promise<Example> {
+  const app = await buildApp({ jwtSecret: 'example-test-secret', uploadStepMs: 10, realtime })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  const post: Example['post'] = async (path, body, token) => {
+    const headers: Record<string, string> = { 'content-type': 'application/json' }
+    if (token !== undefined) headers.authorization = `Bearer ${token}`
+    const response = await fetch(base + path, { method: 'POST', headers, body: JSON.stringify(body) })
+    return { status: response.status, body: await response.json() as Record<string, unknown> }
+  }
+  const login = async (userId: string): Promise<string> => (await post('/api/v1/auth/token', { userId })).body.token as string
+  const clients: TestClient[] = []
+  t.teardown(async () => { await Promise.all(clients.map(c => c.close())) })
+  return {
+    base,
+    post,
+    login,
+    async connect (userId) {
+      const token = await login(userId)
+      const client = await openSocket(`${base.replace('http', 'ws')}/api/v1/ws/${token}`)
+      clients.push(client)
+      await client.next('connection.established')
+      return { client, token }
+    }
+  }
+}
+
+t.test('login, then notifications reach everyone or the target users', async (t) => {
+  const example = await startExample(t)
+  const alice = await example.connect('alice')
+  const bob = await example.connect('bob')
+  const all = await example.post('/api/v1/notifications', { message: 'hello all', level: 'warning' }, alice.token)
+  t.same(all, { status: 200, body: { delivered: 2 } })
+  t.match((await bob.client.next('system.notification')).data, { message: 'hello all', level: 'warning' })
+  await alice.client.next('system.notification')
+  const targeted = await example.post('/api/v1/notifications', { message: 'bob only', targetUsers: ['bob'] }, alice.token)
+  t.same(targeted.body, { delivered: 1 })
+  t.equal((await bob.client.next('system.notification')).data.message, 'bob only')
+  t.ok(await alice.client.nothingWithin(80, 'system.notification'))
+})
+
+t.test('review changes and file status routes', async (t) => {
+  const example = await startExample(t)
+  const alice = await example.connect('alice')
+  await alice.client.request({ type: 'subscribe', data: { events: ['review.updated'] } }, 'subscription.confirmed')
+  const review = await example.post('/api/v1/reviews/r-9/changes', { changes: { status: 'approved' } }, alice.token)
+  t.same(review.body, { delivered: 1 })
+  t.match((await alice.client.next('review.updated')).data, { review_id: 'r-9', changes: { status: 'approved' } })
+  const file = await example.post('/api/v1/files/f-1/status', { userId: 'alice', status: 'processing', progress: 40 }, alice.token)
+  t.same(file.body, { delivered: 1 })
+  t.match((await alice.client.next('file.processing')).data, { file_id: 'f-1', progress: 40 })
+  await example.post('/api/v1/files/f-1/status', { userId: 'alice', status: 'ready' }, alice.token)
+  t.match((await alice.client.next('file.ready')).data, { file_id: 'f-1', status: 'ready' })
+})
+
+t.test('a simulated upload reports progress 0..100 then completion to the subscribed caller only', async (t) => {
+  const example = await startExample(t)
+  const alice = await example.connect('alice')
+  const aliceUnsubscribed = await example.connect('alice')
+  const bob = await example.connect('bob')
+  await alice.client.request({ type: 'subscribe', data: { events: ['upload.progress', 'upload.completed'] } }, 'subscription.confirmed')
+  await bob.client.request({ type: 'subscribe', data: { events: ['upload.progress', 'upload.completed'] } }, 'subscription.confirmed')
+  const started = await example.post('/api/v1/uploads', { totalBytes: 1000 }, alice.token)
+  t.equal(started.status, 202)
+  const uploadId = started.body.upload_id as string
+  const seen: number[] = []
+  for (;;) {
+    const progress = await alice.client.next('upload.progress')
+    t.equal(progress.data.upload_id, uploadId)
+    seen.push(progress.data.progress as number)
+    if (progress.data.progress === 100) break
+  }
+  t.same(seen, [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100])
+  t.match((await alice.client.next('upload.completed')).data, { upload_id: uploadId, total_bytes: 1000 })
+  t.ok(await bob.client.nothingWithin(50, 'upload.progress'), 'another user sees nothing')
+  t.ok(await aliceUnsubscribed.client.nothingWithin(10, 'upload.progress'), 'nor an unsubscribed connection')
+})
+
+t.test('upload.cancel from the client stops the upload with upload.cancelled', async (t) => {
+  const example = await startExample(t)
+  const alice = await example.connect('alice')
+  const bob = await example.connect('bob')
+  await alice.client.request({ type: 'subscribe', data: { events: ['upload.progress'] } }, 'subscription.confirmed')
+  const { body } = await example.post('/api/v1/uploads', { totalBytes: 5000 }, alice.token)
+  const uploadId = body.upload_id as string
+  await alice.client.next('upload.progress')
+  const notYours = await bob.client.request({ type: 'upload.cancel', data: { upload_id: uploadId } }, 'error')
+  t.equal(notYours.data.code, 'UPLOAD_NOT_FOUND', 'another user cannot cancel it')
+  const cancelled = await alice.client.request({ type: 'upload.cancel', data: { upload_id: uploadId } }, 'upload.cancelled')
+  t.equal(cancelled.data.upload_id, uploadId)
+  const invalid = await alice.client.request({ type: 'upload.cancel', data: {} }, 'error')
+  t.equal(invalid.data.code, 'INVALID_MESSAGE', 'the host schema validates the message')
+  alice.client.received.length = 0
+  t.ok(await alice.client.nothingWithin(100, 'upload.completed'))
+})
+
+t.test('bad bodies get 400 with the schema message; routes need a token; stats', async (t) => {
+  const example = await startExample(t)
+  const token = await example.login('alice')
+  const bad = await example.post('/api/v1/notifications', { level: 'loud' }, token)
+  t.equal(bad.status, 400)
+  t.match(bad.body.message, /body/)
+  t.equal((await example.post('/api/v1/uploads', { totalBytes: -1 }, token)).status, 400)
+  t.equal((await example.post('/api/v1/auth/token', { userId: '' })).status, 400)
+  t.equal((await example.post('/api/v1/files/f/status', { status: 'x' }, token)).status, 400)
+  t.equal((await example.post('/api/v1/notifications', { message: 'x' })).status, 401)
+  const stats = await fetch(`${example.base}/api/v1/realtime/stats`, { headers: { authorization: `Bearer ${token}` } })
+  t.match(await stats.json(), { connections: 0, users: 0, uptimeSeconds: Number })
+  const page = await fetch(`${example.base}/`)
+  t.equal(page.status, 200)
+  t.match(page.headers.get('content-type'), /text\/html/)
+})
+
+t.test('the environment configures the example', async (t) => {
+  const config = loadConfig({
+    PORT: '4000',
+    REALTIME_MAX_CONNECTIONS_PER_USER: '1',
+    REALTIME_RATE_LIMIT_MAX: '5',
+    REALTIME_ALLOWED_ORIGINS: 'https://a.example, https://b.example',
+    REALTIME_HANDSHAKE_RATE_LIMIT_MAX: '0',
+    REALTIME_COMPRESSION: 'true'
+  })
+  t.match(config, { port: 4000, host: '127.0.0.1', jwtSecret: DEVELOPMENT_SECRET, isDevelopmentSecret: true })
+  t.match(config.realtime, { maxConnectionsPerUser: 1, rateLimit: { max: 5 }, allowedOrigins: ['https://a.example', 'https://b.example'], handshakeRateLimit: false, compression: true })
+  t.throws(() => loadConfig({ REALTIME_MAX_CONNECTIONS: 'many' }), /REALTIME_MAX_CONNECTIONS must be an integer/)
+  t.throws(() => loadConfig({ REALTIME_SLOW_CONSUMER: 'explode' }), /REALTIME_SLOW_CONSUMER/)
+
+  const limited = await startExample(t, loadConfig({ REALTIME_MAX_CONNECTIONS_PER_USER: '1' }).realtime)
+  await limited.connect('solo')
+  const token = await limited.login('solo')
+  const refused = await openSocket(`${limited.base.replace('http', 'ws')}/api/v1/ws/${token}`).catch((err: { statusCode: number }) => err)
+  t.match(refused, { statusCode: 429 })
+})

@@ -1,0 +1,101 @@
+import Module from 'node:module'
+import t from 'tap'
+import Fastify from 'fastify'
+import realtime, { redisAdapter, RedisAdapter } from '../../lib/index.js'
+import { SECRET } from '../helpers/server.js'
+import { requireRedis, startNode, uniquePrefix, eventually, hostClient, freePort, REDIS_URL } from './helpers.js'
+
+/** Connections this node opened, by the name the adapter gives them. */
+async function namedConnections (client: { client (subcommand: 'LIST'): Promise<unknown> }, nodeId: string): Promise<number> {
+  const list = String(await client.client('LIST'))
+  return list.split('\n').filter(line => line.includes(`name=fastify-realtime:${nodeId} `)).length
+}
+
+if (requireRedis(t)) {
+  t.test('clusterStats counts nodes, connections and distinct users across the cluster', async (t) => {
+    const prefix = uniquePrefix(t)
+    const a = await startNode(t, { prefix })
+    const b = await startNode(t, { prefix })
+    await a.connect('alice')
+    await a.connect('alice')
+    await b.connect('alice')
+    await b.connect('bob')
+    const view = await a.app.realtime.clusterStats()
+    t.match(view, { nodes: 2, connections: 4, users: 2, local: { connections: 2, users: 1, nodeId: a.app.realtime.nodeId } })
+    t.match(await b.app.realtime.clusterStats(), { nodes: 2, connections: 4, users: 2, local: { connections: 2, users: 2 } })
+
+    await b.app.close()
+    t.match(await a.app.realtime.clusterStats(), { nodes: 1, connections: 2, users: 1 }, 'a node that shuts down leaves at once')
+  })
+
+  t.test('disconnectUser closes the user\'s connections on every node, and only theirs', async (t) => {
+    const prefix = uniquePrefix(t)
+    const a = await startNode(t, { prefix })
+    const b = await startNode(t, { prefix })
+    const aliceOnA = await a.connect('alice')
+    const aliceOnB = await b.connect('alice')
+    const bob = await b.connect('bob')
+    t.equal(await a.app.realtime.disconnectUser('alice', 'revoked'), 1, 'resolves the local count')
+    t.match(await aliceOnA.closed, { code: 4500, reason: 'revoked' })
+    t.match(await aliceOnB.closed, { code: 4500, reason: 'revoked' }, 'on the other node too')
+    t.ok(await bob.nothingWithin(50), 'bob is untouched')
+    t.equal(b.app.realtime.stats().connections, 1)
+    await eventually(async () => (await a.app.realtime.clusterStats()).connections === 1, 'alice\'s slots to be released')
+  })
+
+  t.test('close() quits the connections it opened and never the host\'s client', async (t) => {
+    const prefix = uniquePrefix(t)
+    const host = await hostClient(t)
+    const node = await startNode(t, { prefix, adapter: { client: host } })
+    const nodeId = node.app.realtime.nodeId
+    t.equal(await namedConnections(host, nodeId), 2, 'a publisher and a subscriber, duplicated from the host\'s client')
+    t.equal(node.adapter.status, 'connected')
+    await node.app.close()
+    t.equal(node.adapter.status, 'closed')
+    t.equal(host.status, 'ready', 'the host\'s client is still open')
+    t.equal(await host.ping(), 'PONG')
+    t.equal(await namedConnections(host, nodeId), 0, 'both of ours are gone')
+    t.equal(await host.exists(`${prefix}:node:${nodeId}`), 0, 'the node left the cluster')
+
+    const fromUrl = await startNode(t, { prefix })
+    const otherId = fromUrl.app.realtime.nodeId
+    t.equal(await namedConnections(host, otherId), 2)
+    await fromUrl.app.close()
+    t.equal(await namedConnections(host, otherId), 0, 'connections opened from a url are closed too')
+  })
+
+  t.test('startup fails with FST_REALTIME_ADAPTER_UNAVAILABLE when Redis does not answer', async (t) => {
+    const port = await freePort()
+    const app = Fastify()
+    t.teardown(() => app.close())
+    const adapter = redisAdapter({ url: `redis://127.0.0.1:${port}` })
+    await app.register(realtime, { jwt: SECRET, adapter })
+    await t.rejects(async () => { await app.ready() }, { code: 'FST_REALTIME_ADAPTER_UNAVAILABLE', statusCode: 503 })
+    t.equal(adapter.status, 'closed', 'nothing keeps reconnecting in the background')
+  })
+
+  t.test('options are checked when the adapter is created', async (t) => {
+    t.throws(() => redisAdapter({ leaseMs: 10 }), { code: 'FST_REALTIME_OPTIONS_INVALID', message: /leaseMs/ })
+    t.throws(() => redisAdapter({ leaseMs: 1000, heartbeatMs: 1000 }), { code: 'FST_REALTIME_OPTIONS_INVALID', message: /heartbeatMs/ })
+    t.throws(() => redisAdapter({ keyPrefix: '' }), { code: 'FST_REALTIME_OPTIONS_INVALID', message: /keyPrefix/ })
+    t.throws(() => redisAdapter({ ledaseMs: 1000 } as never), { code: 'FST_REALTIME_OPTIONS_INVALID' }, 'a misspelled option is an error')
+    t.throws(() => redisAdapter({ client: {} as never }), { code: 'FST_REALTIME_OPTIONS_INVALID', message: /client/ })
+    const host = await hostClient(t)
+    t.throws(() => redisAdapter({ client: host, url: REDIS_URL }), { code: 'FST_REALTIME_OPTIONS_INVALID', message: /not both/ })
+    t.type(redisAdapter({ client: host }), RedisAdapter)
+  })
+
+  t.test('without ioredis installed, redisAdapter() says what to install', async (t) => {
+    const resolver = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string }
+    const original = resolver._resolveFilename
+    resolver._resolveFilename = function (request: string, ...rest: unknown[]) {
+      if (request === 'ioredis') throw Object.assign(new Error(`Cannot find module '${request}'`), { code: 'MODULE_NOT_FOUND' })
+      return original.call(this, request, ...rest)
+    }
+    try {
+      t.throws(() => redisAdapter({ url: REDIS_URL }), { code: 'FST_REALTIME_ADAPTER_DEPENDENCY_MISSING', message: /ioredis/ })
+    } finally {
+      resolver._resolveFilename = original
+    }
+  })
+}

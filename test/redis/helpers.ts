@@ -143,6 +143,8 @@ export async function freePort (): Promise<number> {
 export interface PrivateRedis {
   port: number
   url: string
+  /** The running server's process id (to SIGSTOP it, say). */
+  readonly pid: number
   start (): Promise<void>
   /** SIGKILL: the abrupt end a crash or a network cut looks like. */
   kill (): Promise<void>
@@ -155,6 +157,10 @@ export async function startPrivateRedis (t: Teardown): Promise<PrivateRedis> {
   const redis: PrivateRedis = {
     port,
     url,
+    get pid () {
+      if (child?.pid === undefined) throw new Error('redis-server is not running')
+      return child.pid
+    },
     async start () {
       child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
       const spawned = child

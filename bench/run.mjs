@@ -6,7 +6,7 @@
 //
 //   node bench/run.mjs [--quick | --smoke] [--targets=ws,fastify-websocket,socketio,fastify-realtime]
 //                      [--scenarios=connect,memory,fanout,echo] [--rounds=N] [--noise-threshold=0.2]
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs'
+import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -36,7 +36,7 @@ if (args.rounds) config.rounds = Number(args.rounds)
 const targets = args.targets ? String(args.targets).split(',') : ALL_TARGETS
 const scenarios = args.scenarios ? String(args.scenarios).split(',') : ALL_SCENARIOS
 const NOISE_THRESHOLD = Number(args['noise-threshold'] ?? 0.2)
-const LOADGENS = Number(args.loadgens ?? 2)
+const LOADGENS = Number(args.loadgens ?? (mode === 'smoke' ? 1 : 2))
 const CONCURRENCY = Number(args.concurrency ?? 100)
 const PAYLOAD_BYTES = 1024
 
@@ -282,6 +282,9 @@ function cases () {
   return list
 }
 
+/** Memory after forced GC does not depend on how busy the CPUs were: only timing scenarios can be disturbed. */
+const TIMING_SCENARIOS = new Set(['connect', 'fanout', 'echo'])
+
 async function runOne (target, scenario, n, round) {
   const started = Date.now()
   runLabel = `${target}-${scenario}-${n}-r${round}`
@@ -293,6 +296,7 @@ async function runOne (target, scenario, n, round) {
     const pids = [server.pid, process.pid, ...lgs.map((l) => l.pid)]
     const probe = () => noiseProbe(pids)
     const result = await SCENARIOS[scenario]({ server, lgs, n, probe })
+    if (!TIMING_SCENARIOS.has(scenario)) result.noise.disturbed = false
     const cs = await clientStats(lgs)
     return { target, scenario, n, round, ok: true, durationMs: Date.now() - started, ...result, ...cs }
   } catch (err) {
@@ -308,7 +312,22 @@ function fmtMetrics (m) {
   return Object.entries(m).map(([k, v]) => `${k}=${Number.isFinite(v) ? round(v, 2) : v}`).join(' ')
 }
 
+/** --report=<raw.json>: renders RESULTS.md again from a raw file (after editing results-notes.md, say). */
+function rerender (file) {
+  const raw = JSON.parse(readFileSync(file, 'utf8'))
+  raw.summary = summarize(raw.runs, raw.targets, { noiseThreshold: raw.noiseThreshold })
+  writeFileSync(join(here, 'RESULTS.md'), withNotes(renderMarkdown(raw)))
+  log(`wrote bench/RESULTS.md from ${file}`)
+}
+
+/** bench/results-notes.md, if there is one, is appended to RESULTS.md: what each change bought, profiles. */
+function withNotes (md) {
+  const notes = join(here, 'results-notes.md')
+  return existsSync(notes) ? `${md}\n${readFileSync(notes, 'utf8')}` : md
+}
+
 async function main () {
+  if (typeof args.report === 'string') return rerender(args.report)
   const machine = {
     cpu: cpuModel(),
     cores: cpus().length,
@@ -347,7 +366,7 @@ async function main () {
   if (mode === 'smoke') {
     log(md)
   } else {
-    writeFileSync(join(here, 'RESULTS.md'), md)
+    writeFileSync(join(here, 'RESULTS.md'), withNotes(md))
     log(md)
     log('wrote bench/RESULTS.md')
   }

@@ -29,6 +29,8 @@ export const UserConnectionLimitError = createError<'FST_REALTIME_USER_CONNECTIO
   'FST_REALTIME_USER_CONNECTION_LIMIT', 'Maximum connections per user exceeded (%d)', 429)
 export const ServerFullError = createError<'FST_REALTIME_SERVER_FULL', []>(
   'FST_REALTIME_SERVER_FULL', 'Server at maximum capacity', 503)
+export const HandshakeTimeoutError = createError<'FST_REALTIME_HANDSHAKE_TIMEOUT', []>(
+  'FST_REALTIME_HANDSHAKE_TIMEOUT', 'Handshake took too long, try again later', 503)
 export const ServerOverloadedError = createError<'FST_REALTIME_SERVER_OVERLOADED', []>(
   'FST_REALTIME_SERVER_OVERLOADED', 'Server is overloaded, try again later', 503)
 

@@ -4,7 +4,7 @@ import type { ResolvedOptions } from './options.js'
 import type { RealtimeNode, Identity } from './realtime-node.js'
 import type { Adapter } from './adapters/adapter.js'
 import {
-  ForbiddenOriginError, ServerFullError, ServerOverloadedError, UnauthorizedError, UserConnectionLimitError
+  ForbiddenOriginError, HandshakeTimeoutError, ServerFullError, ServerOverloadedError, UnauthorizedError, UserConnectionLimitError
 } from './errors.js'
 
 /** The subprotocol the server speaks; a browser offers it with `bearer.<jwt>`. */
@@ -66,16 +66,31 @@ export interface HandshakeDeps {
 export function createHandshakeHook (deps: HandshakeDeps) {
   const { options, node, adapter, identities } = deps
   return async function realtimeHandshake (request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const refusal = await check(request)
-    if (refusal !== undefined) {
-      node.counters.connectionsRejected++
-      request.log.debug({ statusCode: refusal.statusCode, code: refusal.code }, 'websocket handshake refused')
-      const statusCode = refusal.statusCode ?? 401
-      await reply.code(statusCode).send({ statusCode, code: refusal.code, error: errorName(statusCode), message: refusal.message })
+    const outcome = await withinDeadline(check(request), options.handshakeTimeoutMs, (late) => releaseSlot(adapter, late, request))
+    let refusal: HandshakeError | undefined
+    if (outcome === TIMED_OUT) {
+      refusal = new HandshakeTimeoutError()
+    } else if (outcome instanceof Error) {
+      refusal = outcome
+    } else {
+      const identity = outcome
+      identities.set(request, identity)
+      // a client that goes away between these checks and the upgrade must not keep its cluster slot
+      request.raw.socket?.once('close', () => {
+        if (identities.get(request) === identity) {
+          identities.delete(request)
+          releaseSlot(adapter, identity, request)
+        }
+      })
+      return
     }
+    node.counters.connectionsRejected++
+    request.log.debug({ statusCode: refusal.statusCode, code: refusal.code }, 'websocket handshake refused')
+    const statusCode = refusal.statusCode ?? 401
+    await reply.code(statusCode).send({ statusCode, code: refusal.code, error: errorName(statusCode), message: refusal.message })
   }
 
-  async function check (request: FastifyRequest): Promise<HandshakeError | undefined> {
+  async function check (request: FastifyRequest): Promise<HandshakeError | Identity> {
     if (options.allowedOrigins !== undefined && !options.allowedOrigins(request.headers.origin, request)) {
       return new ForbiddenOriginError()
     }
@@ -130,9 +145,43 @@ export function createHandshakeHook (deps: HandshakeDeps) {
       if (!acquired) return new UserConnectionLimitError(options.maxConnectionsPerUser)
       identity.connectionId = connectionId
     }
-    identities.set(request, identity)
-    return undefined
+    return identity
   }
+}
+
+const TIMED_OUT = Symbol('timed out')
+
+/**
+ * Bounds the checks (a slow authenticate hook, an unreachable cluster) so a
+ * handshake cannot hold a socket open indefinitely. A check that finishes
+ * after the deadline gives back the slot it may have claimed.
+ */
+async function withinDeadline (
+  pending: Promise<HandshakeError | Identity>,
+  timeoutMs: number,
+  onLateIdentity: (identity: Identity) => void
+): Promise<HandshakeError | Identity | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined
+  let isLate = false
+  const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => { isLate = true; resolve(TIMED_OUT) }, timeoutMs)
+  })
+  pending.then((outcome) => {
+    if (isLate && !(outcome instanceof Error)) onLateIdentity(outcome)
+  }, () => {})
+  try {
+    return await Promise.race([pending, deadline])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Gives back a cluster slot claimed for a connection that never opened. */
+export function releaseSlot (adapter: Adapter, identity: Identity, request: FastifyRequest): void {
+  if (identity.connectionId === undefined || adapter.releaseConnection === undefined) return
+  adapter.releaseConnection(identity.userId, identity.connectionId).catch((err: unknown) => {
+    request.log.warn({ err }, 'could not release the connection slot of an abandoned handshake')
+  })
 }
 
 function errorName (statusCode: number): string {

@@ -21,6 +21,7 @@ export interface SweepOptions {
   heartbeatIntervalMs: number
   connectionTimeoutMs: number
   closeOnTokenExpiry: boolean
+  clockToleranceMs: number
 }
 
 export function sweep<C extends Sweepable> (now: number, options: SweepOptions, handlers: SweepHandlers<C>): void {
@@ -29,7 +30,7 @@ export function sweep<C extends Sweepable> (now: number, options: SweepOptions, 
   for (const connection of handlers.connections()) {
     const quietFor = now - connection.lastSeenAt
     if (quietFor >= options.connectionTimeoutMs) timedOut.push(connection)
-    else if (options.closeOnTokenExpiry && connection.expiresAt <= now) expired.push(connection)
+    else if (options.closeOnTokenExpiry && connection.expiresAt + options.clockToleranceMs <= now) expired.push(connection)
     else if (quietFor >= options.heartbeatIntervalMs && connection.pingSentAt <= connection.lastSeenAt) connection.ping(now)
   }
   // closing removes from the collection being iterated: do it after

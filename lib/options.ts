@@ -23,8 +23,9 @@ export const RealtimeDataOptionsSchema = Type.Object({
   maxBufferedBytes: Type.Integer({ minimum: 1024, default: 4194304, description: 'per socket; past it, slowConsumer decides' }),
   slowConsumer: Type.Union([Type.Literal('close'), Type.Literal('drop')], { default: 'close' }),
   compression: Type.Boolean({ default: false, description: 'permessage-deflate' }),
-  handshakeTimeoutMs: Type.Integer({ minimum: 1, default: 10000 }),
+  handshakeTimeoutMs: Type.Integer({ minimum: 1, default: 10000, description: 'bound on the checks before the upgrade (authenticate hook, cluster slot)' }),
   closeOnTokenExpiry: Type.Boolean({ default: true }),
+  clockToleranceMs: Type.Integer({ minimum: 0, maximum: 300000, default: 0, description: 'leeway for exp/nbf, at the handshake and for closing on expiry' }),
   maxEventLoopDelayMs: Type.Integer({ minimum: 0, default: 0, description: '0 = never shed connections for loop delay' }),
   handshakeRateLimit: Type.Union([
     Type.Literal(false),

@@ -7,7 +7,7 @@ import type { WebSocket, WebSocketServer } from 'ws'
 import { resolveOptions, type RealtimeOptions, type ResolvedOptions } from './options.js'
 import { RealtimeNode, type Identity } from './realtime-node.js'
 import { createRealtimeApi } from './create-api.js'
-import { createHandshakeHook, redactUrl, SUBPROTOCOL, type JwtVerifier } from './handshake.js'
+import { createHandshakeHook, redactUrl, releaseSlot, SUBPROTOCOL, type JwtVerifier } from './handshake.js'
 import { MemoryAdapter } from './adapters/memory.js'
 import { CloseCode } from './protocol/codes.js'
 import { InvalidOptionsError } from './errors.js'
@@ -104,6 +104,9 @@ function selectProtocol (protocols: Set<string>): string | false {
 function withPinnedAlgorithms (options: ResolvedOptions): NonNullable<ResolvedOptions['jwt']> {
   const jwt = options.jwt as NonNullable<ResolvedOptions['jwt']>
   const verify = { ...jwt.verify }
+  if (options.clockToleranceMs > 0 && (verify as { clockTolerance?: number }).clockTolerance === undefined) {
+    Object.assign(verify, { clockTolerance: options.clockToleranceMs })
+  }
   // pin the algorithm: a token's own header never chooses how it is checked (no alg: none, no HS/RS confusion)
   if ((verify as { algorithms?: string[] }).algorithms === undefined) {
     const isSymmetric = typeof jwt.secret === 'string' || Buffer.isBuffer(jwt.secret)
@@ -135,6 +138,7 @@ function registerRoutes (scope: FastifyInstance, options: ResolvedOptions, node:
     }
     // the limits were checked before the upgrade; concurrent handshakes can still race past them
     if (node.registry.size >= options.maxConnections || node.registry.countForUser(identity.userId) >= options.maxConnectionsPerUser) {
+      releaseSlot(adapter, identity, request)
       socket.close(CloseCode.connectionLimit, 'connection limit reached')
       return
     }

@@ -123,3 +123,30 @@ t.test("uses the host's @fastify/jwt when it is registered first", async (t) => 
   const refused = await refusal(openSocket(`${server.wsUrl}/${server.token('u')}`))
   t.equal(refused.statusCode, 401, 'a token of the plugin option secret is not the host secret')
 })
+
+t.test('handshakeTimeoutMs bounds a hanging authenticate hook: 503, nothing allocated', async (t) => {
+  let release: (() => void) | undefined
+  const server = await startServer(t, {
+    realtime: {
+      handshakeTimeoutMs: 100,
+      authenticate: (payload) => payload.sub === 'slow' ? new Promise((resolve) => { release = () => resolve(true) }) : true
+    }
+  })
+  const refused = await refusal(openSocket(`${server.wsUrl}/${server.token('slow')}`))
+  t.equal(refused.statusCode, 503)
+  t.match(refused.body, { code: 'FST_REALTIME_HANDSHAKE_TIMEOUT' })
+  release?.()
+  t.equal(server.app.realtime.stats().connections, 0)
+  const fine = await server.connect('quick')
+  t.ok(fine)
+})
+
+t.test('clockToleranceMs accepts a token that expired within the tolerance, not beyond', async (t) => {
+  const server = await startServer(t, { realtime: { clockToleranceMs: 10000 } })
+  const now = Math.floor(Date.now() / 1000)
+  const client = await openSocket(`${server.wsUrl}/${signToken({ sub: 'late', exp: now - 3 })}`)
+  t.teardown(() => client.close())
+  t.equal((await client.next('connection.established')).data.user_id, 'late')
+  const refused = await refusal(openSocket(`${server.wsUrl}/${signToken({ sub: 'later', exp: now - 60 })}`))
+  t.equal(refused.statusCode, 401)
+})

@@ -760,10 +760,16 @@ function resolveClientOptions (options: RealtimeClientOptions): ResolvedOptions 
   positive('backoff.initialDelayMs', backoff.initialDelayMs, 0, true)
   positive('backoff.maxDelayMs', backoff.maxDelayMs, 0, true)
   if (!(backoff.multiplier >= 1)) throw new TypeError('backoff.multiplier must be at least 1')
+  // called through the given object: a clock may be a class instance with private state
+  const given = options.clock
   const clock: Clock = {
-    setTimeout: options.clock?.setTimeout ?? ((callback, ms) => globalThis.setTimeout(callback, ms)),
-    clearTimeout: options.clock?.clearTimeout ?? ((handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>)),
-    now: options.clock?.now ?? (() => Date.now())
+    setTimeout: given?.setTimeout === undefined
+      ? (callback, ms) => globalThis.setTimeout(callback, ms)
+      : (callback, ms) => (given as Clock).setTimeout(callback, ms),
+    clearTimeout: given?.clearTimeout === undefined
+      ? (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>)
+      : (handle) => { (given as Clock).clearTimeout(handle) },
+    now: given?.now === undefined ? () => Date.now() : () => (given as Clock).now()
   }
   return {
     url: resolveWebSocketUrl(options.url),

@@ -95,6 +95,32 @@ export function next<K extends keyof ClientEventMap> (
   })
 }
 
+/**
+ * Records every `event` from now on; next() hands them out in order,
+ * waiting for one when none is buffered (so no event is missed between awaits).
+ */
+export function record<K extends keyof ClientEventMap> (client: RealtimeClient, event: K): { next (timeoutMs?: number): Promise<ClientEventMap[K]>, readonly all: ClientEventMap[K][] } {
+  const all: ClientEventMap[K][] = []
+  let taken = 0
+  let waiter: (() => void) | undefined
+  client.on(event, (...args: ClientEventMap[K]) => {
+    all.push(args)
+    waiter?.()
+  })
+  return {
+    all,
+    async next (timeoutMs = 3000) {
+      if (taken >= all.length) {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => { waiter = undefined; reject(new Error(`no '${String(event)}' within ${timeoutMs} ms`)) }, timeoutMs)
+          waiter = () => { clearTimeout(timer); waiter = undefined; resolve() }
+        })
+      }
+      return all[taken++] as ClientEventMap[K]
+    }
+  }
+}
+
 /** Resolves when the client reaches `state` (now or later). */
 export async function nextState (client: RealtimeClient, state: RealtimeClient['state'], timeoutMs = 3000): Promise<StateChange | undefined> {
   if (client.state === state) return undefined

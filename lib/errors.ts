@@ -33,6 +33,8 @@ export const HandshakeTimeoutError = createError<'FST_REALTIME_HANDSHAKE_TIMEOUT
   'FST_REALTIME_HANDSHAKE_TIMEOUT', 'Handshake took too long, try again later', 503)
 export const ServerOverloadedError = createError<'FST_REALTIME_SERVER_OVERLOADED', []>(
   'FST_REALTIME_SERVER_OVERLOADED', 'Server is overloaded, try again later', 503)
+export const HandshakeRateLimitedError = createError<'FST_REALTIME_HANDSHAKE_RATE_LIMITED', [string]>(
+  'FST_REALTIME_HANDSHAKE_RATE_LIMITED', 'Too many connection attempts from this address, retry in %s', 429)
 
 // Adapters, at startup
 export const AdapterDependencyMissingError = createError<'FST_REALTIME_ADAPTER_DEPENDENCY_MISSING', [string, string]>(

@@ -10,7 +10,7 @@ import { createRealtimeApi } from './create-api.js'
 import { createHandshakeHook, redactUrl, releaseSlot, SUBPROTOCOL, type JwtVerifier } from './handshake.js'
 import { MemoryAdapter } from './adapters/memory.js'
 import { CloseCode } from './protocol/codes.js'
-import { InvalidOptionsError } from './errors.js'
+import { HandshakeRateLimitedError, InvalidOptionsError } from './errors.js'
 import type { RealtimeApi } from './api.js'
 import type { Adapter } from './adapters/adapter.js'
 import type { Socket } from 'node:net'
@@ -123,7 +123,9 @@ function registerRoutes (scope: FastifyInstance, options: ResolvedOptions, node:
     onRequest.unshift(scope.rateLimit({
       max: options.handshakeRateLimit.max,
       timeWindow: options.handshakeRateLimit.timeWindowMs,
-      groupId: 'fastify-realtime-handshake'
+      groupId: 'fastify-realtime-handshake',
+      // @fastify/rate-limit's own error has no code: answer like every other refusal
+      errorResponseBuilder: (_request, context) => new HandshakeRateLimitedError(context.after)
     }) as unknown as typeof handshake)
   }
 

@@ -14,6 +14,13 @@ export interface ConnectionInfo {
 
 export type SendResult = 'sent' | 'dropped' | 'closed'
 
+/** ws internals that the pre-framed fast path reads: the raw socket and the sender's state. */
+interface WsInternals {
+  _socket: { write (chunk: Buffer): boolean } | null
+  _sender: { _state: number } | null
+}
+const SENDER_IDLE = 0
+
 const EMPTY: ReadonlySet<string> = new Set()
 
 /**
@@ -94,16 +101,26 @@ export class Connection implements ConnectionInfo {
    * client is not reading: the frame is dropped, or the connection closed
    * (4008), as the slowConsumer option says.
    */
-  send (payload: Buffer | string, maxBufferedBytes: number, closeSlowConsumer: boolean): SendResult {
+  send (payload: Buffer, frame: Buffer | undefined, maxBufferedBytes: number, closeSlowConsumer: boolean): SendResult {
     if (!this.#isOpen) return 'closed'
-    if (this.#socket.bufferedAmount > maxBufferedBytes) {
+    const socket = this.#socket
+    if (socket.bufferedAmount > maxBufferedBytes) {
       if (closeSlowConsumer) {
         this.close(CloseCode.slowConsumer, 'slow consumer')
         return 'closed'
       }
       return 'dropped'
     }
-    this.#socket.send(payload, { binary: false })
+    if (frame !== undefined && socket.readyState === 1) {
+      // A broadcast's frame is built once; with compression off ws's sender
+      // is idle between calls, so writing the finished frame is what ws would write.
+      const internals = socket as unknown as WsInternals
+      if (internals._sender?._state === SENDER_IDLE && internals._socket !== null) {
+        internals._socket.write(frame)
+        return 'sent'
+      }
+    }
+    socket.send(payload, { binary: false })
     return 'sent'
   }
 

@@ -4,6 +4,7 @@ import type { Connection } from './connection.js'
 import type { Adapter, DeliveryTarget } from './adapters/adapter.js'
 import type { Counters } from './stats.js'
 import { InvalidOutboundMessageError, MessageTooLargeError, PublishFailedError } from './errors.js'
+import { frameText } from './frame.js'
 
 export interface Encoded {
   /** The JSON text, for other nodes. */
@@ -12,10 +13,18 @@ export interface Encoded {
   readonly bytes: Buffer
 }
 
+/** One message on its way to local sockets; framed on first use, then shared. */
+interface Outgoing {
+  readonly bytes: Buffer
+  frame: Buffer | undefined
+}
+
 export interface DeliveryOptions {
   maxMessageSize: number
   maxBufferedBytes: number
   closeSlowConsumer: boolean
+  /** Frame each message once for every socket (only without permessage-deflate). */
+  framesOnce: boolean
 }
 
 /**
@@ -66,21 +75,22 @@ export class Delivery {
 
   /** Sends already-encoded bytes to the local connections `target` names. */
   deliverLocal (target: DeliveryTarget, bytes: Buffer): number {
+    const out: Outgoing = { bytes, frame: undefined }
     switch (target.kind) {
       case 'all':
-        return this.#sendAll(this.#registry.all(), bytes)
+        return this.#sendAll(this.#registry.all(), out)
       case 'event':
-        return this.#sendAll(this.#registry.subscribers(target.event), bytes)
+        return this.#sendAll(this.#registry.subscribers(target.event), out)
       case 'users': {
         let delivered = 0
         for (const userId of new Set(target.userIds)) {
           const connections = this.#registry.forUser(userId)
           if (connections === undefined) continue
           if (target.event === undefined) {
-            delivered += this.#sendAll(connections, bytes)
+            delivered += this.#sendAll(connections, out)
           } else {
             for (const connection of connections) {
-              if (connection.subscriptions.has(target.event)) delivered += this.#sendOne(connection, bytes)
+              if (connection.subscriptions.has(target.event)) delivered += this.#sendOne(connection, out)
             }
           }
         }
@@ -88,20 +98,21 @@ export class Delivery {
       }
       case 'connection': {
         const connection = this.#registry.get(target.connectionId)
-        return connection === undefined ? 0 : this.#sendOne(connection, bytes)
+        return connection === undefined ? 0 : this.#sendOne(connection, out)
       }
     }
   }
 
-  #sendAll (connections: Iterable<Connection> | undefined, bytes: Buffer): number {
+  #sendAll (connections: Iterable<Connection> | undefined, out: Outgoing): number {
     if (connections === undefined) return 0
     let delivered = 0
-    for (const connection of connections) delivered += this.#sendOne(connection, bytes)
+    for (const connection of connections) delivered += this.#sendOne(connection, out)
     return delivered
   }
 
-  #sendOne (connection: Connection, bytes: Buffer): number {
-    const result = connection.send(bytes, this.#options.maxBufferedBytes, this.#options.closeSlowConsumer)
+  #sendOne (connection: Connection, out: Outgoing): number {
+    if (out.frame === undefined && this.#options.framesOnce) out.frame = frameText(out.bytes)
+    const result = connection.send(out.bytes, out.frame, this.#options.maxBufferedBytes, this.#options.closeSlowConsumer)
     if (result === 'sent') {
       this.#counters.messagesOut++
       return 1

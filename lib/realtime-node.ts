@@ -58,7 +58,8 @@ export class RealtimeNode {
     this.delivery = new Delivery(this.registry, {
       maxMessageSize: options.maxMessageSize,
       maxBufferedBytes: options.maxBufferedBytes,
-      closeSlowConsumer: options.slowConsumer === 'close'
+      closeSlowConsumer: options.slowConsumer === 'close',
+      framesOnce: !options.compression
     }, adapter, this.counters)
     this.router.add('ping', PingDataSchema, (data, ctx) => handlePing(data, ctx as CoreContext))
     this.router.add('heartbeat', HeartbeatDataSchema, (data, ctx) => handleHeartbeat(data, ctx as CoreContext))

@@ -748,10 +748,6 @@ function resolveClientOptions (options: RealtimeClientOptions): ResolvedOptions 
   if (typeof token !== 'function' && (typeof token !== 'string' || token.length === 0)) {
     throw new TypeError('token must be a non-empty string or a function returning one')
   }
-  const WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
-  if (typeof WebSocketImpl !== 'function') {
-    throw new TypeError('no WebSocket implementation: pass one as the WebSocket option (e.g. the ws package on Node 20)')
-  }
   const globalFetch = (globalThis as { fetch?: FetchLike }).fetch
   const fetch = options.fetch === false
     ? undefined
@@ -771,11 +767,10 @@ function resolveClientOptions (options: RealtimeClientOptions): ResolvedOptions 
       : (handle) => { (given as Clock).clearTimeout(handle) },
     now: given?.now === undefined ? () => Date.now() : () => (given as Clock).now()
   }
-  return {
+  const resolved = {
     url: resolveWebSocketUrl(options.url),
     token,
     auth: options.auth ?? 'subprotocol',
-    WebSocket: WebSocketImpl,
     fetch,
     reconnect: options.reconnect ?? true,
     backoff,
@@ -789,5 +784,10 @@ function resolveClientOptions (options: RealtimeClientOptions): ResolvedOptions 
     maxQueueSize: positive('maxQueueSize', options.maxQueueSize, 100, true),
     clock,
     random: options.random ?? Math.random
+  } as const
+  const WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
+  if (typeof WebSocketImpl !== 'function') {
+    throw new TypeError('no WebSocket implementation: pass one as the WebSocket option (e.g. the ws package on Node 20)')
   }
+  return { ...resolved, WebSocket: WebSocketImpl }
 }

@@ -98,9 +98,14 @@ export class Delivery {
       }
       case 'connection': {
         const connection = this.#registry.get(target.connectionId)
-        return connection === undefined ? 0 : this.#sendOne(connection, out)
+        return connection === undefined ? 0 : this.#sendOne(connection, out, false)
       }
     }
+  }
+
+  /** One recipient: no shared frame to build, ws frames it as it writes. */
+  sendToOne (connection: Connection, bytes: Buffer): number {
+    return this.#sendOne(connection, { bytes, frame: undefined }, false)
   }
 
   #sendAll (connections: Iterable<Connection> | undefined, out: Outgoing): number {
@@ -110,8 +115,8 @@ export class Delivery {
     return delivered
   }
 
-  #sendOne (connection: Connection, out: Outgoing): number {
-    if (out.frame === undefined && this.#options.framesOnce) out.frame = frameText(out.bytes)
+  #sendOne (connection: Connection, out: Outgoing, isShared = true): number {
+    if (isShared && out.frame === undefined && this.#options.framesOnce) out.frame = frameText(out.bytes)
     const result = connection.send(out.bytes, out.frame, this.#options.maxBufferedBytes, this.#options.closeSlowConsumer)
     if (result === 'sent') {
       this.#counters.messagesOut++

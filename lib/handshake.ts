@@ -75,13 +75,16 @@ export function createHandshakeHook (deps: HandshakeDeps) {
     } else {
       const identity = outcome
       identities.set(request, identity)
-      // a client that goes away between these checks and the upgrade must not keep its cluster slot
-      request.raw.socket?.once('close', () => {
-        if (identities.get(request) === identity) {
+      if (identity.connectionId !== undefined) {
+        // a client that goes away between these checks and the upgrade must not keep its cluster slot
+        const onAbandon = (): void => {
+          if (identities.get(request) !== identity) return
           identities.delete(request)
           releaseSlot(adapter, identity, request)
         }
-      })
+        identity.stopWatching = () => request.raw.socket?.removeListener('close', onAbandon)
+        request.raw.socket?.once('close', onAbandon)
+      }
       return
     }
     node.counters.connectionsRejected++

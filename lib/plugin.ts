@@ -132,6 +132,7 @@ function registerRoutes (scope: FastifyInstance, options: ResolvedOptions, node:
   const wsHandler = (socket: WebSocket, request: FastifyRequest): void => {
     const identity = identities.get(request)
     identities.delete(request)
+    identity?.stopWatching?.()
     releaseUpgradeLeftovers(socket, request)
     /* c8 ignore next 4 */ // the route's onRequest hook always sets it; kept as a guard
     if (identity === undefined) {
@@ -144,7 +145,7 @@ function registerRoutes (scope: FastifyInstance, options: ResolvedOptions, node:
       socket.close(CloseCode.connectionLimit, 'connection limit reached')
       return
     }
-    node.accept(socket, identity, request.log)
+    node.accept(socket, identity)
   }
 
   // A browser never sees the status of a refused upgrade: a plain GET on the

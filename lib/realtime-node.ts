@@ -29,6 +29,8 @@ export interface Identity {
   expiresAt: number
   /** Pre-allocated when a cluster adapter claimed a slot for this connection. */
   connectionId?: string
+  /** Stops the handshake's watch for an abandoned upgrade (it holds the request). */
+  stopWatching?: () => void
 }
 
 /**
@@ -118,9 +120,10 @@ export class RealtimeNode {
   }
 
   /** Registers an upgraded socket and starts its conversation. */
-  accept (socket: WebSocket, identity: Identity, log: FastifyBaseLogger): Connection {
+  accept (socket: WebSocket, identity: Identity): Connection {
     const now = Date.now()
-    const connection = new Connection(socket, identity.connectionId ?? randomUUID(), identity.userId, identity.user, identity.expiresAt, log, now)
+    // the node's logger, not the upgrade request's: a connection must not keep its request alive
+    const connection = new Connection(socket, identity.connectionId ?? randomUUID(), identity.userId, identity.user, identity.expiresAt, this.#log, now)
     this.registry.add(connection)
     this.counters.connectionsOpened++
 
@@ -191,21 +194,25 @@ export class RealtimeNode {
   }
 
   #context (connection: Connection, requestId: string | undefined): CoreContext {
-    const node = this
-    return {
-      connection,
-      requestId,
-      get log () { return connection.log },
-      get realtime () { return node.#requireApi() },
-      registry: this.registry,
-      allowedEvents: this.#options.events,
-      reply (type: string, data: unknown) {
-        node.#send(connection, node.delivery.encode(type, data))
-      },
-      sendError (code: string, message: string, extra?: { details?: string[] }) {
-        node.#sendError(connection, code, message, requestId, extra)
-      }
-    }
+    return new HandlerContext(this, connection, requestId)
+  }
+
+  /** For HandlerContext: the API, once the plugin has set it. */
+  get realtime (): RealtimeApi {
+    return this.#requireApi()
+  }
+
+  get allowedEvents (): ReadonlySet<string> {
+    return this.#options.events
+  }
+
+  /** Encodes and sends one message to one connection (replies, errors). */
+  replyTo (connection: Connection, type: string, data: unknown): void {
+    this.#send(connection, this.delivery.encode(type, data))
+  }
+
+  errorTo (connection: Connection, code: string, message: string, requestId: string | undefined, extra?: Record<string, unknown>): void {
+    this.#sendError(connection, code, message, requestId, extra)
   }
 
   #requireApi (): RealtimeApi {
@@ -222,7 +229,7 @@ export class RealtimeNode {
   }
 
   #send (connection: Connection, encoded: Encoded): void {
-    this.delivery.deliverLocal({ kind: 'connection', connectionId: connection.id }, encoded.bytes)
+    this.delivery.sendToOne(connection, encoded.bytes)
   }
 
   /** Applies a message another node published. */
@@ -283,5 +290,34 @@ export class RealtimeNode {
   /** Internal counters for diagnostics: rate-limit keys in memory. */
   get rateLimitKeys (): number {
     return this.#limiter.size
+  }
+}
+
+/**
+ * What a handler gets: one small object per message, its methods shared on
+ * the prototype (no closures allocated per message).
+ */
+class HandlerContext implements CoreContext {
+  readonly #node: RealtimeNode
+  readonly connection: Connection
+  readonly requestId: string | undefined
+
+  constructor (node: RealtimeNode, connection: Connection, requestId: string | undefined) {
+    this.#node = node
+    this.connection = connection
+    this.requestId = requestId
+  }
+
+  get log (): FastifyBaseLogger { return this.connection.log }
+  get realtime (): RealtimeApi { return this.#node.realtime }
+  get registry (): Registry<Connection> { return this.#node.registry }
+  get allowedEvents (): ReadonlySet<string> { return this.#node.allowedEvents }
+
+  reply (type: string, data: unknown): void {
+    this.#node.replyTo(this.connection, type, data)
+  }
+
+  sendError (code: string, message: string, extra?: { details?: string[] }): void {
+    this.#node.errorTo(this.connection, code, message, this.requestId, extra)
   }
 }

@@ -357,9 +357,14 @@ export class RealtimeClient {
       token = typeof source === 'function' ? await source() : source
       if (typeof token !== 'string' || token.length === 0) throw new TypeError('the token function returned no token')
     } catch (cause) {
-      if (session === this.#session) {
-        this.#stop(new RealtimeClientError(ClientErrorCode.tokenUnavailable, `could not get a token: ${messageOf(cause)}`, { cause }))
+      if (session !== this.#session) return
+      // the token function may throw a RealtimeClientError UNAUTHORIZED to say "logged out: stop"
+      if (cause instanceof RealtimeClientError && cause.code === ClientErrorCode.unauthorized) {
+        this.#stop(cause)
+        return
       }
+      // anything else (often: the token endpoint is down with the rest of the server) is retried
+      this.#scheduleReconnect(new RealtimeClientError(ClientErrorCode.tokenUnavailable, `could not get a token: ${messageOf(cause)}`, { cause }))
       return
     }
     if (session !== this.#session) return

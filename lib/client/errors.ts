@@ -16,7 +16,10 @@ export const ClientErrorCode = {
   connectionLost: 'CONNECTION_LOST',
   /** No pong (nor any other frame) within pongTimeoutMs: the link is dead; the client reconnects. */
   heartbeatTimeout: 'HEARTBEAT_TIMEOUT',
-  /** The token function threw or returned something that is not a non-empty string. The client stops. */
+  /**
+   * The token function threw or returned no token; the client retries with
+   * backoff (throw a RealtimeClientError with code UNAUTHORIZED from it to stop instead).
+   */
   tokenUnavailable: 'TOKEN_UNAVAILABLE',
   /** maxReconnectAttempts failed attempts in a row. The client stops. */
   reconnectFailed: 'RECONNECT_FAILED',

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { ClientErrorCode, ConnectionState, RealtimeClientError } from '../../lib/client/index.js'
-import { BAD_TOKEN, countingWebSocket, createClient, next, nextState, startRealtime, token } from './support.js'
+import { BAD_TOKEN, countingWebSocket, createClient, next, nextState, record, startRealtime, token } from './support.js'
 
 t.test('a refused token stops the client at once and reports unauthorized', async (t) => {
   const server = await startRealtime(t)
@@ -40,10 +40,27 @@ t.test('with a token function that keeps failing, the client stops after the fre
   t.equal(calls, 2)
 })
 
-t.test('a token function that throws stops the client with TOKEN_UNAVAILABLE', async (t) => {
+t.test('a token function that throws is retried with backoff (the token endpoint may be down with the server)', async (t) => {
   const server = await startRealtime(t)
-  const client = createClient(t, { url: server.url, token: () => { throw new Error('logged out') } })
-  await t.rejects(client.connect(), { code: ClientErrorCode.tokenUnavailable, message: /logged out/ })
+  let calls = 0
+  const client = createClient(t, {
+    url: server.url,
+    token: () => {
+      if (calls++ < 2) throw new Error('token endpoint unreachable')
+      return token('gil')
+    }
+  })
+  const reconnects = record(client, 'reconnect')
+  const established = await client.connect()
+  t.equal(established.user_id, 'gil')
+  t.match(reconnects.all.map(([r]) => r.error), [{ code: ClientErrorCode.tokenUnavailable, message: /unreachable/ }, { code: ClientErrorCode.tokenUnavailable }])
+})
+
+t.test('a token function that throws UNAUTHORIZED stops the client', async (t) => {
+  const server = await startRealtime(t)
+  const client = createClient(t, { url: server.url, token: () => { throw new RealtimeClientError(ClientErrorCode.unauthorized, 'logged out') } })
+  await t.rejects(client.connect(), { code: ClientErrorCode.unauthorized, message: 'logged out' })
+  t.equal(client.state, ConnectionState.closed)
 })
 
 t.test('an expired token (4001) is renewed through the token function and the client reconnects', async (t) => {

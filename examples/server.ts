@@ -1,4 +1,5 @@
 import closeWithGrace from 'close-with-grace'
+import { redisAdapter } from 'fastify-realtime'
 import { buildApp } from './app.js'
 import { loadConfig } from './config.js'
 
@@ -6,7 +7,8 @@ async function main (): Promise<void> {
   const config = loadConfig()
   const app = await buildApp({
     jwtSecret: config.jwtSecret,
-    realtime: config.realtime,
+    // with REDIS_URL, servers sharing one Redis act as one realtime server (README: Scaling out)
+    realtime: config.redisUrl === undefined ? config.realtime : { ...config.realtime, adapter: redisAdapter({ url: config.redisUrl }) },
     logger: { level: process.env.LOG_LEVEL ?? 'info' }
   })
   if (config.isDevelopmentSecret) {

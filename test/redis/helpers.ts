@@ -38,6 +38,14 @@ export function requireRedis (t: Plannable): boolean {
   return false
 }
 
+/** The outage tests start their own redis-server: the same rule when its binary is missing. */
+export function requireRedisServerBinary (t: Plannable): boolean {
+  if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0) return true
+  if (process.env.CI === 'true') throw new Error('redis-server not found on PATH (CI=true: the Redis outage tests must run)')
+  t.plan(0, 'redis-server not found on PATH: skipping the Redis outage tests, which stop and restart a private Redis')
+  return false
+}
+
 /** PING in a child process, so the answer is known before any test is declared. */
 export function isRedisReachableSync (url: string = REDIS_URL): boolean {
   const probe = `

@@ -1,6 +1,6 @@
 import { once } from 'node:events'
 import t from 'tap'
-import { requireRedis, startNode, startPrivateRedis, uniquePrefix, countLogs, logged, type ClusterNode } from './helpers.js'
+import { requireRedis, requireRedisServerBinary, startNode, startPrivateRedis, uniquePrefix, countLogs, logged, type ClusterNode } from './helpers.js'
 import type { RedisAdapterStatus } from '../../lib/index.js'
 
 const notification = (message: string) => ({ type: 'system.notification' as const, data: { message, level: 'info' as const, timestamp: new Date().toISOString() } })
@@ -12,7 +12,7 @@ async function status (node: ClusterNode, wanted: RedisAdapterStatus): Promise<v
   while (node.adapter.status !== wanted) await once(node.adapter, 'status', { signal: AbortSignal.timeout(10000) })
 }
 
-if (requireRedis(t)) {
+if (requireRedis(t) && requireRedisServerBinary(t)) {
   t.test('Redis stops while clients are connected, then comes back', async (t) => {
     // our own redis-server: stopping it disturbs nobody else
     const redis = await startPrivateRedis(t)

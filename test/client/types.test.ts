@@ -4,8 +4,15 @@ import type { RealtimeClient as PackagedClient } from 'fastify-realtime/client'
 import { RealtimeClient, type ClientEventMap } from '../../lib/client/index.js'
 import { NodeWebSocket } from './support.js'
 
-// a host app adds its own events by declaration merging, on the package it imports
+// a host app adds its own events by declaration merging, on the package it imports.
+// The same program also sees lib/ (the example app's types meet both): merge into
+// both copies so they stay identical.
 declare module 'fastify-realtime/client' {
+  interface RealtimeEvents {
+    'order.shipped': { order_id: string, carrier: string }
+  }
+}
+declare module '../../lib/client/index.js' {
   interface RealtimeEvents {
     'order.shipped': { order_id: string, carrier: string }
   }

@@ -120,8 +120,11 @@ if (requireRedis(t)) {
     await intruder.publish(`${prefix}:messages`, 'not a frame')
     await intruder.publish(`${prefix}:messages`, '1\nsomeone\n{not json\n{}')
     await intruder.publish(`${prefix}:messages`, '9\nfuture\n{}\n{}')
+    // a well-formed frame that the node cannot apply: logged, and the node goes on
+    await intruder.publish(`${prefix}:messages`, '1\nsomeone\n{"kind":"deliver","target":{"kind":"users","userIds":5}}\n{}')
     await a.app.realtime.broadcastToAll(notification('still fine'))
     t.equal((await exactlyOnce(t, bob, 'system.notification', 'after garbage')).message, 'still fine')
     t.equal(b.logs.filter(line => line.includes('unknown format')).length, 1, 'warned once for three bad frames')
+    t.equal(b.logs.filter(line => line.includes('could not apply a message')).length, 1)
   })
 }

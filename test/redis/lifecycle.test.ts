@@ -28,6 +28,16 @@ if (requireRedis(t)) {
     t.match(await a.app.realtime.clusterStats(), { nodes: 1, connections: 2, users: 1 }, 'a node that shuts down leaves at once')
   })
 
+  t.test('a node whose liveness key vanished (a flushed Redis, a long stall) re-registers its leases', async (t) => {
+    const prefix = uniquePrefix(t)
+    const node = await startNode(t, { prefix, adapter: { leaseMs: 60000 } })
+    await node.connect('alice')
+    const host = await hostClient(t)
+    await host.del(`${prefix}:node:${node.app.realtime.nodeId}`, `${prefix}:node-conns:${node.app.realtime.nodeId}`, `${prefix}:user:alice`)
+    await node.connect('bob')
+    t.match(await node.app.realtime.clusterStats(), { nodes: 1, connections: 2, users: 2 }, 'the handshake re-registered the node and both leases')
+  })
+
   t.test('disconnectUser closes the user\'s connections on every node, and only theirs', async (t) => {
     const prefix = uniquePrefix(t)
     const a = await startNode(t, { prefix })
@@ -62,6 +72,11 @@ if (requireRedis(t)) {
     t.equal(await namedConnections(host, otherId), 2)
     await fromUrl.app.close()
     t.equal(await namedConnections(host, otherId), 0, 'connections opened from a url are closed too')
+    await fromUrl.adapter.close()
+    t.equal(fromUrl.adapter.status, 'closed', 'closing again is a no-op')
+    const neverStarted = redisAdapter({ url: REDIS_URL })
+    await neverStarted.close()
+    t.equal(neverStarted.status, 'closed', 'an adapter closed before it started has nothing to close')
   })
 
   t.test('startup fails with FST_REALTIME_ADAPTER_UNAVAILABLE when Redis does not answer', async (t) => {

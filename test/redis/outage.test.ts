@@ -17,7 +17,7 @@ if (requireRedis(t) && requireRedisServerBinary(t)) {
     // our own redis-server: stopping it disturbs nobody else
     const redis = await startPrivateRedis(t)
     const prefix = uniquePrefix(t, redis.url)
-    const options = { prefix, url: redis.url, adapter: { leaseMs: 1000 }, realtime: { maxConnectionsPerUser: 2 } }
+    const options = { prefix, url: redis.url, adapter: { leaseMs: 1000, heartbeatMs: 20 }, realtime: { maxConnectionsPerUser: 2 } }
     const a = await startNode(t, options)
     const b = await startNode(t, options)
     const alice = await a.connect('alice')
@@ -44,6 +44,9 @@ if (requireRedis(t) && requireRedisServerBinary(t)) {
     t.equal(countLogs(a, LOST), 1, 'node A logged the outage once')
     t.equal(countLogs(b, LOST), 1, 'node B logged the outage once')
     t.equal(countLogs(b, /could not release/), 0, 'a closed connection during the outage logs nothing')
+    // heartbeats keep ticking during the outage without a word
+    await new Promise(resolve => setTimeout(resolve, 60))
+    t.equal(countLogs(a, LOST), 1, 'still once')
 
     await redis.start()
     await Promise.all([status(a, 'connected'), status(b, 'connected')])

@@ -102,7 +102,6 @@ export class RealtimeClient {
   #connectTimer: unknown
   #pingTimer: unknown
   #pongTimer: unknown
-  #heartbeatPingId: string | undefined
 
   constructor (options: RealtimeClientOptions) {
     this.#options = resolveClientOptions(options)
@@ -516,7 +515,6 @@ export class RealtimeClient {
       if (timer !== undefined) clock.clearTimeout(timer)
     }
     this.#connectTimer = this.#pingTimer = this.#pongTimer = undefined
-    this.#heartbeatPingId = undefined
     this.#openedAt = undefined
 
     const unanswered: Outgoing[] = []
@@ -576,6 +574,8 @@ export class RealtimeClient {
       this.#emitter.emit('error', new RealtimeClientError(ClientErrorCode.invalidFrame, `the server sent an unreadable frame: ${messageOf(cause)}`, { cause }))
       return
     }
+    // any frame proves the link alive, not only the pong (a rate-limited ping is answered by an error)
+    if (this.#pongTimer !== undefined) this.#onSignOfLife()
     this.#emitter.emit('message', message)
     switch (message.type) {
       case 'connection.established':
@@ -644,13 +644,7 @@ export class RealtimeClient {
   #onPong (data: Pong): void {
     const pingId = data.pingId
     if (typeof pingId !== 'string') return
-    if (pingId === this.#heartbeatPingId) {
-      if (this.#pongTimer !== undefined) this.#options.clock.clearTimeout(this.#pongTimer)
-      this.#pongTimer = undefined
-      this.#heartbeatPingId = undefined
-      this.#scheduleHeartbeat()
-      return
-    }
+    if (pingId.startsWith('hb')) return // a heartbeat's: #onSignOfLife has handled it
     const request = this.#inflight.get(pingId)
     if (request?.kind === 'ping') this.#settle(request, this.#options.clock.now() - request.sentAt)
   }
@@ -682,6 +676,12 @@ export class RealtimeClient {
 
   // ---- heartbeat ----------------------------------------------------------
 
+  #onSignOfLife (): void {
+    if (this.#pongTimer !== undefined) this.#options.clock.clearTimeout(this.#pongTimer)
+    this.#pongTimer = undefined
+    this.#scheduleHeartbeat()
+  }
+
   #pingIntervalMs (): number {
     return this.#options.pingIntervalMs ?? this.#established?.heartbeat_interval_ms ?? 30_000
   }
@@ -696,7 +696,6 @@ export class RealtimeClient {
       const socket = this.#socket
       if (this.#state !== ConnectionState.open || socket === undefined || socket.readyState !== OPEN) return
       const pingId = `hb${++this.#nextId}`
-      this.#heartbeatPingId = pingId
       socket.send(JSON.stringify({ type: 'ping', data: { pingId } }))
       const timeoutMs = this.#options.pongTimeoutMs ?? Math.min(10_000, intervalMs)
       this.#pongTimer = clock.setTimeout(() => {

@@ -3,7 +3,7 @@ import type { RealtimeNode } from './realtime-node.js'
 import type { Adapter } from './adapters/adapter.js'
 import type { OutboundMessage } from './protocol/server-messages.js'
 import { CloseCode } from './protocol/codes.js'
-import { InvalidOutboundMessageError } from './errors.js'
+import { InvalidOutboundMessageError, PublishFailedError } from './errors.js'
 
 function checkMessage (message: OutboundMessage<string>): void {
   if (message === null || typeof message !== 'object') throw new InvalidOutboundMessageError('message must be { type, data }')
@@ -56,7 +56,11 @@ export function createRealtimeApi (node: RealtimeNode, adapter: Adapter): Realti
     },
     async disconnectUser (userId, reason = 'disconnected by server', code = CloseCode.disconnectedByServer) {
       const closed = node.disconnectLocal(userId, code, reason)
-      await adapter.publish({ kind: 'disconnect', userId, code, reason })
+      try {
+        await adapter.publish({ kind: 'disconnect', userId, code, reason })
+      } catch (err) {
+        throw Object.assign(new PublishFailedError((err as Error).message), { delivered: closed })
+      }
       return closed
     },
     stats: () => node.stats(),

@@ -135,7 +135,8 @@ export function createHandshakeHook (deps: HandshakeDeps) {
     }
     const exp = payload.exp
     const identity: Identity = { userId, user, expiresAt: typeof exp === 'number' ? exp * 1000 : Infinity }
-    if (adapter.acquireConnection !== undefined) {
+    // a plain GET (the preflight) only asks whether it would be accepted: it claims no slot
+    if (adapter.acquireConnection !== undefined && (request as FastifyRequest & { ws?: boolean }).ws === true) {
       const connectionId = randomUUID()
       let acquired: boolean
       try {

@@ -169,7 +169,7 @@ export class RealtimeNode {
     const retryAfterMs = this.#limiter.consume(connection.userId, now)
     if (retryAfterMs > 0) {
       this.counters.rateLimited++
-      this.#sendError(connection, WireError.rateLimited, 'Too many messages. Please slow down.', undefined, { retry_after: Math.max(1, Math.ceil(retryAfterMs / 1000)) })
+      this.#sendError(connection, WireError.rateLimited, 'Too many messages. Please slow down.', MessageRouter.requestIdOf(data.toString()), { retry_after: Math.max(1, Math.ceil(retryAfterMs / 1000)) })
       return
     }
     const decoded = this.router.decode(data.toString())

@@ -49,6 +49,16 @@ export class MessageRouter {
     return [...this.#routes.keys()]
   }
 
+  /** The client's message id, for an error about a frame that is not decoded further (rate limited). */
+  static requestIdOf (text: string): string | undefined {
+    try {
+      const message = JSON.parse(text) as { id?: unknown } | null
+      return message !== null && typeof message === 'object' && typeof message.id === 'string' && message.id.length <= 128 ? message.id : undefined
+    } catch {
+      return undefined
+    }
+  }
+
   decode (text: string): Decoded {
     let message: unknown
     try {

@@ -106,3 +106,14 @@ t.test('the events option decides what can be subscribed to', async (t) => {
   const error = await client.request({ type: 'subscribe', data: { events: ['upload.progress'] } }, 'error')
   t.equal(error.data.code, 'INVALID_EVENT')
 })
+
+t.test('confirmations and rate-limit errors carry the request id', async (t) => {
+  const server = await startServer(t, { realtime: { rateLimit: { max: 2, windowMs: 60000 } } })
+  const client = await server.connect('u1')
+  const confirmed = await client.request({ type: 'subscribe', id: 'sub-1', data: { events: ['file.ready'] } }, 'subscription.confirmed')
+  t.equal(confirmed.data.request_id, 'sub-1')
+  const removed = await client.request({ type: 'unsubscribe', id: 'unsub-1', data: { events: ['file.ready'] } }, 'unsubscription.confirmed')
+  t.equal(removed.data.request_id, 'unsub-1')
+  const limited = await client.request({ type: 'ping', id: 'ping-3' }, 'error')
+  t.match(limited.data, { code: 'RATE_LIMIT_EXCEEDED', request_id: 'ping-3' })
+})

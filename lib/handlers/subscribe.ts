@@ -12,7 +12,7 @@ export function handleSubscribe (data: SubscribeData, context: CoreContext): voi
   const { connection } = context
   const added = connection.addSubscriptions(data.events)
   context.registry.indexEvents(connection, added)
-  context.reply('subscription.confirmed', { events: [...new Set(data.events)], subscriptions: [...connection.subscriptions] })
+  context.reply('subscription.confirmed', withRequestId({ events: [...new Set(data.events)], subscriptions: [...connection.subscriptions] }, context.requestId))
 }
 
 /** unsubscribe: unknown or not-subscribed events are simply not there to remove. */
@@ -20,5 +20,10 @@ export function handleUnsubscribe (data: UnsubscribeData, context: CoreContext):
   const { connection } = context
   const removed = connection.removeSubscriptions(data.events)
   context.registry.unindexEvents(connection, removed)
-  context.reply('unsubscription.confirmed', { events: [...new Set(data.events)], subscriptions: [...connection.subscriptions] })
+  context.reply('unsubscription.confirmed', withRequestId({ events: [...new Set(data.events)], subscriptions: [...connection.subscriptions] }, context.requestId))
+}
+
+/** Confirmations carry the id of the request they answer, so clients can match them. */
+function withRequestId<T extends object> (data: T, requestId: string | undefined): T & { request_id?: string } {
+  return requestId === undefined ? data : { ...data, request_id: requestId }
 }

@@ -48,7 +48,9 @@ export const SubscriptionConfirmedSchema = Type.Object({
   /** The events this request subscribed to. */
   events: Type.Array(Type.String()),
   /** Everything this connection is subscribed to now. */
-  subscriptions: Type.Array(Type.String())
+  subscriptions: Type.Array(Type.String()),
+  /** The `id` of the subscribe/unsubscribe message this answers, when it had one. */
+  request_id: Type.Optional(Type.String())
 })
 export type SubscriptionConfirmed = Static<typeof SubscriptionConfirmedSchema>
 export const UnsubscriptionConfirmedSchema = SubscriptionConfirmedSchema

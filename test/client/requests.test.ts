@@ -6,7 +6,7 @@ t.test('subscribe() resolves on subscription.confirmed; an unknown event rejects
   const server = await startRealtime(t)
   const client = createClient(t, { url: server.url, token: token('pat') })
   await client.connect()
-  t.same(await client.subscribe(['upload.progress', 'upload.progress']), { events: ['upload.progress'], subscriptions: ['upload.progress'] })
+  t.match(await client.subscribe(['upload.progress', 'upload.progress']), { events: ['upload.progress'], subscriptions: ['upload.progress'] })
 
   const error = await client.subscribe(['review.updated', 'no.such.event']).catch((err: unknown) => err)
   t.type(error, RealtimeClientError)
@@ -15,8 +15,8 @@ t.test('subscribe() resolves on subscription.confirmed; an unknown event rejects
 
   // two requests in flight settle in order, each with its own confirmation
   const [a, b] = await Promise.all([client.subscribe('review.updated'), client.unsubscribe('upload.progress')])
-  t.same(a, { events: ['review.updated'], subscriptions: ['upload.progress', 'review.updated'] })
-  t.same(b, { events: ['upload.progress'], subscriptions: ['review.updated'] })
+  t.match(a, { events: ['review.updated'], subscriptions: ['upload.progress', 'review.updated'] })
+  t.match(b, { events: ['upload.progress'], subscriptions: ['review.updated'] })
   t.same(client.subscriptions, ['review.updated'])
 
   await t.rejects(client.subscribe([]), TypeError, 'bad arguments reject, never throw')
@@ -65,18 +65,15 @@ t.test('server errors nobody awaits, and listeners that throw, are reported on e
   t.pass('other listeners still ran')
 })
 
-t.test('rate limiting from the server is reported with its retry_after', async (t) => {
+t.test('rate limiting from the server rejects the refused request with its retry_after', async (t) => {
   const server = await startRealtime(t, { realtime: { rateLimit: { max: 2, windowMs: 60_000 } } })
-  const client = createClient(t, { url: server.url, token: token('tim'), requestTimeoutMs: 100 })
-  const errors = record(client, 'error')
+  const client = createClient(t, { url: server.url, token: token('tim'), requestTimeoutMs: 2000 })
   await client.connect()
   await client.ping()
   await client.ping()
-  const third = client.ping()
-  const [limited] = await errors.next()
-  t.match(limited, { code: WireError.rateLimited, retryAfterMs: Number })
-  t.ok((limited.retryAfterMs ?? 0) >= 1000)
-  await t.rejects(third, { code: ClientErrorCode.timeout }, 'the server does not say which message it refused: the request times out')
+  const refused = await client.ping().catch((err: unknown) => err)
+  t.match(refused, { code: WireError.rateLimited, retryAfterMs: Number }, 'the server names the refused message by its id')
+  t.ok(((refused as { retryAfterMs?: number }).retryAfterMs ?? 0) >= 1000)
 })
 
 t.test('option errors are thrown by the constructor', async (t) => {

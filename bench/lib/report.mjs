@@ -34,30 +34,46 @@ const TITLES = {
   echo: 'Echo (ping/pong)'
 }
 
+/**
+ * One group per scenario and N. A group's medians use only the calm runs
+ * when every target has at least one; otherwise every target's medians use
+ * all its runs (the group is marked disturbed), so that a ratio never
+ * compares a calm run of one target with a disturbed run of another.
+ * Paired ratios divide each round's figure by the reference target's figure
+ * of the same round (run minutes apart) and take the median over rounds.
+ */
 export function summarize (runs, targets, { noiseThreshold }) {
   const groups = []
   const keys = [...new Set(runs.map((r) => `${r.scenario}|${r.n}`))]
   for (const key of keys) {
     const [scenario, nStr] = key.split('|')
     const n = Number(nStr)
-    const rows = {}
+    const sel = {}
     for (const target of targets) {
       const all = runs.filter((r) => r.scenario === scenario && r.n === n && r.target === target)
       const ok = all.filter((r) => r.ok)
       // memory after forced GC does not depend on how busy the CPUs were
       const calm = scenario === 'memory' ? ok : ok.filter((r) => !r.noise.disturbed)
-      const used = calm.length > 0 ? calm : ok
+      sel[target] = { all, ok, calm }
+    }
+    const present = targets.filter((t) => sel[t].ok.length > 0)
+    const isDisturbed = present.some((t) => sel[t].calm.length === 0)
+    const rows = {}
+    for (const target of targets) {
+      const { all, ok, calm } = sel[target]
+      const used = isDisturbed ? ok : calm
       const medians = {}
       for (const m of METRICS[scenario]) medians[m.key] = median(used.map((r) => r.metrics[m.key]))
       rows[target] = {
         runs: all.length,
+        used: used.length,
         failedRuns: all.length - ok.length,
         disturbed: ok.length - calm.length,
-        allDisturbed: calm.length === 0 && ok.length > 0,
         losses: ok.reduce((s, r) => s + r.losses, 0),
         unexpectedCloses: ok.reduce((s, r) => s + (r.unexpectedCloses ?? 0), 0),
         othersMedian: median(ok.map((r) => r.noise.others)),
-        medians
+        medians,
+        perRound: perRound(ok)
       }
     }
     const base = rows.ws
@@ -69,9 +85,32 @@ export function summarize (runs, targets, { noiseThreshold }) {
       }
       rows[target].ratios = ratios
     }
-    groups.push({ scenario, n, rows })
+    groups.push({ scenario, n, rows, isDisturbed })
   }
   return { groups, checks: checks(groups), noiseThreshold }
+}
+
+/** round -> the run of that round (the calm attempt if there was one, else the last). */
+function perRound (ok) {
+  const m = new Map()
+  for (const r of ok) {
+    const prev = m.get(r.round)
+    if (prev === undefined || prev.noise.disturbed) m.set(r.round, r)
+  }
+  return m
+}
+
+/** Median over rounds of num's metric / den's metric in the same round. */
+export function pairedRatio (g, num, den, key) {
+  const a = g.rows[num]?.perRound
+  const b = g.rows[den]?.perRound
+  if (a === undefined || b === undefined) return NaN
+  const ratios = []
+  for (const [round, ra] of a) {
+    const rb = b.get(round)
+    if (rb !== undefined) ratios.push(ra.metrics[key] / rb.metrics[key])
+  }
+  return median(ratios)
 }
 
 function find (groups, scenario, largest = true) {
@@ -92,7 +131,8 @@ function checks (groups) {
     if (a === undefined || b === undefined) return
     const value = a.medians[key] / b.medians[key]
     if (!Number.isFinite(value)) return
-    out.push({ what, n: g.n, value, limit, pass: pass(value), shaky: a.allDisturbed || b.allDisturbed })
+    const paired = pairedRatio(g, num, den, key)
+    out.push({ what, n: g.n, value, paired, limit, pass: pass(value), pairedPass: pass(paired), shaky: g.isDisturbed })
   }
   const le = (x) => (v) => v <= x
   const ge = (x) => (v) => v >= x
@@ -131,6 +171,10 @@ export function renderMarkdown ({ mode, config, machine, summary, targets, runs 
     const ms = METRICS[g.scenario]
     lines.push(`## ${TITLES[g.scenario]}, N = ${g.n.toLocaleString('en-US')}`)
     lines.push('')
+    if (g.isDisturbed) {
+      lines.push('*Disturbed: some target had no calm run here, so every median below is over all runs, calm or not. Read the CPU-per-unit columns (the server\'s own CPU time) before the latency and rate columns.*')
+      lines.push('')
+    }
     const head = ['target']
     for (const m of ms) {
       head.push(m.label)
@@ -147,9 +191,8 @@ export function renderMarkdown ({ mode, config, machine, summary, targets, runs 
         cells.push(fmt(row.medians[m.key], m.digits))
         if (m.ratio) cells.push(fmt(row.ratios[m.key], 2))
       }
-      const used = row.runs - row.failedRuns - (row.allDisturbed ? 0 : row.disturbed)
       cells.push(String(row.losses + (row.unexpectedCloses ? ` (+${row.unexpectedCloses} closes)` : '')))
-      cells.push(`${used}/${row.runs}${row.allDisturbed ? ' (all disturbed)' : ''}${row.failedRuns ? `, ${row.failedRuns} failed` : ''}`)
+      cells.push(`${row.used}/${row.runs}${row.failedRuns ? `, ${row.failedRuns} failed` : ''}`)
       cells.push(fmt(row.othersMedian * 100, 0) + ' %')
       lines.push(`| ${cells.join(' | ')} |`)
     }
@@ -158,16 +201,21 @@ export function renderMarkdown ({ mode, config, machine, summary, targets, runs 
   if (summary.checks.length > 0) {
     lines.push('## fastify-realtime against the targets of issue 5')
     lines.push('')
-    lines.push('| target | N | measured | wanted | met |')
-    lines.push('|---|---:|---:|---:|:---:|')
-    for (const c of summary.checks) lines.push(`| ${c.what} | ${c.n.toLocaleString('en-US')} | ${fmt(c.value, 2)}${c.shaky ? ' (disturbed runs)' : ''} | ${c.limit} | ${c.pass ? 'yes' : '**no**'} |`)
+    lines.push('"ratio of medians" divides the two cells of the tables above; "paired" is the median over rounds of the same ratio within one round, where the two runs were minutes apart and saw about the same machine, the steadier figure on a noisy machine.')
+    lines.push('')
+    lines.push('| target | N | ratio of medians | paired | wanted | met (medians / paired) |')
+    lines.push('|---|---:|---:|---:|---:|:---:|')
+    for (const c of summary.checks) {
+      const met = `${c.pass ? 'yes' : '**no**'} / ${Number.isFinite(c.paired) ? (c.pairedPass ? 'yes' : '**no**') : '–'}`
+      lines.push(`| ${c.what} | ${c.n.toLocaleString('en-US')} | ${fmt(c.value, 2)}${c.shaky ? ' (disturbed)' : ''} | ${fmt(c.paired, 2)} | ${c.limit} | ${met} |`)
+    }
     lines.push('')
   }
   const disturbed = runs.filter((r) => r.ok && r.noise.disturbed && r.scenario !== 'memory')
   const failed = runs.filter((r) => !r.ok)
   lines.push('## Notes')
   lines.push('')
-  lines.push(`- ${runs.length} runs, ${disturbed.length} disturbed and left out of the medians${disturbed.length ? ` (${disturbed.map((r) => `${r.scenario} ${r.n} ${r.target} round ${r.round}: others ${Math.round(r.noise.others * 100)} %`).join('; ')})` : ''}, ${failed.length} failed${failed.length ? ` (${failed.map((r) => `${r.scenario} ${r.n} ${r.target} round ${r.round}: ${r.error.split('\n')[0]}`).join('; ')})` : ''}. A cell marked "(all disturbed)" is the median of disturbed runs, to be read with care. Memory runs are never counted as disturbed: heap and RSS after forced GC do not depend on how busy the CPUs were.`)
+  lines.push(`- ${runs.length} runs, ${disturbed.length} disturbed and left out of the medians${disturbed.length ? ` (${disturbed.map((r) => `${r.scenario} ${r.n} ${r.target} round ${r.round}: others ${Math.round(r.noise.others * 100)} %`).join('; ')})` : ''}, ${failed.length} failed${failed.length ? ` (${failed.map((r) => `${r.scenario} ${r.n} ${r.target} round ${r.round}: ${r.error.split('\n')[0]}`).join('; ')})` : ''}. A table marked *Disturbed* had a target without any calm run; its medians are over all runs. Memory runs are never counted as disturbed: heap and RSS after forced GC do not depend on how busy the CPUs were.`)
   lines.push('- Connect: N authenticated connections opened by the load generators with at most 100 handshakes in flight; a handshake ends at the `connection.established` message; conn/s = N over the wall time of the whole phase; server CPU = process.cpuUsage() of the server process over the phase, divided by N.')
   lines.push('- Memory: heapUsed and RSS of the server after forced GC (node --expose-gc, 4 × gc()) with N idle, authenticated, subscribed connections, minus the same reading before the first connection, divided by N.')
   lines.push(`- Fan-out: ${config.broadcasts} broadcasts of a 1 KiB \`message\` in a \`system.notification\`, one at a time; latency = last client's receipt minus the server's send time, both on \`performance.timeOrigin + performance.now()\`; p50/p99 over the broadcasts of a run, then the median over runs. Server CPU per delivery = server CPU over the broadcast phase / messages received. Losses = messages a subscribed client never got (plus failed connections or subscriptions); every client must get every message.`)

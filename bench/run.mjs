@@ -9,6 +9,7 @@
 //                      [--retry-disturbed=N] [--cpu-prof] [--report=bench/out/<raw>.json]
 import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs'
 import { cpus } from 'node:os'
+import { execFileSync } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Child } from './lib/child.mjs'
@@ -315,6 +316,16 @@ function fmtMetrics (m) {
   return Object.entries(m).map(([k, v]) => `${k}=${Number.isFinite(v) ? round(v, 2) : v}`).join(' ')
 }
 
+function gitCommit () {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim()
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'lib'], { cwd: here, encoding: 'utf8' }).trim() !== ''
+    return head + (dirty ? ' (lib/ modified)' : '')
+  } catch {
+    return 'unknown'
+  }
+}
+
 /** --report=<raw.json>: renders RESULTS.md again from a raw file (after editing results-notes.md, say). */
 function rerender (file) {
   const raw = JSON.parse(readFileSync(file, 'utf8'))
@@ -337,7 +348,8 @@ async function main () {
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
     date: new Date().toISOString(),
-    loadavgAtStart: loadavg()
+    loadavgAtStart: loadavg(),
+    commit: gitCommit()
   }
   log(`bench: mode=${mode} rounds=${config.rounds} targets=${targets.join(',')} scenarios=${scenarios.join(',')}`)
   log(`machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, loadavg ${machine.loadavgAtStart.join(' ')}`)

@@ -163,7 +163,7 @@ export function renderMarkdown ({ mode, config, machine, summary, targets, runs 
   const lines = []
   lines.push('# Benchmark results')
   lines.push('')
-  lines.push(`Machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.platform}; ${machine.date}; loadavg at start ${machine.loadavgAtStart.join(' ')}.`)
+  lines.push(`Machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.platform}; ${machine.date}; loadavg at start ${machine.loadavgAtStart.join(' ')}${machine.commit ? `; fastify-realtime at commit ${machine.commit}` : ''}.`)
   lines.push('')
   lines.push(`Mode \`${mode}\`: ${config.rounds} round(s), targets interleaved (${targets.join(', ')}) in every round; each cell is the median over the undisturbed runs of that target; ratios are to raw \`ws\` medians from this same run (lower is better unless the metric is a rate). A run is *disturbed* when the rest of the machine (all CPU busy time from /proc/stat minus the server's, the load generators' and the runner's own) used more than ${Math.round(summary.noiseThreshold * 100)} % of all cores during the measured phase; disturbed runs are left out of the medians (columns "runs" = used/total).`)
   lines.push('')

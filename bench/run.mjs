@@ -319,7 +319,7 @@ function fmtMetrics (m) {
 function gitCommit () {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim()
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'lib'], { cwd: here, encoding: 'utf8' }).trim() !== ''
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'lib'], { cwd: join(here, '..'), encoding: 'utf8' }).trim() !== ''
     return head + (dirty ? ' (lib/ modified)' : '')
   } catch {
     return 'unknown'

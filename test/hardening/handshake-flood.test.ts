@@ -38,6 +38,12 @@ t.test('handshake flood protection: the 6th upgrade attempt from one IP gets 429
   t.match(limited.body, { statusCode: 429, code: 'FST_REALTIME_HANDSHAKE_RATE_LIMITED', error: 'Too Many Requests', message: /retry in/ })
   t.not(limited.body.code, 'FST_REALTIME_USER_CONNECTION_LIMIT', 'the IP limit, not the user limit')
 
+  // a plain GET (how a browser client asks why) is counted and answered the same way, with Retry-After
+  const asked = await fetch(`http://127.0.0.1:${server.port}/ws`, { headers: { authorization: `Bearer ${server.token('a4')}` } })
+  t.equal(asked.status, 429)
+  t.ok(Number(asked.headers.get('retry-after')) > 0, 'Retry-After says when to try again')
+  t.match(await asked.json(), { code: 'FST_REALTIME_HANDSHAKE_RATE_LIMITED' })
+
   // the limiter runs before the token is verified, so a flood costs no JWT verification...
   const flood = await Promise.all(Array.from({ length: 20 }, () => refusal(openSocket(`${server.wsUrl}/${server.token('a5')}`, { localAddress: '127.0.0.1' }))))
   t.same([...new Set(flood.map(r => r.statusCode))], [429], 'every further attempt from that IP is refused')

@@ -2,16 +2,7 @@ import t from 'tap'
 import { createSigner } from 'fast-jwt'
 import fastifyJwt from '@fastify/jwt'
 import { startServer, SECRET, signToken } from './helpers/server.js'
-import { openSocket, type Refusal } from './helpers/client.js'
-
-async function refusal (promise: Promise<unknown>): Promise<Refusal> {
-  try {
-    await promise
-  } catch (err) {
-    return err as Refusal
-  }
-  throw new Error('the connection was accepted')
-}
+import { openSocket, refusalOf as refusal } from './helpers/client.js'
 
 function base64url (value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url')

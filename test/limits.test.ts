@@ -1,15 +1,6 @@
 import t from 'tap'
 import { startServer } from './helpers/server.js'
-import { openSocket, type Refusal } from './helpers/client.js'
-
-async function refusal (promise: Promise<unknown>): Promise<Refusal> {
-  try {
-    await promise
-  } catch (err) {
-    return err as Refusal
-  }
-  throw new Error('the connection was accepted')
-}
+import { openSocket, refusalOf as refusal } from './helpers/client.js'
 
 t.test("a user's connection limit answers 429 before the upgrade; other users still connect", async (t) => {
   const server = await startServer(t, { realtime: { maxConnectionsPerUser: 2 } })

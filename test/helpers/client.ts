@@ -106,3 +106,13 @@ export function openSocket (url: string, options: WebSocket.ClientOptions = {}, 
     ws.once('error', reject)
   })
 }
+
+/** Resolves the HTTP refusal of a handshake that must be refused; fails if it was accepted. */
+export async function refusalOf (attempt: Promise<unknown>): Promise<Refusal> {
+  try {
+    await attempt
+  } catch (err) {
+    return err as Refusal
+  }
+  throw new Error('the connection was accepted')
+}

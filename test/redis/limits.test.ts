@@ -1,6 +1,6 @@
 import t from 'tap'
 import { requireRedis, startNode, uniquePrefix, eventually, type ClusterNode } from './helpers.js'
-import { openSocket, refusalOf as refusal, type TestClient } from '../helpers/client.js'
+import { openSocket, refusalOf as refusal, type Refusal, type TestClient } from '../helpers/client.js'
 
 if (requireRedis(t)) {
   t.test('3 connections over 2 nodes: the 4th is refused with 429 on either node', async (t) => {

@@ -1,7 +1,7 @@
 import t from 'tap'
 import WebSocket from 'ws'
 import { startServer, type TestServer } from '../helpers/server.js'
-import { collectGarbage, closeCode, openRaw, rawSocket, until } from './support.js'
+import { closeCode, openRaw, rawSocket, settledArrayBuffers, until } from './support.js'
 
 // A client that stops reading while ~50 MB are broadcast (800 x 64 KB).
 // Without the maxBufferedBytes check every frame for it would pile up in
@@ -56,8 +56,7 @@ interface LoadResult {
 
 /** Broadcasts 800 x 64 KB, keeping the reader at most 4 messages behind (it shares our event loop). */
 async function broadcastLoad (server: TestServer, reader: Reader): Promise<LoadResult> {
-  collectGarbage()
-  const baseline = process.memoryUsage().arrayBuffers
+  const baseline = await settledArrayBuffers()
   let maxServerBuffered = 0
   let peak = 0
   const delivered: number[] = []
@@ -70,8 +69,7 @@ async function broadcastLoad (server: TestServer, reader: Reader): Promise<LoadR
   }
   await reader.reach(BROADCASTS)
   const durationMs = Date.now() - started
-  collectGarbage()
-  const retainedArrayBuffers = process.memoryUsage().arrayBuffers - baseline
+  const retainedArrayBuffers = await settledArrayBuffers() - baseline
   return { maxServerBuffered, peakArrayBuffersGrowth: peak, retainedArrayBuffers, durationMs, delivered }
 }
 

@@ -52,3 +52,16 @@ export async function until (condition: () => boolean, what: string, timeoutMs =
     await new Promise(resolve => setTimeout(resolve, 5))
   }
 }
+
+/**
+ * process.memoryUsage().arrayBuffers once garbage is really gone: V8 frees
+ * the backing stores of collected ArrayBuffers on a background task, so
+ * collect, let that task run, and collect again.
+ */
+export async function settledArrayBuffers (): Promise<number> {
+  for (let i = 0; i < 3; i++) {
+    collectGarbage()
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
+  return process.memoryUsage().arrayBuffers
+}

@@ -334,10 +334,21 @@ function rerender (file) {
   log(`wrote bench/RESULTS.md from ${file}`)
 }
 
-/** bench/results-notes.md, if there is one, is appended to RESULTS.md: what each change bought, profiles. */
+/**
+ * bench/results-notes.md, if there is one, is appended to RESULTS.md (what
+ * each change bought, profiles), and so is every section of the current
+ * RESULTS.md that this runner does not write (bench/cluster.mjs --write keeps
+ * its "## Cross-node delivery (Redis)" there).
+ */
 function withNotes (md) {
-  const notes = join(here, 'results-notes.md')
-  return existsSync(notes) ? `${md}\n${readFileSync(notes, 'utf8')}` : md
+  const notesFile = join(here, 'results-notes.md')
+  const notes = existsSync(notesFile) ? readFileSync(notesFile, 'utf8') : ''
+  const own = ['## Connect', '## Memory per', '## Fan-out of', '## Echo', '## fastify-realtime against', '## Notes']
+  for (const m of notes.matchAll(/^## .*$/gm)) own.push(m[0])
+  const resultsFile = join(here, 'RESULTS.md')
+  const current = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : ''
+  const foreign = current.split(/\n(?=## )/).slice(1).filter((section) => !own.some((h) => section.startsWith(h)))
+  return [md, notes, ...foreign].filter((x) => x !== '').map((x) => x.replace(/\n*$/, '\n')).join('\n')
 }
 
 async function main () {

@@ -12,7 +12,8 @@ export interface ConnectionInfo {
   readonly connectedAt: number
 }
 
-export type SendResult = 'sent' | 'dropped' | 'closed'
+/** 'closed': this send found a slow consumer and closed it; 'gone': it was already closing. */
+export type SendResult = 'sent' | 'dropped' | 'closed' | 'gone'
 
 /** ws internals that the pre-framed fast path reads: the raw socket and the sender's state. */
 interface WsInternals {
@@ -102,7 +103,7 @@ export class Connection implements ConnectionInfo {
    * (4008), as the slowConsumer option says.
    */
   send (payload: Buffer, frame: Buffer | undefined, maxBufferedBytes: number, closeSlowConsumer: boolean): SendResult {
-    if (!this.#isOpen) return 'closed'
+    if (!this.#isOpen) return 'gone'
     const socket = this.#socket
     if (socket.bufferedAmount > maxBufferedBytes) {
       if (closeSlowConsumer) {
@@ -125,15 +126,20 @@ export class Connection implements ConnectionInfo {
   }
 
   ping (now: number): void {
+    /* c8 ignore next */ // the sweep only pings registered connections, which are open
     if (!this.#isOpen) return
     this.pingSentAt = now
     this.#socket.ping()
   }
 
-  /** Starts the closing handshake; the registry forgets the connection on the socket's 'close'. */
+  /** When the server started closing this connection (ms since the epoch), 0 while open. */
+  closingSince = 0
+
+  /** Starts the closing handshake; the node cuts the socket off if the peer never answers. */
   close (code: number, reason: string): void {
     if (!this.#isOpen) return
     this.#isOpen = false
+    this.closingSince = Date.now()
     this.#socket.close(code, reason)
   }
 

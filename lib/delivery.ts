@@ -122,7 +122,16 @@ export class Delivery {
       this.#counters.messagesOut++
       return 1
     }
-    if (result === 'dropped' || connection.isOpen === false) this.#counters.slowConsumerEvents++
+    if (result === 'dropped') {
+      this.#counters.slowConsumerEvents++
+    } else if (result === 'closed') {
+      this.#counters.slowConsumerEvents++
+      connection.log.warn({ bufferedBytes: connection.bufferedAmount }, 'closing slow consumer')
+      this.onClosed?.(connection)
+    }
     return 0
   }
+
+  /** Told when a send closed a connection (slow consumer), so the node forgets it at once. */
+  onClosed: ((connection: Connection) => void) | undefined
 }

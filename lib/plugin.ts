@@ -5,7 +5,7 @@ import fastifyJwt from '@fastify/jwt'
 import fastifyRateLimit from '@fastify/rate-limit'
 import type { WebSocket, WebSocketServer } from 'ws'
 import { resolveOptions, type RealtimeOptions, type ResolvedOptions } from './options.js'
-import { RealtimeNode, type Identity } from './realtime-node.js'
+import { RealtimeNode, CLOSE_GRACE_MS, type Identity } from './realtime-node.js'
 import { createRealtimeApi } from './create-api.js'
 import { createHandshakeHook, redactUrl, releaseSlot, SUBPROTOCOL, type JwtVerifier } from './handshake.js'
 import { MemoryAdapter } from './adapters/memory.js'
@@ -21,8 +21,6 @@ declare module 'fastify' {
   }
 }
 
-/** How long shutdown waits for clients to answer the 1001 close before cutting them off. */
-const CLOSE_GRACE_MS = 2000
 
 const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fastifyRealtime (app, rawOptions) {
   const options = resolveOptions(rawOptions)

@@ -21,6 +21,9 @@ import type { RealtimeApi } from './api.js'
 
 export const FEATURES = Object.freeze(['heartbeat', 'subscriptions', 'rate_limiting'])
 
+/** How long a peer has to answer the server's close frame before its socket is destroyed. */
+export const CLOSE_GRACE_MS = 2000
+
 /** Who the handshake said the client is. */
 export interface Identity {
   userId: string
@@ -52,6 +55,8 @@ export class RealtimeNode {
   #recentLoopDelay = { mean: 0, p99: 0, max: 0 }
   #api: RealtimeApi | undefined
   #isClosing = false
+  /** Connections the server is closing, until their socket closes or the grace ends. */
+  readonly #closing = new Set<Connection>()
 
   constructor (options: ResolvedOptions, adapter: Adapter, log: FastifyBaseLogger) {
     this.#options = options
@@ -63,6 +68,7 @@ export class RealtimeNode {
       closeSlowConsumer: options.slowConsumer === 'close',
       framesOnce: !options.compression
     }, adapter, this.counters)
+    this.delivery.onClosed = (connection) => this.#forget(connection)
     this.router.add('ping', PingDataSchema, (data, ctx) => handlePing(data, ctx as CoreContext))
     this.router.add('heartbeat', HeartbeatDataSchema, (data, ctx) => handleHeartbeat(data, ctx as CoreContext))
     this.router.add('subscribe', SubscribeDataSchema, (data, ctx) => handleSubscribe(data, ctx as CoreContext))
@@ -113,6 +119,7 @@ export class RealtimeNode {
         this.#forget(connection)
       },
       afterSweep: (sweptAt) => {
+        this.#cutOffUnanswered(sweptAt)
         this.#limiter.prune(sweptAt)
         this.#sampleLoopDelay()
       }
@@ -131,6 +138,7 @@ export class RealtimeNode {
     socket.on('pong', () => { connection.lastSeenAt = Date.now() })
     socket.once('close', () => {
       connection.markClosed()
+      this.#closing.delete(connection)
       this.#forget(connection)
     })
     socket.on('error', (err: Error & { code?: string }) => {
@@ -151,7 +159,19 @@ export class RealtimeNode {
   }
 
   #forget (connection: Connection): void {
+    // a peer that never answers our close frame (it stopped reading) is cut off by the sweep
+    if (!connection.isOpen && connection.closingSince > 0) this.#closing.add(connection)
     if (this.registry.remove(connection)) this.onForget?.(connection)
+  }
+
+  /** Terminates connections that did not complete the closing handshake within the grace. */
+  #cutOffUnanswered (now: number): void {
+    for (const connection of this.#closing) {
+      if (now - connection.closingSince >= CLOSE_GRACE_MS) {
+        this.#closing.delete(connection)
+        connection.terminate()
+      }
+    }
   }
 
   /** Called once per connection when it leaves the registry (adapters release cluster slots). */

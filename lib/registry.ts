@@ -79,7 +79,8 @@ export class Registry<C extends Registrable> {
 
   /** Subscriber count per event, for stats. */
   subscriptionCounts (): Record<string, number> {
-    const counts: Record<string, number> = {}
+    // event names are the host's strings: no prototype for one named "__proto__" to reach
+    const counts: Record<string, number> = Object.create(null) as Record<string, number>
     for (const [event, subscribers] of this.#byEvent) counts[event] = subscribers.size
     return counts
   }

@@ -65,35 +65,54 @@ export interface HandshakeDeps {
  */
 export function createHandshakeHook (deps: HandshakeDeps) {
   const { options, node, adapter, identities } = deps
-  return async function realtimeHandshake (request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const outcome = await withinDeadline(check(request), options.handshakeTimeoutMs, (late) => releaseSlot(adapter, late, request))
-    let refusal: HandshakeError | undefined
-    if (outcome === TIMED_OUT) {
-      refusal = new HandshakeTimeoutError()
-    } else if (outcome instanceof Error) {
-      refusal = outcome
-    } else {
-      const identity = outcome
-      identities.set(request, identity)
-      if (identity.connectionId !== undefined) {
-        // a client that goes away between these checks and the upgrade must not keep its cluster slot
-        const onAbandon = (): void => {
-          if (identities.get(request) !== identity) return
-          identities.delete(request)
-          releaseSlot(adapter, identity, request)
-        }
-        identity.stopWatching = () => request.raw.socket?.removeListener('close', onAbandon)
-        request.raw.socket?.once('close', onAbandon)
-      }
-      return
+
+  // A callback hook with a synchronous path: with no authenticate hook and
+  // no cluster slot to claim, a handshake costs no promise, timer or microtask.
+  return function realtimeHandshake (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
+    const verified = verifyToken(request)
+    if (verified instanceof Error) return refuse(request, reply, verified)
+    if (options.authenticate === undefined && !claimsSlot(request)) {
+      const outcome = admit(verified.payload, verified.userId, undefined)
+      if (outcome instanceof Error) return refuse(request, reply, outcome)
+      identities.set(request, outcome)
+      return done()
     }
+    withinDeadline(slowChecks(request, verified), options.handshakeTimeoutMs, (late) => releaseSlot(adapter, late, request))
+      .then((outcome) => {
+        if (outcome === TIMED_OUT) return refuse(request, reply, new HandshakeTimeoutError())
+        if (outcome instanceof Error) return refuse(request, reply, outcome)
+        accepted(request, outcome)
+        done()
+      }, done)
+  }
+
+  function refuse (request: FastifyRequest, reply: FastifyReply, refusal: HandshakeError): void {
     node.counters.connectionsRejected++
     request.log.debug({ statusCode: refusal.statusCode, code: refusal.code }, 'websocket handshake refused')
     const statusCode = refusal.statusCode ?? 401
-    await reply.code(statusCode).send({ statusCode, code: refusal.code, error: errorName(statusCode), message: refusal.message })
+    reply.code(statusCode).send({ statusCode, code: refusal.code, error: errorName(statusCode), message: refusal.message })
   }
 
-  async function check (request: FastifyRequest): Promise<HandshakeError | Identity> {
+  function accepted (request: FastifyRequest, identity: Identity): void {
+    identities.set(request, identity)
+    if (identity.connectionId === undefined) return
+    // a client that goes away between these checks and the upgrade must not keep its cluster slot
+    const onAbandon = (): void => {
+      if (identities.get(request) !== identity) return
+      identities.delete(request)
+      releaseSlot(adapter, identity, request)
+    }
+    identity.stopWatching = () => request.raw.socket?.removeListener('close', onAbandon)
+    request.raw.socket?.once('close', onAbandon)
+  }
+
+  /** A plain GET (the preflight) only asks whether it would be accepted: it claims no slot. */
+  function claimsSlot (request: FastifyRequest): boolean {
+    return adapter.acquireConnection !== undefined && (request as FastifyRequest & { ws?: boolean }).ws === true
+  }
+
+  /** The cheap checks first (origin, capacity, load), then the token. */
+  function verifyToken (request: FastifyRequest): HandshakeError | { payload: Record<string, unknown>, userId: string } {
     if (options.allowedOrigins !== undefined && !options.allowedOrigins(request.headers.origin, request)) {
       return new ForbiddenOriginError()
     }
@@ -112,13 +131,29 @@ export function createHandshakeHook (deps: HandshakeDeps) {
       return new UnauthorizedError(`Authentication failed: ${(err as Error).message}`)
     }
     const sub = payload.sub
-    let userId = typeof sub === 'string' ? sub : (typeof sub === 'number' ? String(sub) : '')
+    const userId = typeof sub === 'string' ? sub : (typeof sub === 'number' ? String(sub) : '')
     if (userId.length === 0) return new UnauthorizedError('Invalid token: missing user ID')
+    return { payload, userId }
+  }
+
+  /** The limits, checked again after any await: other handshakes may have been admitted meanwhile. */
+  function admit (payload: Record<string, unknown>, userId: string, user: unknown): HandshakeError | Identity {
+    if (node.registry.size >= options.maxConnections) return new ServerFullError()
+    if (node.registry.countForUser(userId) >= options.maxConnectionsPerUser) {
+      return new UserConnectionLimitError(options.maxConnectionsPerUser)
+    }
+    const exp = payload.exp
+    return { userId, user, expiresAt: typeof exp === 'number' ? exp * 1000 : Infinity }
+  }
+
+  /** The host's authenticate hook and the cluster-wide slot: bounded by handshakeTimeoutMs. */
+  async function slowChecks (request: FastifyRequest, verified: { payload: Record<string, unknown>, userId: string }): Promise<HandshakeError | Identity> {
+    let userId = verified.userId
     let user: unknown
     if (options.authenticate !== undefined) {
       let result
       try {
-        result = await options.authenticate(payload, request)
+        result = await options.authenticate(verified.payload, request)
       } catch (err) {
         request.log.warn({ err }, 'authenticate hook failed')
         return new UnauthorizedError('Authentication failed')
@@ -129,26 +164,19 @@ export function createHandshakeHook (deps: HandshakeDeps) {
         user = result.user
       }
     }
-    if (node.registry.size >= options.maxConnections) return new ServerFullError()
-    if (node.registry.countForUser(userId) >= options.maxConnectionsPerUser) {
-      return new UserConnectionLimitError(options.maxConnectionsPerUser)
+    const identity = admit(verified.payload, userId, user)
+    if (identity instanceof Error || !claimsSlot(request)) return identity
+    const connectionId = randomUUID()
+    let acquired: boolean
+    try {
+      acquired = await (adapter.acquireConnection as NonNullable<Adapter['acquireConnection']>)(userId, connectionId, options.maxConnectionsPerUser)
+    } catch (err) {
+      // the cluster's count is unreachable: fall back to the local limit checked above
+      request.log.warn({ err }, 'could not reach the adapter to count connections; using the local limit')
+      acquired = true
     }
-    const exp = payload.exp
-    const identity: Identity = { userId, user, expiresAt: typeof exp === 'number' ? exp * 1000 : Infinity }
-    // a plain GET (the preflight) only asks whether it would be accepted: it claims no slot
-    if (adapter.acquireConnection !== undefined && (request as FastifyRequest & { ws?: boolean }).ws === true) {
-      const connectionId = randomUUID()
-      let acquired: boolean
-      try {
-        acquired = await adapter.acquireConnection(userId, connectionId, options.maxConnectionsPerUser)
-      } catch (err) {
-        // the cluster's count is unreachable: fall back to the local limit checked above
-        request.log.warn({ err }, 'could not reach the adapter to count connections; using the local limit')
-        acquired = true
-      }
-      if (!acquired) return new UserConnectionLimitError(options.maxConnectionsPerUser)
-      identity.connectionId = connectionId
-    }
+    if (!acquired) return new UserConnectionLimitError(options.maxConnectionsPerUser)
+    identity.connectionId = connectionId
     return identity
   }
 }

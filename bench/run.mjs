@@ -343,7 +343,7 @@ function rerender (file) {
 function withNotes (md) {
   const notesFile = join(here, 'results-notes.md')
   const notes = existsSync(notesFile) ? readFileSync(notesFile, 'utf8') : ''
-  const own = ['## Connect', '## Memory per', '## Fan-out of', '## Echo', '## fastify-realtime against', '## Notes']
+  const own = ['## Connect', '## Memory per', '## Fan-out of', '## Echo', '## fastify-realtime against', '## Notes', '## Where the plugin']
   for (const m of notes.matchAll(/^## .*$/gm)) own.push(m[0])
   const resultsFile = join(here, 'RESULTS.md')
   const current = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : ''

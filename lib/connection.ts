@@ -102,7 +102,7 @@ export class Connection implements ConnectionInfo {
    * client is not reading: the frame is dropped, or the connection closed
    * (4008), as the slowConsumer option says.
    */
-  send (payload: Buffer, frame: Buffer | undefined, maxBufferedBytes: number, closeSlowConsumer: boolean): SendResult {
+  send (payload: Buffer | string, frame: Buffer | undefined, maxBufferedBytes: number, closeSlowConsumer: boolean): SendResult {
     if (!this.#isOpen) return 'gone'
     const socket = this.#socket
     if (socket.bufferedAmount > maxBufferedBytes) {

@@ -15,7 +15,8 @@ export interface Encoded {
 
 /** One message on its way to local sockets; framed on first use, then shared. */
 interface Outgoing {
-  readonly bytes: Buffer
+  /** A Buffer when it goes to many sockets, the text itself for one. */
+  readonly bytes: Buffer | string
   frame: Buffer | undefined
 }
 
@@ -47,6 +48,17 @@ export class Delivery {
   }
 
   encode (type: string, data: unknown): Encoded {
+    const text = this.encodeText(type, data)
+    const bytes = Buffer.from(text)
+    if (bytes.length > this.#options.maxMessageSize) throw new MessageTooLargeError(bytes.length, this.#options.maxMessageSize)
+    return { text, bytes }
+  }
+
+  /**
+   * The envelope as JSON text, size-checked. For a reply to one socket the
+   * text goes to ws as is: converting it to a Buffer first would copy it twice.
+   */
+  encodeText (type: string, data: unknown): string {
     if (typeof type !== 'string' || type.length === 0) throw new InvalidOutboundMessageError('type must be a non-empty string')
     let text: string
     try {
@@ -54,9 +66,12 @@ export class Delivery {
     } catch (err) {
       throw new InvalidOutboundMessageError(`data is not serializable (${(err as Error).message})`)
     }
-    const bytes = Buffer.from(text)
-    if (bytes.length > this.#options.maxMessageSize) throw new MessageTooLargeError(bytes.length, this.#options.maxMessageSize)
-    return { text, bytes }
+    // a UTF-16 code unit is at most 3 UTF-8 bytes: count bytes only when it could matter
+    if (text.length * 3 > this.#options.maxMessageSize) {
+      const size = Buffer.byteLength(text)
+      if (size > this.#options.maxMessageSize) throw new MessageTooLargeError(size, this.#options.maxMessageSize)
+    }
+    return text
   }
 
   /** Delivers to this node's connections and publishes to the others. Resolves the local count. */
@@ -104,8 +119,8 @@ export class Delivery {
   }
 
   /** One recipient: no shared frame to build, ws frames it as it writes. */
-  sendToOne (connection: Connection, bytes: Buffer): number {
-    return this.#sendOne(connection, { bytes, frame: undefined }, false)
+  sendToOne (connection: Connection, payload: Buffer | string): number {
+    return this.#sendOne(connection, { bytes: payload, frame: undefined }, false)
   }
 
   #sendAll (connections: Iterable<Connection> | undefined, out: Outgoing): number {
@@ -116,7 +131,7 @@ export class Delivery {
   }
 
   #sendOne (connection: Connection, out: Outgoing, isShared = true): number {
-    if (isShared && out.frame === undefined && this.#options.framesOnce) out.frame = frameText(out.bytes)
+    if (isShared && out.frame === undefined && this.#options.framesOnce && typeof out.bytes !== 'string') out.frame = frameText(out.bytes)
     const result = connection.send(out.bytes, out.frame, this.#options.maxBufferedBytes, this.#options.closeSlowConsumer)
     if (result === 'sent') {
       this.#counters.messagesOut++

@@ -6,7 +6,7 @@ import { Connection } from './connection.js'
 import { Registry } from './registry.js'
 import { SlidingWindowRateLimiter } from './rate-limiter.js'
 import { MessageRouter } from './router.js'
-import { Delivery, type Encoded } from './delivery.js'
+import { Delivery } from './delivery.js'
 import { Counters, type RealtimeStats } from './stats.js'
 import { sweep, sweepTickMs, SweepTimer } from './heartbeat.js'
 import { CloseCode, WireError } from './protocol/codes.js'
@@ -146,7 +146,7 @@ export class RealtimeNode {
       connection.log.debug({ code: err.code }, 'websocket error')
     })
 
-    this.#send(connection, this.delivery.encode('connection.established', {
+    this.#send(connection, this.delivery.encodeText('connection.established', {
       connection_id: connection.id,
       user_id: connection.userId,
       server_time: new Date(now).toISOString(),
@@ -228,7 +228,7 @@ export class RealtimeNode {
 
   /** Encodes and sends one message to one connection (replies, errors). */
   replyTo (connection: Connection, type: string, data: unknown): void {
-    this.#send(connection, this.delivery.encode(type, data))
+    this.#send(connection, this.delivery.encodeText(type, data))
   }
 
   errorTo (connection: Connection, code: string, message: string, requestId: string | undefined, extra?: Record<string, unknown>): void {
@@ -245,11 +245,11 @@ export class RealtimeNode {
     this.counters.errors++
     const data: Record<string, unknown> = { code, message, ...extra }
     if (requestId !== undefined) data.request_id = requestId
-    this.#send(connection, this.delivery.encode('error', data))
+    this.#send(connection, this.delivery.encodeText('error', data))
   }
 
-  #send (connection: Connection, encoded: Encoded): void {
-    this.delivery.sendToOne(connection, encoded.bytes)
+  #send (connection: Connection, text: string): void {
+    this.delivery.sendToOne(connection, text)
   }
 
   /** Applies a message another node published. */

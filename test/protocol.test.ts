@@ -1,6 +1,8 @@
 import t from 'tap'
 import { startServer } from './helpers/server.js'
 import { openSocket } from './helpers/client.js'
+import { Type } from '@sinclair/typebox'
+import { defineMessage } from '../lib/index.js'
 
 t.test('first message is connection.established in the envelope', async (t) => {
   const server = await startServer(t)
@@ -116,4 +118,31 @@ t.test('confirmations and rate-limit errors carry the request id', async (t) => 
   t.equal(removed.data.request_id, 'unsub-1')
   const limited = await client.request({ type: 'ping', id: 'ping-3' }, 'error')
   t.match(limited.data, { code: 'RATE_LIMIT_EXCEEDED', request_id: 'ping-3' })
+})
+
+t.test('host message types: validated by their schema, handler errors answered with HANDLER_ERROR', async (t) => {
+  const server = await startServer(t, {
+    realtime: {
+      maxMessageSize: 1024,
+      messages: {
+        'echo.upper': defineMessage({
+          schema: Type.Object({ text: Type.String({ maxLength: 100 }) }),
+          handler (data, context) { context.reply('echo.upper', { text: data.text.toUpperCase(), user: context.connection.userId }) }
+        }),
+        'throws.sync': defineMessage({ schema: Type.Object({}), handler () { throw new Error('sync failure') } }),
+        'throws.async': defineMessage({ schema: Type.Object({}), async handler () { throw new Error('async failure') } }),
+        'too.big.reply': defineMessage({ schema: Type.Object({}), handler (_data, context) { context.reply('x', { big: 'y'.repeat(5000) }) } })
+      }
+    }
+  })
+  const client = await server.connect('host-user')
+  t.same((await client.request({ type: 'echo.upper', data: { text: 'hi' } }, 'echo.upper')).data, { text: 'HI', user: 'host-user' })
+  t.equal((await client.request({ type: 'echo.upper', data: { text: 5 } }, 'error')).data.code, 'INVALID_MESSAGE')
+  for (const type of ['throws.sync', 'throws.async', 'too.big.reply']) {
+    const error = await client.request({ type, id: type }, 'error')
+    t.match(error.data, { code: 'HANDLER_ERROR', request_id: type }, type)
+  }
+  t.match(server.logs.join(''), /message handler failed/)
+  t.notMatch(server.logs.join(''), /yyyyyyyy/, 'payloads are not logged')
+  t.equal((await client.request({ type: 'ping', data: { pingId: 'alive' } }, 'pong')).data.pingId, 'alive')
 })

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastif
 import fp from 'fastify-plugin'
 import fastifyWebsocket from '@fastify/websocket'
 import fastifyJwt from '@fastify/jwt'
+import { createVerifier } from 'fast-jwt'
 import fastifyRateLimit from '@fastify/rate-limit'
 import type { WebSocket, WebSocketServer } from 'ws'
 import { resolveOptions, type RealtimeOptions, type ResolvedOptions } from './options.js'
@@ -84,8 +85,15 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
 
   const prefix = (rawOptions as { prefix?: string }).prefix ?? ''
   await app.register(async function realtimeRoutes (scope) {
-    if (!hasHostJwt) await scope.register(fastifyJwt, withPinnedAlgorithms(options))
-    const verifier = (): JwtVerifier => scope.jwt
+    let verifier = (): JwtVerifier => scope.jwt
+    if (!hasHostJwt) {
+      const jwtOptions = withPinnedAlgorithms(options)
+      await scope.register(fastifyJwt, jwtOptions)
+      // @fastify/jwt merges its options on every verify() call; with a static key
+      // one fast-jwt verifier built from the same options does the same check
+      const direct = directVerifier(jwtOptions)
+      if (direct !== undefined) verifier = () => direct
+    }
     const hasHostRateLimit = scope.hasDecorator('rateLimit')
     if (options.handshakeRateLimit !== false && !hasHostRateLimit) {
       await scope.register(fastifyRateLimit, { global: false })
@@ -111,6 +119,17 @@ function withPinnedAlgorithms (options: ResolvedOptions): NonNullable<ResolvedOp
     Object.assign(verify, { algorithms: isSymmetric ? ['HS256'] : ['RS256', 'ES256'] })
   }
   return { ...jwt, verify }
+}
+
+/** A verifier for a static key (a secret, or the public half of a key pair); undefined for key functions. */
+function directVerifier (jwt: NonNullable<ResolvedOptions['jwt']>): JwtVerifier | undefined {
+  const secret = jwt.secret as unknown
+  const key = typeof secret === 'string' || Buffer.isBuffer(secret)
+    ? secret
+    : (secret !== null && typeof secret === 'object' && 'public' in secret ? (secret as { public: unknown }).public : undefined)
+  if (typeof key !== 'string' && !Buffer.isBuffer(key)) return undefined
+  const verify = createVerifier({ ...(jwt.verify as Record<string, unknown>), key: key as string }) as (token: string) => unknown
+  return { verify }
 }
 
 function registerRoutes (scope: FastifyInstance, options: ResolvedOptions, node: RealtimeNode, adapter: Adapter, verifier: () => JwtVerifier): void {

@@ -126,6 +126,16 @@ export class RealtimeNode {
     })
   }
 
+  readonly #listeners = createSocketListeners({
+    message: (connection, data, isBinary) => this.#onMessage(connection, data, isBinary),
+    pong: (connection) => { connection.lastSeenAt = Date.now() },
+    close: (connection) => {
+      connection.markClosed()
+      this.#closing.delete(connection)
+      this.#forget(connection)
+    }
+  })
+
   /** Registers an upgraded socket and starts its conversation. */
   accept (socket: WebSocket, identity: Identity): Connection {
     const now = Date.now()
@@ -134,17 +144,12 @@ export class RealtimeNode {
     this.registry.add(connection)
     this.counters.connectionsOpened++
 
-    socket.on('message', (data, isBinary) => this.#onMessage(connection, data, isBinary))
-    socket.on('pong', () => { connection.lastSeenAt = Date.now() })
-    socket.once('close', () => {
-      connection.markClosed()
-      this.#closing.delete(connection)
-      this.#forget(connection)
-    })
-    socket.on('error', (err: Error & { code?: string }) => {
-      // ws closes the socket itself after these (1009 too big, 1007 bad UTF-8, ...): log the cause, never the payload
-      connection.log.debug({ code: err.code }, 'websocket error')
-    })
+    // the same four listener functions for every socket: the socket names its connection
+    ;(socket as SocketWithConnection)[kConnection] = connection
+    socket.on('message', this.#listeners.message)
+    socket.on('pong', this.#listeners.pong)
+    socket.on('close', this.#listeners.close)
+    socket.on('error', this.#listeners.error)
 
     this.#send(connection, this.delivery.encodeText('connection.established', {
       connection_id: connection.id,
@@ -310,6 +315,30 @@ export class RealtimeNode {
   /** Internal counters for diagnostics: rate-limit keys in memory. */
   get rateLimitKeys (): number {
     return this.#limiter.size
+  }
+}
+
+const kConnection = Symbol('fastify-realtime.connection')
+type SocketWithConnection = WebSocket & { [kConnection]: Connection }
+
+interface SocketEvents {
+  message (connection: Connection, data: RawData, isBinary: boolean): void
+  pong (connection: Connection): void
+  close (connection: Connection): void
+}
+
+const connectionOf = (socket: WebSocket): Connection => (socket as SocketWithConnection)[kConnection]
+
+/** Listeners shared by every socket of a node, instead of four closures per connection. */
+function createSocketListeners (events: SocketEvents) {
+  return {
+    message (this: WebSocket, data: RawData, isBinary: boolean): void { events.message(connectionOf(this), data, isBinary) },
+    pong (this: WebSocket): void { events.pong(connectionOf(this)) },
+    close (this: WebSocket): void { events.close(connectionOf(this)) },
+    error (this: WebSocket, err: Error & { code?: string }): void {
+      // ws closes the socket itself after these (1009 too big, 1007 bad UTF-8, ...): log the cause, never the payload
+      connectionOf(this).log.debug({ code: err.code }, 'websocket error')
+    }
   }
 }
 

@@ -11,17 +11,20 @@ export interface Registrable {
 
 export class Registry<C extends Registrable> {
   readonly #byId = new Map<string, C>()
-  readonly #byUser = new Map<string, Set<C>>()
+  /** Most users hold one connection: it is stored as is, a Set only from the second. */
+  readonly #byUser = new Map<string, C | Set<C>>()
   readonly #byEvent = new Map<string, Set<C>>()
 
   add (connection: C): void {
     this.#byId.set(connection.id, connection)
-    let forUser = this.#byUser.get(connection.userId)
+    const forUser = this.#byUser.get(connection.userId)
     if (forUser === undefined) {
-      forUser = new Set()
-      this.#byUser.set(connection.userId, forUser)
+      this.#byUser.set(connection.userId, connection)
+    } else if (forUser instanceof Set) {
+      forUser.add(connection)
+    } else {
+      this.#byUser.set(connection.userId, new Set([forUser, connection]))
     }
-    forUser.add(connection)
   }
 
   /** Forgets a connection and all its index entries. Safe to call twice. */
@@ -29,9 +32,14 @@ export class Registry<C extends Registrable> {
     if (this.#byId.get(connection.id) !== connection) return false
     this.#byId.delete(connection.id)
     const forUser = this.#byUser.get(connection.userId)
-    if (forUser !== undefined) {
+    if (forUser === connection) {
+      this.#byUser.delete(connection.userId)
+    } else if (forUser instanceof Set) {
       forUser.delete(connection)
-      if (forUser.size === 0) this.#byUser.delete(connection.userId)
+      if (forUser.size === 1) {
+        const [last] = forUser
+        this.#byUser.set(connection.userId, last as C)
+      }
     }
     this.unindexEvents(connection, connection.subscriptions)
     return true
@@ -61,12 +69,14 @@ export class Registry<C extends Registrable> {
     return this.#byId.get(connectionId)
   }
 
-  forUser (userId: string): ReadonlySet<C> | undefined {
-    return this.#byUser.get(userId)
+  forUser (userId: string): Iterable<C> | undefined {
+    const forUser = this.#byUser.get(userId)
+    return forUser === undefined || forUser instanceof Set ? forUser : [forUser]
   }
 
   countForUser (userId: string): number {
-    return this.#byUser.get(userId)?.size ?? 0
+    const forUser = this.#byUser.get(userId)
+    return forUser === undefined ? 0 : (forUser instanceof Set ? forUser.size : 1)
   }
 
   subscribers (event: string): ReadonlySet<C> | undefined {

@@ -141,3 +141,18 @@ t.test('clockToleranceMs accepts a token that expired within the tolerance, not 
   const refused = await refusal(openSocket(`${server.wsUrl}/${signToken({ sub: 'later', exp: now - 60 })}`))
   t.equal(refused.statusCode, 401)
 })
+
+t.test('ES256 and RS256 key pairs through the jwt options; an HS256 token made with the public key is refused', async (t) => {
+  const { generateKeyPairSync } = await import('node:crypto')
+  for (const [algorithm, type, extra] of [['ES256', 'ec', { namedCurve: 'P-256' }], ['RS256', 'rsa', { modulusLength: 2048 }]] as const) {
+    const { publicKey, privateKey } = generateKeyPairSync(type as 'ec', { ...extra, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } } as never) as unknown as { publicKey: string, privateKey: string }
+    const server = await startServer(t, { realtime: { jwt: { secret: { public: publicKey, private: privateKey } } } })
+    const token = createSigner({ key: privateKey, algorithm })({ sub: `${algorithm}-user` })
+    const client = await openSocket(`${server.wsUrl}/${token}`)
+    t.teardown(() => client.close())
+    t.equal((await client.next('connection.established')).data.user_id, `${algorithm}-user`, algorithm)
+    // the classic confusion: an HMAC token whose "secret" is the public key
+    const forged = createSigner({ key: publicKey, algorithm: 'HS256' })({ sub: 'attacker' })
+    t.equal((await refusal(openSocket(`${server.wsUrl}/${forged}`))).statusCode, 401, `${algorithm}: HS256 with the public key is refused`)
+  }
+})

@@ -51,12 +51,35 @@ export function redactUrl (url: string, path: string): string {
   return url.slice(0, tokenStart) + '[REDACTED]' + (queryStart === -1 ? '' : url.slice(queryStart))
 }
 
+/** Where the handshake leaves who the client is, for the upgrade handler to pick up. */
+export interface IdentityStore {
+  get (request: FastifyRequest): Identity | undefined
+  set (request: FastifyRequest, identity: Identity): void
+  delete (request: FastifyRequest): void
+}
+
+const IDENTITY_DECORATOR = 'fastifyRealtimeIdentity'
+type RequestWithIdentity = FastifyRequest & { [IDENTITY_DECORATOR]: Identity | null }
+
+/**
+ * A request decoration (declared once on the plugin's routes, so every
+ * request object keeps one shape) rather than a WeakMap lookup per handshake.
+ */
+export function requestIdentityStore (scope: { decorateRequest (name: string, value: null): unknown }): IdentityStore {
+  scope.decorateRequest(IDENTITY_DECORATOR, null)
+  return {
+    get: (request) => (request as RequestWithIdentity)[IDENTITY_DECORATOR] ?? undefined,
+    set: (request, identity) => { (request as RequestWithIdentity)[IDENTITY_DECORATOR] = identity },
+    delete: (request) => { (request as RequestWithIdentity)[IDENTITY_DECORATOR] = null }
+  }
+}
+
 export interface HandshakeDeps {
   options: ResolvedOptions
   node: RealtimeNode
   adapter: Adapter
   verifier: () => JwtVerifier
-  identities: WeakMap<FastifyRequest, Identity>
+  identities: IdentityStore
 }
 
 /**

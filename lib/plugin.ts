@@ -6,9 +6,9 @@ import { createVerifier } from 'fast-jwt'
 import fastifyRateLimit from '@fastify/rate-limit'
 import type { WebSocket, WebSocketServer } from 'ws'
 import { resolveOptions, type RealtimeOptions, type ResolvedOptions } from './options.js'
-import { RealtimeNode, CLOSE_GRACE_MS, type Identity } from './realtime-node.js'
+import { RealtimeNode, CLOSE_GRACE_MS } from './realtime-node.js'
 import { createRealtimeApi } from './create-api.js'
-import { createHandshakeHook, redactUrl, releaseSlot, SUBPROTOCOL, type JwtVerifier } from './handshake.js'
+import { createHandshakeHook, redactUrl, releaseSlot, requestIdentityStore, SUBPROTOCOL, type JwtVerifier } from './handshake.js'
 import { MemoryAdapter } from './adapters/memory.js'
 import { CloseCode } from './protocol/codes.js'
 import { HandshakeRateLimitedError, InvalidOptionsError } from './errors.js'
@@ -133,7 +133,7 @@ function directVerifier (jwt: NonNullable<ResolvedOptions['jwt']>): JwtVerifier 
 }
 
 function registerRoutes (scope: FastifyInstance, options: ResolvedOptions, node: RealtimeNode, adapter: Adapter, verifier: () => JwtVerifier): void {
-  const identities = new WeakMap<FastifyRequest, Identity>()
+  const identities = requestIdentityStore(scope)
   const handshake = createHandshakeHook({ options, node, adapter, verifier, identities })
   const onRequest = [handshake]
   if (options.handshakeRateLimit !== false) {

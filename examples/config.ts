@@ -55,6 +55,7 @@ export function realtimeOptionsFromEnv (env: Env): RealtimeOptions {
     slowConsumer: slowConsumer === 'close' || slowConsumer === 'drop' ? slowConsumer : undefined,
     compression: boolean(env, 'REALTIME_COMPRESSION'),
     closeOnTokenExpiry: boolean(env, 'REALTIME_CLOSE_ON_TOKEN_EXPIRY'),
+    clockToleranceMs: integer(env, 'REALTIME_CLOCK_TOLERANCE_MS'),
     handshakeTimeoutMs: integer(env, 'REALTIME_HANDSHAKE_TIMEOUT_MS'),
     maxEventLoopDelayMs: integer(env, 'REALTIME_MAX_EVENT_LOOP_DELAY_MS'),
     allowedOrigins: origins === undefined || origins.trim() === '' ? undefined : origins.split(',').map(origin => origin.trim()).filter(Boolean)

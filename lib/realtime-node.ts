@@ -159,7 +159,8 @@ export class RealtimeNode {
       heartbeat_interval_ms: this.#options.heartbeatIntervalMs,
       connection_timeout_ms: this.#options.connectionTimeoutMs
     }))
-    connection.log.debug('connection established')
+    // the node's logger with bindings: a child logger per connection would be kept for its whole life
+    this.#log.debug({ connectionId: connection.id, userId: connection.userId }, 'connection established')
     return connection
   }
 

@@ -132,10 +132,11 @@ t.test('the environment configures the example', async (t) => {
     REALTIME_RATE_LIMIT_MAX: '5',
     REALTIME_ALLOWED_ORIGINS: 'https://a.example, https://b.example',
     REALTIME_HANDSHAKE_RATE_LIMIT_MAX: '0',
-    REALTIME_COMPRESSION: 'true'
+    REALTIME_COMPRESSION: 'true',
+    REALTIME_CLOCK_TOLERANCE_MS: '2000'
   })
   t.match(config, { port: 4000, host: '127.0.0.1', jwtSecret: DEVELOPMENT_SECRET, isDevelopmentSecret: true })
-  t.match(config.realtime, { maxConnectionsPerUser: 1, rateLimit: { max: 5 }, allowedOrigins: ['https://a.example', 'https://b.example'], handshakeRateLimit: false, compression: true })
+  t.match(config.realtime, { maxConnectionsPerUser: 1, rateLimit: { max: 5 }, allowedOrigins: ['https://a.example', 'https://b.example'], handshakeRateLimit: false, compression: true, clockToleranceMs: 2000 })
   t.throws(() => loadConfig({ REALTIME_MAX_CONNECTIONS: 'many' }), /REALTIME_MAX_CONNECTIONS must be an integer/)
   t.throws(() => loadConfig({ REALTIME_SLOW_CONSUMER: 'explode' }), /REALTIME_SLOW_CONSUMER/)
 

@@ -190,6 +190,7 @@ export class RealtimeNode {
     this.counters.messagesIn++
     if (isBinary) {
       connection.close(CloseCode.unsupportedData, 'binary frames are not supported')
+      this.#forget(connection)
       return
     }
     const retryAfterMs = this.#limiter.consume(connection.userId, now)

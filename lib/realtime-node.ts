@@ -313,11 +313,6 @@ export class RealtimeNode {
       this.#forget(connection)
     }
   }
-
-  /** Internal counters for diagnostics: rate-limit keys in memory. */
-  get rateLimitKeys (): number {
-    return this.#limiter.size
-  }
 }
 
 const kConnection = Symbol('fastify-realtime.connection')

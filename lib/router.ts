@@ -41,14 +41,6 @@ export class MessageRouter {
     this.#routes.set(type, { check: TypeCompiler.Compile(schema), handler: handler as MessageHandler<never> })
   }
 
-  has (type: string): boolean {
-    return this.#routes.has(type)
-  }
-
-  get types (): string[] {
-    return [...this.#routes.keys()]
-  }
-
   /** The client's message id, for an error about a frame that is not decoded further (rate limited). */
   static requestIdOf (text: string): string | undefined {
     try {

@@ -156,3 +156,10 @@ t.test('ES256 and RS256 key pairs through the jwt options; an HS256 token made w
     t.equal((await refusal(openSocket(`${server.wsUrl}/${forged}`))).statusCode, 401, `${algorithm}: HS256 with the public key is refused`)
   }
 })
+
+t.test('a path with more segments after /ws/ is not a token', async (t) => {
+  const server = await startServer(t)
+  const refused = await refusal(openSocket(`${server.wsUrl}/${server.token('u')}/extra`))
+  t.equal(refused.statusCode, 401)
+  t.match(refused.body, { message: 'Missing token' })
+})

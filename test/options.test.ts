@@ -35,6 +35,7 @@ t.test('a bad option fails with an error naming the option and the rule', async 
     [{ authenticate: 'yes' }, /authenticate must be a function/],
     [{ messages: { ping: { schema: Type.Object({}), handler () {} } } }, /messages\.ping is a protocol message type/],
     [{ messages: { 'x.y': { handler () {} } } }, /messages\.x\.y must be \{ schema/],
+    [{ messages: 5 }, /messages must be an object/],
     [{ adapter: {} }, /adapter must implement/],
     [{ allowedOrigins: 5 }, /allowedOrigins must be/],
     [{ jwt: '' }, /jwt must not be an empty secret/],

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import WebSocket from 'ws'
 import { startServer, type TestServer } from '../helpers/server.js'
 import { closeCode, openRaw, rawSocket, settledArrayBuffers, until } from './support.js'
@@ -73,6 +73,18 @@ async function broadcastLoad (server: TestServer, reader: Reader): Promise<LoadR
   return { maxServerBuffered, peakArrayBuffersGrowth: peak, retainedArrayBuffers, durationMs, delivered }
 }
 
+/** What both policies must guarantee: a bounded buffer for the slow socket, every broadcast on time for the reader. */
+function assertBoundedWhileOthersServed (t: Test, mode: string, load: Awaited<ReturnType<typeof broadcastLoad>>, reader: Reader, maxBufferedBytes: number): void {
+  t.comment(`${mode}: ${BROADCASTS} x 64 KB in ${load.durationMs} ms; max server-side bufferedAmount ${(load.maxServerBuffered / MB).toFixed(2)} MB; peak arrayBuffers growth ${(load.peakArrayBuffersGrowth / MB).toFixed(1)} MB, retained after GC ${(load.retainedArrayBuffers / MB).toFixed(1)} MB; reader max latency ${reader.maxLatencyMs} ms`)
+
+  t.equal(reader.received, BROADCASTS, 'the reading client got every broadcast')
+  t.ok(reader.maxLatencyMs < 1000, `each within a second (max ${reader.maxLatencyMs} ms)`)
+  t.ok(load.maxServerBuffered <= maxBufferedBytes + MAX_MESSAGE_SIZE + 14,
+    `the slow socket never held more than maxBufferedBytes + one frame (${load.maxServerBuffered} bytes)`)
+  t.ok(load.peakArrayBuffersGrowth < 32 * MB, `process buffers grew by at most ${(load.peakArrayBuffersGrowth / MB).toFixed(1)} MB while 50 MB were broadcast`)
+  t.ok(load.retainedArrayBuffers < maxBufferedBytes + 4 * MB, `after GC the process holds ${(load.retainedArrayBuffers / MB).toFixed(1)} MB more than before: the slow socket's bounded buffer`)
+}
+
 t.test('slow consumer protection (slowConsumer close): a client that stops reading is closed with 4008, its buffer stays bounded, others receive everything on time', async (t) => {
   const maxBufferedBytes = 4 * MB // the default
   const server = await startServer(t, { realtime: { maxMessageSize: MAX_MESSAGE_SIZE } })
@@ -84,14 +96,7 @@ t.test('slow consumer protection (slowConsumer close): a client that stops readi
 
   rawSocket(slow).pause()
   const load = await broadcastLoad(server, reader)
-  t.comment(`close: ${BROADCASTS} x 64 KB in ${load.durationMs} ms; max server-side bufferedAmount ${(load.maxServerBuffered / MB).toFixed(2)} MB; peak arrayBuffers growth ${(load.peakArrayBuffersGrowth / MB).toFixed(1)} MB, retained after GC ${(load.retainedArrayBuffers / MB).toFixed(1)} MB; reader max latency ${reader.maxLatencyMs} ms`)
-
-  t.equal(reader.received, BROADCASTS, 'the reading client got every broadcast')
-  t.ok(reader.maxLatencyMs < 1000, `each within a second (max ${reader.maxLatencyMs} ms)`)
-  t.ok(load.maxServerBuffered <= maxBufferedBytes + MAX_MESSAGE_SIZE + 14,
-    `the slow socket never held more than maxBufferedBytes + one frame (${load.maxServerBuffered} bytes)`)
-  t.ok(load.peakArrayBuffersGrowth < 32 * MB, `process buffers grew by at most ${(load.peakArrayBuffersGrowth / MB).toFixed(1)} MB while 50 MB were broadcast`)
-  t.ok(load.retainedArrayBuffers < maxBufferedBytes + 4 * MB, `after GC the process holds ${(load.retainedArrayBuffers / MB).toFixed(1)} MB more than before: the slow socket's bounded buffer`)
+  assertBoundedWhileOthersServed(t, 'close', load, reader, maxBufferedBytes)
   t.ok(server.app.realtime.stats().slowConsumerEvents >= 1, 'reported in stats')
   t.ok(load.delivered.at(-1) === 1, 'the last broadcasts reach the reader only')
 
@@ -115,14 +120,7 @@ t.test('slow consumer protection (slowConsumer drop): the slow client stays open
 
   rawSocket(slow).pause()
   const load = await broadcastLoad(server, reader)
-  t.comment(`drop: ${BROADCASTS} x 64 KB in ${load.durationMs} ms; max server-side bufferedAmount ${(load.maxServerBuffered / MB).toFixed(2)} MB; peak arrayBuffers growth ${(load.peakArrayBuffersGrowth / MB).toFixed(1)} MB, retained after GC ${(load.retainedArrayBuffers / MB).toFixed(1)} MB; reader max latency ${reader.maxLatencyMs} ms`)
-
-  t.equal(reader.received, BROADCASTS, 'the reading client got every broadcast')
-  t.ok(reader.maxLatencyMs < 1000, `each within a second (max ${reader.maxLatencyMs} ms)`)
-  t.ok(load.maxServerBuffered <= maxBufferedBytes + MAX_MESSAGE_SIZE + 14,
-    `the slow socket never held more than maxBufferedBytes + one frame (${load.maxServerBuffered} bytes)`)
-  t.ok(load.peakArrayBuffersGrowth < 32 * MB, `process buffers grew by at most ${(load.peakArrayBuffersGrowth / MB).toFixed(1)} MB while 50 MB were broadcast`)
-  t.ok(load.retainedArrayBuffers < maxBufferedBytes + 4 * MB, `after GC the process holds ${(load.retainedArrayBuffers / MB).toFixed(1)} MB more than before: the slow socket's bounded buffer`)
+  assertBoundedWhileOthersServed(t, 'drop', load, reader, maxBufferedBytes)
   const dropped = server.app.realtime.stats().slowConsumerEvents
   t.ok(dropped > 0, `stats().slowConsumerEvents counts the dropped messages (${dropped})`)
   t.equal(server.app.realtime.stats().connections, 2, 'the slow client is still connected')

@@ -47,15 +47,19 @@ t.test('broadcastToSubscribers reaches only subscribers, broadcastToAll everyone
   t.ok(await sub.nothingWithin(80, 'system.notification'), 'exactly once')
 })
 
-t.test('sendToConnection reaches one connection', async (t) => {
+t.test('sendToConnection reaches one connection, not the other of the same user', async (t) => {
   const server = await startServer(t)
   const one = await server.connect('u')
+  await server.connect('u')
   const two = await server.connect('u')
-  const [target] = server.app.realtime.connectionsOf('u')
-  t.ok(target)
-  t.equal(await server.app.realtime.sendToConnection(target?.id ?? '', notification('just you')), 1)
-  const got = await Promise.race([one.next('system.notification', 500).then(() => 'one'), two.next('system.notification', 500).then(() => 'two')])
-  t.ok(got === 'one' || got === 'two')
+  // connectionsOf lists them in the order they connected
+  const [first, , third] = server.app.realtime.connectionsOf('u')
+  t.equal(await server.app.realtime.sendToConnection(first?.id ?? '', notification('just one')), 1)
+  t.equal((await one.next('system.notification')).data.message, 'just one')
+  t.ok(await two.nothingWithin(100, 'system.notification'))
+  t.equal(await server.app.realtime.sendToConnection(third?.id ?? '', notification('just two')), 1)
+  t.equal((await two.next('system.notification')).data.message, 'just two')
+  t.ok(await one.nothingWithin(100, 'system.notification'))
   t.equal(await server.app.realtime.sendToConnection('no-such-connection', notification('x')), 0)
 })
 

@@ -48,7 +48,7 @@ export class Delivery {
   }
 
   encode (type: string, data: unknown): Encoded {
-    const text = this.encodeText(type, data)
+    const text = this.#stringify(type, data)
     const bytes = Buffer.from(text)
     if (bytes.length > this.#options.maxMessageSize) throw new MessageTooLargeError(bytes.length, this.#options.maxMessageSize)
     return { text, bytes }
@@ -59,19 +59,22 @@ export class Delivery {
    * text goes to ws as is: converting it to a Buffer first would copy it twice.
    */
   encodeText (type: string, data: unknown): string {
-    if (typeof type !== 'string' || type.length === 0) throw new InvalidOutboundMessageError('type must be a non-empty string')
-    let text: string
-    try {
-      text = JSON.stringify({ type, data: data ?? {}, timestamp: new Date().toISOString(), id: randomUUID() })
-    } catch (err) {
-      throw new InvalidOutboundMessageError(`data is not serializable (${(err as Error).message})`)
-    }
+    const text = this.#stringify(type, data)
     // a UTF-16 code unit is at most 3 UTF-8 bytes: count bytes only when it could matter
     if (text.length * 3 > this.#options.maxMessageSize) {
       const size = Buffer.byteLength(text)
       if (size > this.#options.maxMessageSize) throw new MessageTooLargeError(size, this.#options.maxMessageSize)
     }
     return text
+  }
+
+  #stringify (type: string, data: unknown): string {
+    if (typeof type !== 'string' || type.length === 0) throw new InvalidOutboundMessageError('type must be a non-empty string')
+    try {
+      return JSON.stringify({ type, data: data ?? {}, timestamp: new Date().toISOString(), id: randomUUID() })
+    } catch (err) {
+      throw new InvalidOutboundMessageError(`data is not serializable (${(err as Error).message})`)
+    }
   }
 
   /** Delivers to this node's connections and publishes to the others. Resolves the local count. */
@@ -98,7 +101,8 @@ export class Delivery {
         return this.#sendAll(this.#registry.subscribers(target.event), out)
       case 'users': {
         let delivered = 0
-        for (const userId of new Set(target.userIds)) {
+        // each user once, even if listed twice (no Set to build for the common single user)
+        for (const userId of target.userIds.length === 1 ? target.userIds : new Set(target.userIds)) {
           const connections = this.#registry.forUser(userId)
           if (connections === undefined) continue
           if (target.event === undefined) {

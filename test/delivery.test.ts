@@ -132,3 +132,15 @@ t.test('with compression on, broadcasts go through ws (no shared frame) and stil
     t.match(client.ws.extensions, /permessage-deflate/)
   }
 })
+
+t.test('sendToUsers reaches each listed user once, even when listed twice', async (t) => {
+  const server = await startServer(t)
+  const a = await server.connect('a')
+  const b = await server.connect('b')
+  const c = await server.connect('c')
+  t.equal(await server.app.realtime.sendToUsers(['a', 'a', 'b'], notification('ab')), 2)
+  t.equal((await a.next('system.notification')).data.message, 'ab')
+  t.equal((await b.next('system.notification')).data.message, 'ab')
+  t.ok(await a.nothingWithin(100, 'system.notification'), 'a got it once')
+  t.ok(await c.nothingWithin(20, 'system.notification'), 'c was not listed')
+})

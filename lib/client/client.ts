@@ -209,25 +209,24 @@ export class RealtimeClient {
    * Queued while not connected.
    */
   subscribe (events: string | readonly string[]): Promise<SubscriptionConfirmed> {
-    let list: string[]
-    try {
-      list = normalizeEvents(events)
-    } catch (err) {
-      return Promise.reject(err)
-    }
-    return this.#request<SubscriptionConfirmed>('subscribe', list)
+    return this.#eventsRequest<SubscriptionConfirmed>('subscribe', events)
   }
 
   /** Unsubscribes (and stops restoring them). Resolves with unsubscription.confirmed. */
   unsubscribe (events: string | readonly string[]): Promise<UnsubscriptionConfirmed> {
+    return this.#eventsRequest<UnsubscriptionConfirmed>('unsubscribe', events)
+  }
+
+  /** A bad event list rejects the returned promise rather than throwing. */
+  #eventsRequest<T> (type: 'subscribe' | 'unsubscribe', events: string | readonly string[]): Promise<T> {
     let list: string[]
     try {
       list = normalizeEvents(events)
     } catch (err) {
       return Promise.reject(err)
     }
-    for (const event of list) this.#subscriptions.delete(event)
-    return this.#request<UnsubscriptionConfirmed>('unsubscribe', list)
+    if (type === 'unsubscribe') for (const event of list) this.#subscriptions.delete(event)
+    return this.#request<T>(type, list)
   }
 
   /** Sends a ping; resolves with the round trip in milliseconds. */

@@ -8,6 +8,7 @@ export class Counters {
   connectionsRejected = 0
   slowConsumerEvents = 0
   heartbeatTimeouts = 0
+  sendFailures = 0
 }
 
 export interface RealtimeStats {
@@ -28,6 +29,8 @@ export interface RealtimeStats {
   slowConsumerEvents: number
   /** Connections closed for showing no sign of life. */
   heartbeatTimeouts: number
+  /** Writes ws refused by throwing; each closed its connection (1011). */
+  sendFailures: number
   /** Subscriber count per event. */
   subscriptions: Record<string, number>
   uptimeSeconds: number

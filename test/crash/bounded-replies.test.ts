@@ -53,7 +53,8 @@ t.test('a 33 KB unexpected key gets a short INVALID_MESSAGE, not a crash', async
     ascii: 'k'.repeat(33 * 1024),
     quotes: '"'.repeat(16 * 1024), // 32 KB inbound, 2 bytes each again in a JSON reply
     control: '\u0001'.repeat(5400), // 6 bytes each as JSON both ways
-    emoji: '😀'.repeat(8 * 1024) // a cut must fall between two characters
+    emoji: '😀'.repeat(8 * 1024), // a cut must fall between two characters
+    tildes: '~'.repeat(33 * 1024) // a schema error path escapes each as ~0: a 33 KB frame, a 66 KB path
   }
   for (const [name, key] of Object.entries(keys)) {
     const additional = await client.request({ type: 'strict', id: `s-${name}`, data: { name: 'x', [key]: 1 } }, 'error')

@@ -2,8 +2,6 @@ import t from 'tap'
 import { CloseCode, resolveOptions } from '../../lib/index.js'
 import { startServer } from '../helpers/server.js'
 import type { Envelope } from '../helpers/client.js'
-import { ConnectionState } from '../../lib/client/index.js'
-import { createClient, startRealtime, token } from '../client/support.js'
 import { until } from '../hardening/support.js'
 
 // A client over its rate limit must not cost a JSON parse and an error frame
@@ -20,7 +18,7 @@ t.test('200 messages against a limit of 5: five answers, one RATE_LIMIT_EXCEEDED
   flooder.ws.on('message', (raw: Buffer) => received.push(JSON.parse(raw.toString()) as Envelope))
 
   for (let i = 0; i < 200; i++) flooder.send({ type: 'ping', id: `m${i}`, data: { pingId: i } })
-  const closed = await flooder.closed
+  const closed = await Promise.race([flooder.closed, new Promise((_resolve, reject) => setTimeout(() => reject(new Error('not closed within 10 s')), 10_000).unref())])
   t.same(closed, { code: CloseCode.rateLimitFlood, reason: 'rate limit flood' })
   t.equal(CloseCode.rateLimitFlood, 4009)
 
@@ -55,27 +53,6 @@ t.test('messages dropped unread are answered once on the sweep tick, so a heartb
   t.notOk('request_id' in owed.data, 'the dropped messages were not parsed')
   t.equal(client.ws.readyState, client.ws.OPEN)
   t.equal(server.app.realtime.stats().rateLimited, 3)
-})
-
-t.test('the real client\'s heartbeat survives a long rate-limited stretch without reconnecting', async (t) => {
-  const server = await startRealtime(t, { realtime: { rateLimit: { max: 1, windowMs: 60_000, floodFactor: 100 }, heartbeatIntervalMs: 100, connectionTimeoutMs: 60_000 } })
-  const client = createClient(t, { url: server.url, token: token('mo'), pingIntervalMs: 200, pongTimeoutMs: 3000 })
-  let reconnects = 0
-  client.on('reconnect', () => { reconnects++ })
-  await client.connect()
-  // while limited the client keeps pinging every 200 ms; each ping must see some frame back within the pong timeout
-  await new Promise<void>((resolve, reject) => {
-    let limited = 0
-    const timer = setTimeout(() => reject(new Error(`only ${limited} RATE_LIMIT_EXCEEDED in 20 s`)), 20_000)
-    client.on('error', (error) => {
-      if (error.code === 'RATE_LIMIT_EXCEEDED' && ++limited === 4) {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-  })
-  t.equal(reconnects, 0)
-  t.equal(client.state, ConnectionState.open)
 })
 
 t.test('floodFactor is an option (default 10; 0 never closes)', async (t) => {

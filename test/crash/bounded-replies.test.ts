@@ -122,6 +122,11 @@ t.test('INVALID_EVENT details are bounded', async (t) => {
   t.ok(details.length > 0 && details.length < events.length, `some refused events are named (${details.length})`)
   t.ok(Buffer.byteLength(JSON.stringify(details)) <= 300, 'details stay within their budget')
   t.ok(details.every(detail => events.some(event => event.startsWith(detail))), 'each detail is the start of a refused event')
+
+  // 'a' then pairs: a cut at 64 code units would split one
+  const split = await client.request({ type: 'subscribe', data: { events: ['a' + '😀'.repeat(40)] } }, 'error')
+  t.notOk(LONE_SURROGATE.test(split.data.message as string), 'the text quotes the event cut between two characters')
+  t.notOk((split.data.details as string[]).some(detail => LONE_SURROGATE.test(detail)), 'and so do the details')
 })
 
 t.test('a host reply too big for maxMessageSize, even sent outside the handler, is HANDLER_ERROR and a log line', async (t) => {

@@ -11,7 +11,8 @@ import { until } from '../hardening/support.js'
 // closed with 4009.
 
 t.test('200 messages against a limit of 5: five answers, one RATE_LIMIT_EXCEEDED, then close 4009', async (t) => {
-  const server = await startServer(t, { realtime: { rateLimit: { max: 5, windowMs: 60000 } } })
+  // a fast sweep: it also runs while the flood is being closed
+  const server = await startServer(t, { realtime: { rateLimit: { max: 5, windowMs: 60000 }, heartbeatIntervalMs: 100, connectionTimeoutMs: 60000 } })
   const flooder = await server.connect('flooder')
   const bystander = await server.connect('bystander')
   const received: Envelope[] = []
@@ -53,6 +54,17 @@ t.test('messages dropped unread are answered once on the sweep tick, so a heartb
   t.notOk('request_id' in owed.data, 'the dropped messages were not parsed')
   t.equal(client.ws.readyState, client.ws.OPEN)
   t.equal(server.app.realtime.stats().rateLimited, 3)
+})
+
+t.test('a refused frame that is not JSON is answered without request_id', async (t) => {
+  const server = await startServer(t, { realtime: { rateLimit: { max: 1, windowMs: 60000 } } })
+  const client = await server.connect('sloppy')
+  await client.request({ type: 'ping' }, 'pong')
+  const answer = client.next('error')
+  client.send('{not json')
+  const error = await answer
+  t.match(error.data, { code: 'RATE_LIMIT_EXCEEDED', retry_after: Number })
+  t.notOk('request_id' in error.data)
 })
 
 t.test('floodFactor is an option (default 10; 0 never closes)', async (t) => {

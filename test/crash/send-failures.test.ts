@@ -2,6 +2,7 @@ import t from 'tap'
 import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
 import { startServer, type TestServer } from '../helpers/server.js'
+import { until } from '../hardening/support.js'
 
 // Every write to a socket happens inside a socket callback, a timer or a
 // fan-out loop: if ws throws, the failure is logged, counted and the
@@ -55,4 +56,17 @@ t.test('a write throwing during a broadcast: the call resolves with the others, 
   t.match(server.logs.join(''), /websocket close refused; terminating/)
   t.equal(server.app.realtime.stats().connections, 2)
   t.equal(await server.app.realtime.broadcastToAll(notification), 2, 'later deliveries skip it')
+})
+
+t.test('ws.ping throwing in the heartbeat sweep (a timer): the connection is closed 1011, the sweep goes on', async (t) => {
+  const server = await startServer(t, { realtime: { heartbeatIntervalMs: 100, connectionTimeoutMs: 60_000 } })
+  const broken = await server.connect('broken')
+  onlyServerSocket(server).ping = boom
+  const healthy = await server.connect('healthy')
+  t.same(await broken.closed, { code: 1011, reason: 'ping failed' })
+  t.match(server.logs.join(''), /websocket ping failed/)
+  // the healthy connection is pinged by the same sweep, and answers
+  await until(() => server.app.realtime.stats().connections === 1, 'the broken connection is forgotten')
+  const pong = await healthy.request({ type: 'ping', data: { pingId: 'after' } }, 'pong')
+  t.equal(pong.data.pingId, 'after')
 })

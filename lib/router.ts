@@ -20,7 +20,12 @@ export interface MessageContext {
   readonly requestId: string | undefined
   readonly log: FastifyBaseLogger
   readonly realtime: RealtimeApi
-  /** Sends a message to this connection only. */
+  /**
+   * Sends a message to this connection only. Never throws, wherever it is
+   * called from: a reply that cannot be sent (over maxMessageSize, data
+   * JSON cannot encode) is logged with its coded error and the client gets
+   * HANDLER_ERROR (with this message's request_id) instead.
+   */
   reply<K extends keyof RealtimeEvents & string>(type: K, data: RealtimeEvents[K]): void
   reply (type: string, data: unknown): void
 }

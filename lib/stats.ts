@@ -20,7 +20,7 @@ export interface RealtimeStats {
   messagesOut: number
   /** Error frames sent to clients. */
   errors: number
-  /** Messages refused with RATE_LIMIT_EXCEEDED. */
+  /** Messages refused by the rate limit (answered RATE_LIMIT_EXCEEDED or dropped unread). */
   rateLimited: number
   connectionsOpened: number
   /** Handshakes refused (401, 403, 429, 503). */

@@ -11,15 +11,15 @@ export interface ErrorExtra {
   details?: string[]
 }
 
-export interface ErrorData extends ErrorExtra {
+export interface BoundedErrorData extends ErrorExtra {
   code: string
   message: string
   request_id?: string
 }
 
 /** The `data` of an error frame, every part built from client input cut to its budget. */
-export function boundedErrorData (code: string, message: string, requestId: string | undefined, extra: ErrorExtra | undefined): ErrorData {
-  const data: ErrorData = { code, message: clipJsonString(message, MAX_ERROR_TEXT_BYTES) }
+export function boundedErrorData (code: string, message: string, requestId: string | undefined, extra: ErrorExtra | undefined): BoundedErrorData {
+  const data: BoundedErrorData = { code, message: clipJsonString(message, MAX_ERROR_TEXT_BYTES) }
   if (extra?.retry_after !== undefined) data.retry_after = extra.retry_after
   if (extra?.details !== undefined) data.details = boundedDetails(extra.details)
   // request ids are at most 128 characters (the router echoes no longer one)
@@ -46,10 +46,10 @@ function boundedDetails (details: readonly string[]): string[] {
  * request_id, retry_after). Undefined only if even that cannot fit, which
  * maxMessageSize's minimum rules out.
  */
-export function encodeErrorFrame (encode: (type: string, data: unknown) => string, maxBytes: number, data: ErrorData): string | undefined {
+export function encodeErrorFrame (encode: (type: string, data: unknown) => string, maxBytes: number, data: BoundedErrorData): string | undefined {
   const full = tryEncode(encode, data)
   if (full !== undefined) return full
-  const bare: ErrorData = { ...data, message: '' }
+  const bare: BoundedErrorData = { ...data, message: '' }
   delete bare.details
   const bareText = tryEncode(encode, bare)
   /* c8 ignore next */ // code, a 128-character request id and retry_after fit maxMessageSize's minimum
@@ -59,7 +59,7 @@ export function encodeErrorFrame (encode: (type: string, data: unknown) => strin
   return tryEncode(encode, bare)
 }
 
-function tryEncode (encode: (type: string, data: unknown) => string, data: ErrorData): string | undefined {
+function tryEncode (encode: (type: string, data: unknown) => string, data: BoundedErrorData): string | undefined {
   try {
     return encode('error', data)
   } catch {

@@ -56,6 +56,10 @@ export interface RealtimeApi {
   /**
    * Closes every connection of the user on every node (revocation), with
    * close code 4500 unless told otherwise. Resolves the local count.
+   * `code` must be 4000-4999 (the application's range) or one of 1000,
+   * 1001, 1008, 1011, 1012, 1013: any other rejects with
+   * FST_REALTIME_CLOSE_CODE_INVALID before anything is closed. `reason` is
+   * cut to the 123 bytes a close frame holds, between two characters.
    */
   disconnectUser (userId: string, reason?: string, code?: number): Promise<number>
   /** This node's counters. */

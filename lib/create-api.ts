@@ -3,10 +3,22 @@ import type { RealtimeNode } from './realtime-node.js'
 import type { Adapter } from './adapters/adapter.js'
 import type { OutboundMessage } from './protocol/server-messages.js'
 import { CloseCode } from './protocol/codes.js'
-import { InvalidOutboundMessageError, PublishFailedError } from './errors.js'
+import { InvalidCloseCodeError, InvalidOutboundMessageError, PublishFailedError } from './errors.js'
+import { MAX_CLOSE_REASON_BYTES, truncateUtf8 } from './bounded-text.js'
 
 function checkMessage (message: OutboundMessage<string>): void {
   if (message === null || typeof message !== 'object') throw new InvalidOutboundMessageError('message must be { type, data }')
+}
+
+/** Close codes of the protocol's own that a host may also send; any 4000-4999 is the application's. */
+const HOST_CLOSE_CODES: ReadonlySet<number> = new Set([
+  CloseCode.normal, CloseCode.goingAway, CloseCode.policyViolation, CloseCode.internalError, CloseCode.serviceRestart, CloseCode.tryAgainLater
+])
+
+/** Checked before anything is closed: ws would throw on a code it does not accept and leave the connection half-closed. */
+function checkCloseCode (code: number): void {
+  if (Number.isInteger(code) && ((code >= 4000 && code <= 4999) || HOST_CLOSE_CODES.has(code))) return
+  throw new InvalidCloseCodeError(String(code))
 }
 
 /** The seed's helpers, on top of the node's delivery. */
@@ -55,9 +67,12 @@ export function createRealtimeApi (node: RealtimeNode, adapter: Adapter): Realti
       return toUsers([userId], status === 'processing' ? 'file.processing' : 'file.ready', data)
     },
     async disconnectUser (userId, reason = 'disconnected by server', code = CloseCode.disconnectedByServer) {
-      const closed = node.disconnectLocal(userId, code, reason)
+      checkCloseCode(code)
+      // a close frame holds 123 bytes of reason: cut once here, so every node closes with the same text
+      const trimmed = truncateUtf8(String(reason), MAX_CLOSE_REASON_BYTES)
+      const closed = node.disconnectLocal(userId, code, trimmed)
       try {
-        await adapter.publish({ kind: 'disconnect', userId, code, reason })
+        await adapter.publish({ kind: 'disconnect', userId, code, reason: trimmed })
       } catch (err) {
         throw Object.assign(new PublishFailedError((err as Error).message), { delivered: closed })
       }

@@ -147,10 +147,14 @@ export class Delivery {
       this.#counters.slowConsumerEvents++
       connection.log.warn({ bufferedBytes: connection.bufferedAmount }, 'closing slow consumer')
       this.onClosed?.(connection)
+    } else if (result === 'failed') {
+      // the connection logged ws's error and closed itself: never a throw into a socket callback or a fan-out loop
+      this.#counters.sendFailures++
+      this.onClosed?.(connection)
     }
     return 0
   }
 
-  /** Told when a send closed a connection (slow consumer), so the node forgets it at once. */
+  /** Told when a send closed a connection (slow consumer, failed write), so the node forgets it at once. */
   onClosed: ((connection: Connection) => void) | undefined
 }

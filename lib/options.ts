@@ -7,6 +7,15 @@ import { InvalidOptionsError } from './errors.js'
 import type { Adapter } from './adapters/adapter.js'
 import type { MessageHandler } from './router.js'
 
+/**
+ * The smallest maxMessageSize: every frame the plugin sends by itself fits
+ * it. The largest error frame (a 128-character request id of control
+ * characters is 768 bytes as JSON, the envelope about 110, code and
+ * retry_after about 60) leaves room for a shortened text; the welcome
+ * (about 360 bytes) leaves about 660 for the user id.
+ */
+export const MIN_MAX_MESSAGE_SIZE = 1024
+
 /** The data options: one schema, every default declared here. */
 export const RealtimeDataOptionsSchema = Type.Object({
   path: Type.String({ default: '/ws', pattern: '^/[^:*]*$', description: 'route of the WebSocket endpoint; the token variant is `${path}/:token`' }),
@@ -14,11 +23,12 @@ export const RealtimeDataOptionsSchema = Type.Object({
   maxConnections: Type.Integer({ minimum: 1, default: 1000 }),
   rateLimit: Type.Object({
     max: Type.Integer({ minimum: 1, default: 100, description: 'messages per window per user' }),
-    windowMs: Type.Integer({ minimum: 1, default: 60000 })
+    windowMs: Type.Integer({ minimum: 1, default: 60000 }),
+    floodFactor: Type.Integer({ minimum: 0, default: 10, description: 'close (4009) a connection refused more than max x floodFactor times within one window; 0 never closes' })
   }, { default: {}, additionalProperties: false }),
   heartbeatIntervalMs: Type.Integer({ minimum: 10, default: 30000 }),
   connectionTimeoutMs: Type.Integer({ minimum: 20, default: 60000 }),
-  maxMessageSize: Type.Integer({ minimum: 128, maximum: 104857600, default: 65536, description: 'bytes, inbound and outbound' }),
+  maxMessageSize: Type.Integer({ minimum: MIN_MAX_MESSAGE_SIZE, maximum: 104857600, default: 65536, description: 'bytes, inbound and outbound' }),
   events: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { uniqueItems: true, default: [...DEFAULT_EVENTS] }),
   maxBufferedBytes: Type.Integer({ minimum: 1024, default: 4194304, description: 'per socket; past it, slowConsumer decides' }),
   slowConsumer: Type.Union([Type.Literal('close'), Type.Literal('drop')], { default: 'close' }),

@@ -5,7 +5,10 @@ import type { FastifyBaseLogger } from 'fastify'
 import { Connection } from './connection.js'
 import { Registry } from './registry.js'
 import { SlidingWindowRateLimiter } from './rate-limiter.js'
-import { MessageRouter } from './router.js'
+import { FloodGuard, Verdict } from './flood-guard.js'
+import { boundedErrorData, encodeErrorFrame, type ErrorExtra } from './error-frame.js'
+import { clipJsonString } from './bounded-text.js'
+import { MessageRouter, MAX_TYPE_BYTES } from './router.js'
 import { Delivery } from './delivery.js'
 import { Counters, type RealtimeStats } from './stats.js'
 import { sweep, sweepTickMs, SweepTimer } from './heartbeat.js'
@@ -49,6 +52,9 @@ export class RealtimeNode {
   readonly #options: ResolvedOptions
   readonly #log: FastifyBaseLogger
   readonly #limiter: SlidingWindowRateLimiter
+  readonly #floodGuard: FloodGuard
+  /** Connections that had refused messages dropped unread since their last answer (see FloodGuard.owedAnswer). */
+  readonly #owedAnswer = new Set<Connection>()
   readonly #sweepTimer = new SweepTimer()
   readonly #loopDelay: IntervalHistogram
   readonly #startedAt = Date.now()
@@ -62,6 +68,7 @@ export class RealtimeNode {
     this.#options = options
     this.#log = log
     this.#limiter = new SlidingWindowRateLimiter(options.rateLimit)
+    this.#floodGuard = new FloodGuard(this.#limiter, options.rateLimit)
     this.delivery = new Delivery(this.registry, {
       maxMessageSize: options.maxMessageSize,
       maxBufferedBytes: options.maxBufferedBytes,
@@ -120,6 +127,7 @@ export class RealtimeNode {
       },
       afterSweep: (sweptAt) => {
         this.#cutOffUnanswered(sweptAt)
+        this.#answerOwed(sweptAt)
         this.#limiter.prune(sweptAt)
         this.#sampleLoopDelay()
       }
@@ -132,6 +140,13 @@ export class RealtimeNode {
     close: (connection) => {
       connection.markClosed()
       this.#closing.delete(connection)
+      this.#forget(connection)
+    },
+    error: (connection, err) => {
+      // ws fails the connection itself after these (1002 bad framing, 1007 bad UTF-8, 1009 too big): log the
+      // cause, never the payload, and forget it now rather than when (or if) the peer answers ws's close
+      connection.log.debug({ code: err.code }, 'websocket error')
+      connection.close(CloseCode.protocolError, 'protocol error')
       this.#forget(connection)
     }
   })
@@ -151,17 +166,42 @@ export class RealtimeNode {
     socket.on('close', this.#listeners.close)
     socket.on('error', this.#listeners.error)
 
-    this.#send(connection, this.delivery.encodeText('connection.established', {
-      connection_id: connection.id,
-      user_id: connection.userId,
-      server_time: new Date(now).toISOString(),
-      features: FEATURES,
-      heartbeat_interval_ms: this.#options.heartbeatIntervalMs,
-      connection_timeout_ms: this.#options.connectionTimeoutMs
-    }))
+    let welcome: string
+    try {
+      welcome = this.delivery.encodeText('connection.established', {
+        connection_id: connection.id,
+        user_id: connection.userId,
+        server_time: new Date(now).toISOString(),
+        features: FEATURES,
+        heartbeat_interval_ms: this.#options.heartbeatIntervalMs,
+        connection_timeout_ms: this.#options.connectionTimeoutMs
+      })
+    } catch (err) {
+      // maxMessageSize's minimum leaves ~660 bytes for the user id: only a longer one gets here, and it always would
+      this.#log.error({ err, userIdBytes: Buffer.byteLength(connection.userId) }, 'closing connection: its welcome does not fit maxMessageSize (user id too long)')
+      connection.close(CloseCode.policyViolation, 'user id too long')
+      this.#forget(connection)
+      return connection
+    }
+    this.#send(connection, welcome)
     // the node's logger with bindings: a child logger per connection would be kept for its whole life
     this.#log.debug({ connectionId: connection.id, userId: connection.userId }, 'connection established')
     return connection
+  }
+
+  /** Answers, on the sweep tick, connections whose refused messages were dropped unread in the last interval. */
+  #answerOwed (now: number): void {
+    for (const connection of this.#owedAnswer) {
+      const refusals = connection.refusals
+      if (!connection.isOpen || refusals === undefined || !refusals.isOwed) {
+        this.#owedAnswer.delete(connection)
+        continue
+      }
+      const retryAfterMs = this.#floodGuard.owedAnswer(refusals, now)
+      if (retryAfterMs === undefined) continue
+      this.#owedAnswer.delete(connection)
+      this.#sendRateLimited(connection, undefined, retryAfterMs)
+    }
   }
 
   #forget (connection: Connection): void {
@@ -193,10 +233,9 @@ export class RealtimeNode {
       this.#forget(connection)
       return
     }
-    const retryAfterMs = this.#limiter.consume(connection.userId, now)
-    if (retryAfterMs > 0) {
-      this.counters.rateLimited++
-      this.#sendError(connection, WireError.rateLimited, 'Too many messages. Please slow down.', MessageRouter.requestIdOf(data.toString()), { retry_after: Math.max(1, Math.ceil(retryAfterMs / 1000)) })
+    const verdict = this.#floodGuard.check(connection, connection.userId, now)
+    if (verdict !== Verdict.accept) {
+      this.#onRefused(connection, verdict, data, now)
       return
     }
     const decoded = this.router.decode(data.toString())
@@ -215,9 +254,28 @@ export class RealtimeNode {
     }
   }
 
+  /** A message over the rate limit: one parse and one answer per interval at most, a close for a flood. */
+  #onRefused (connection: Connection, verdict: Verdict, data: RawData, now: number): void {
+    this.counters.rateLimited++
+    if (verdict === Verdict.answer) {
+      const refusals = connection.refusals as NonNullable<Connection['refusals']>
+      this.#sendRateLimited(connection, MessageRouter.requestIdOf(data.toString()), refusals.allowedAt - now)
+    } else if (verdict === Verdict.drop) {
+      this.#owedAnswer.add(connection)
+    } else {
+      connection.log.warn({ refused: connection.refusals?.refused }, 'closing connection: it kept sending past the rate limit')
+      connection.close(CloseCode.rateLimitFlood, 'rate limit flood')
+      this.#forget(connection)
+    }
+  }
+
+  #sendRateLimited (connection: Connection, requestId: string | undefined, retryAfterMs: number): void {
+    this.#sendError(connection, WireError.rateLimited, 'Too many messages. Please slow down.', requestId, { retry_after: Math.max(1, Math.ceil(retryAfterMs / 1000)) })
+  }
+
   #onHandlerError (connection: Connection, type: string, err: unknown, requestId: string | undefined): void {
     connection.log.error({ err, messageType: type }, 'message handler failed')
-    this.#sendError(connection, WireError.handlerError, `Could not handle ${type.slice(0, 64)} message`, requestId)
+    this.#sendError(connection, WireError.handlerError, `Could not handle ${clipJsonString(type, MAX_TYPE_BYTES)} message`, requestId)
   }
 
   #context (connection: Connection, requestId: string | undefined): CoreContext {
@@ -233,12 +291,26 @@ export class RealtimeNode {
     return this.#options.events
   }
 
-  /** Encodes and sends one message to one connection (replies, errors). */
-  replyTo (connection: Connection, type: string, data: unknown): void {
-    this.#send(connection, this.delivery.encodeText(type, data))
+  /**
+   * Encodes and sends one reply to one connection. Never throws (handlers
+   * call it, often from inside a socket callback): a reply that cannot be
+   * encoded (over maxMessageSize, not serializable) is logged with its
+   * coded error and replaced by a HANDLER_ERROR error frame.
+   */
+  replyTo (connection: Connection, type: string, data: unknown, requestId: string | undefined): void {
+    let text: string
+    try {
+      text = this.delivery.encodeText(type, data)
+    } catch (err) {
+      const messageType = clipJsonString(String(type), MAX_TYPE_BYTES)
+      connection.log.error({ err, messageType }, 'reply not sent')
+      this.#sendError(connection, WireError.handlerError, `Could not send the ${messageType} reply (${(err as { code?: string }).code ?? 'error'})`, requestId)
+      return
+    }
+    this.#send(connection, text)
   }
 
-  errorTo (connection: Connection, code: string, message: string, requestId: string | undefined, extra?: Record<string, unknown>): void {
+  errorTo (connection: Connection, code: string, message: string, requestId: string | undefined, extra?: ErrorExtra): void {
     this.#sendError(connection, code, message, requestId, extra)
   }
 
@@ -248,11 +320,17 @@ export class RealtimeNode {
     return this.#api
   }
 
-  #sendError (connection: Connection, code: string, message: string, requestId: string | undefined, extra?: Record<string, unknown>): void {
+  /** Never throws: every part built from client input is bounded, and the frame is fitted to maxMessageSize. */
+  #sendError (connection: Connection, code: string, message: string, requestId: string | undefined, extra?: ErrorExtra): void {
+    const data = boundedErrorData(code, message, requestId, extra)
+    const text = encodeErrorFrame((type, payload) => this.delivery.encodeText(type, payload), this.#options.maxMessageSize, data)
+    /* c8 ignore next 4 */ // maxMessageSize's minimum fits the smallest form of every error frame
+    if (text === undefined) {
+      connection.log.error({ code }, 'error frame not sent: it does not fit maxMessageSize')
+      return
+    }
     this.counters.errors++
-    const data: Record<string, unknown> = { code, message, ...extra }
-    if (requestId !== undefined) data.request_id = requestId
-    this.#send(connection, this.delivery.encodeText('error', data))
+    this.#send(connection, text)
   }
 
   #send (connection: Connection, text: string): void {
@@ -295,6 +373,7 @@ export class RealtimeNode {
       connectionsRejected: this.counters.connectionsRejected,
       slowConsumerEvents: this.counters.slowConsumerEvents,
       heartbeatTimeouts: this.counters.heartbeatTimeouts,
+      sendFailures: this.counters.sendFailures,
       subscriptions: this.registry.subscriptionCounts(),
       uptimeSeconds: Math.floor((Date.now() - this.#startedAt) / 1000),
       eventLoopDelayMs: { ...this.#recentLoopDelay },
@@ -322,6 +401,7 @@ interface SocketEvents {
   message (connection: Connection, data: RawData, isBinary: boolean): void
   pong (connection: Connection): void
   close (connection: Connection): void
+  error (connection: Connection, err: Error & { code?: string }): void
 }
 
 const connectionOf = (socket: WebSocket): Connection => (socket as SocketWithConnection)[kConnection]
@@ -332,10 +412,7 @@ function createSocketListeners (events: SocketEvents) {
     message (this: WebSocket, data: RawData, isBinary: boolean): void { events.message(connectionOf(this), data, isBinary) },
     pong (this: WebSocket): void { events.pong(connectionOf(this)) },
     close (this: WebSocket): void { events.close(connectionOf(this)) },
-    error (this: WebSocket, err: Error & { code?: string }): void {
-      // ws closes the socket itself after these (1009 too big, 1007 bad UTF-8, ...): log the cause, never the payload
-      connectionOf(this).log.debug({ code: err.code }, 'websocket error')
-    }
+    error (this: WebSocket, err: Error & { code?: string }): void { events.error(connectionOf(this), err) }
   }
 }
 
@@ -360,7 +437,7 @@ class HandlerContext implements CoreContext {
   get allowedEvents (): ReadonlySet<string> { return this.#node.allowedEvents }
 
   reply (type: string, data: unknown): void {
-    this.#node.replyTo(this.connection, type, data)
+    this.#node.replyTo(this.connection, type, data, this.requestId)
   }
 
   sendError (code: string, message: string, extra?: { details?: string[] }): void {

@@ -30,13 +30,13 @@ export function registerRoutes (scope: FastifyInstance, options: ResolvedOptions
     releaseUpgradeLeftovers(socket, request)
     /* c8 ignore next 4 */ // the route's onRequest hook always sets it; kept as a guard
     if (identity === undefined) {
-      socket.close(CloseCode.internalError, 'handshake state missing')
+      closeRefused(socket, CloseCode.internalError, 'handshake state missing')
       return
     }
     // the limits were checked before the upgrade; concurrent handshakes can still race past them
     if (node.registry.size >= options.maxConnections || node.registry.countForUser(identity.userId) >= options.maxConnectionsPerUser) {
       releaseSlot(adapter, identity, request)
-      socket.close(CloseCode.connectionLimit, 'connection limit reached')
+      closeRefused(socket, CloseCode.connectionLimit, 'connection limit reached')
       return
     }
     node.accept(socket, identity)
@@ -68,6 +68,20 @@ export function registerRoutes (scope: FastifyInstance, options: ResolvedOptions
   scope.route({ ...routeOptions, url: options.path })
   scope.route({ ...routeOptions, url: `${options.path}/*` })
 }
+
+/**
+ * Closes a socket that the node never takes. Until the peer answers the
+ * close frame, ws still reads from it, and a bad frame meanwhile is an
+ * 'error' event: with no listener (releaseUpgradeLeftovers removed
+ * @fastify/websocket's) it would be an uncaught exception.
+ */
+function closeRefused (socket: WebSocket, code: number, reason: string): void {
+  socket.on('error', onRefusedSocketError)
+  socket.close(code, reason)
+}
+
+/** One function for every refused socket: ws closes the socket itself after these; nothing to log but their kind. */
+function onRefusedSocketError (): void {}
 
 /**
  * @fastify/websocket keeps each upgrade's request, reply and ServerResponse

@@ -8,6 +8,7 @@ export class Counters {
   connectionsRejected = 0
   slowConsumerEvents = 0
   heartbeatTimeouts = 0
+  sendFailures = 0
 }
 
 export interface RealtimeStats {
@@ -19,7 +20,7 @@ export interface RealtimeStats {
   messagesOut: number
   /** Error frames sent to clients. */
   errors: number
-  /** Messages refused with RATE_LIMIT_EXCEEDED. */
+  /** Messages refused by the rate limit (answered RATE_LIMIT_EXCEEDED or dropped unread). */
   rateLimited: number
   connectionsOpened: number
   /** Handshakes refused (401, 403, 429, 503). */
@@ -28,6 +29,8 @@ export interface RealtimeStats {
   slowConsumerEvents: number
   /** Connections closed for showing no sign of life. */
   heartbeatTimeouts: number
+  /** Writes ws refused by throwing; each closed its connection (1011). */
+  sendFailures: number
   /** Subscriber count per event. */
   subscriptions: Record<string, number>
   uptimeSeconds: number

@@ -1,12 +1,14 @@
 import type { SubscribeData, UnsubscribeData } from '../protocol/client-messages.js'
 import { WireError } from '../protocol/codes.js'
+import { clipJsonString } from '../bounded-text.js'
 import type { CoreContext } from './context.js'
 
 /** subscribe: all requested events must be allowed, or nothing is subscribed. */
 export function handleSubscribe (data: SubscribeData, context: CoreContext): void {
   const invalid = data.events.filter(event => !context.allowedEvents.has(event))
   if (invalid.length > 0) {
-    context.sendError(WireError.invalidEvent, `Cannot subscribe to: ${invalid.map(e => e.slice(0, 64)).join(', ')}`, { details: invalid })
+    // the events are the client's: each quoted cut between two characters, the text and details bounded when sent
+    context.sendError(WireError.invalidEvent, `Cannot subscribe to: ${invalid.map(e => clipJsonString(e, 64)).join(', ')}`, { details: invalid })
     return
   }
   const { connection } = context

@@ -73,10 +73,8 @@ export class FailedHandshakes {
 
   /** The oldest windows go first (the ended ones are the oldest): memory stays bounded whatever the number of addresses. */
   #prune (): void {
-    for (const address of this.#windows.keys()) {
-      if (this.#windows.size <= this.#maxAddresses) return
-      this.#windows.delete(address)
-    }
+    const oldestFirst = this.#windows.keys()
+    while (this.#windows.size > this.#maxAddresses) this.#windows.delete(oldestFirst.next().value as string)
   }
 }
 

@@ -112,3 +112,26 @@ t.test('a request already past the handshake when close() begins is closed with 
   t.equal(server.app.realtime.stats().connections, 0)
   await closing.closed
 })
+
+t.test('a cluster slot claimed during the drain is given back, and the handshake gets 503', async (t) => {
+  const late = gate()
+  const released: string[] = []
+  const adapter = {
+    start: async () => {},
+    publish: async () => {},
+    close: async () => {},
+    acquireConnection: async (userId: string) => { if (userId === 'late') await late.wait(); return true },
+    releaseConnection: async (userId: string) => { released.push(userId) }
+  }
+  const server = await startServer(t, { realtime: { adapter } })
+  const refusal = refusalOf(openSocket(`${server.wsUrl}/${server.token('late')}`))
+  await late.entered
+  const closing = await startClosing(server, t)
+  released.length = 0 // the stubborn and witness connections gave theirs back when close() began
+  late.release()
+  const refused = await refusal
+  t.equal(refused.statusCode, 503)
+  t.match(refused.body, { code: 'FST_REALTIME_SERVER_CLOSING' })
+  t.same(released, ['late'], 'the slot the late handshake claimed was released')
+  await closing.closed
+})

@@ -43,3 +43,7 @@ export const AdapterDependencyMissingError = createError<'FST_REALTIME_ADAPTER_D
   'FST_REALTIME_ADAPTER_DEPENDENCY_MISSING', 'fastify-realtime: %s needs the optional peer dependency %s: npm install it')
 export const AdapterUnavailableError = createError<'FST_REALTIME_ADAPTER_UNAVAILABLE', [string]>(
   'FST_REALTIME_ADAPTER_UNAVAILABLE', 'fastify-realtime: the cluster adapter could not start: %s', 503)
+
+// Shutdown: a handshake still in progress when app.close() began
+export const ServerClosingError = createError<'FST_REALTIME_SERVER_CLOSING', []>(
+  'FST_REALTIME_SERVER_CLOSING', 'Server is shutting down, try again later', 503)

@@ -37,13 +37,20 @@ export const RealtimeDataOptionsSchema = Type.Object({
   closeOnTokenExpiry: Type.Boolean({ default: true }),
   clockToleranceMs: Type.Integer({ minimum: 0, maximum: 300000, default: 0, description: 'leeway for exp/nbf, at the handshake and for closing on expiry' }),
   maxEventLoopDelayMs: Type.Integer({ minimum: 0, default: 0, description: '0 = never shed connections for loop delay' }),
+  failedHandshakeLimit: Type.Union([
+    Type.Literal(false),
+    Type.Object({
+      max: Type.Integer({ minimum: 1, default: 100, description: 'failed handshakes per client address per window, plus one per successful handshake' }),
+      timeWindowMs: Type.Integer({ minimum: 1, default: 60000 })
+    }, { additionalProperties: false })
+  ], { default: { max: 100, timeWindowMs: 60000 } }),
   handshakeRateLimit: Type.Union([
     Type.Literal(false),
     Type.Object({
       max: Type.Integer({ minimum: 1, default: 60 }),
       timeWindowMs: Type.Integer({ minimum: 1, default: 60000 })
     }, { additionalProperties: false })
-  ], { default: { max: 60, timeWindowMs: 60000 } })
+  ], { default: false, description: 'every upgrade attempt per client address, through @fastify/rate-limit; off by default' })
 }, { additionalProperties: true })
 export type RealtimeDataOptions = Static<typeof RealtimeDataOptionsSchema>
 
@@ -65,8 +72,17 @@ export function defineMessage<T extends TSchema> (definition: MessageTypeDefinit
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : Partial<T[K]>) : T[K] }
 
-export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, 'events' | 'handshakeRateLimit'>> {
-  /** Upgrade attempts per client IP (through @fastify/rate-limit); false turns it off. */
+export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, 'events' | 'handshakeRateLimit' | 'failedHandshakeLimit'>> {
+  /**
+   * The handshake flood bound: failed handshakes (bad token, refused origin)
+   * per client address per window, plus one for each handshake the address
+   * completed; past it, 429 before any token work. false turns it off.
+   */
+  failedHandshakeLimit?: false | { max?: number, timeWindowMs?: number }
+  /**
+   * Every upgrade attempt per client address, successful or not (through
+   * @fastify/rate-limit). Off by default: it refuses crowds behind one proxy or NAT.
+   */
   handshakeRateLimit?: false | { max?: number, timeWindowMs?: number }
   /** Subscription events clients may subscribe to (the seed's twelve by default). */
   events?: readonly string[]

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
 import type { ResolvedOptions } from './options.js'
@@ -7,12 +8,26 @@ import type { Adapter } from './adapters/adapter.js'
 import { createHandshakeHook, redactUrl, releaseSlot, requestIdentityStore, type JwtVerifier } from './handshake.js'
 import { CloseCode } from './protocol/codes.js'
 import { HandshakeRateLimitedError } from './errors.js'
+import { FailedHandshakes } from './failed-handshakes.js'
 
 /** The endpoint's two routes (`${path}` and `${path}/*`): handshake hooks, upgrade handler, preflight. */
-export function registerRoutes (scope: FastifyInstance, options: ResolvedOptions, node: RealtimeNode, adapter: Adapter, verifier: () => JwtVerifier): void {
+export function registerRoutes (
+  scope: FastifyInstance, options: ResolvedOptions, node: RealtimeNode, adapter: Adapter, verifier: () => JwtVerifier,
+  /** With a host-registered @fastify/websocket: where accepted upgrades are noted, so their sockets close with 1001. */
+  acceptedUpgrades?: WeakSet<IncomingMessage>
+): void {
   const identities = requestIdentityStore(scope)
-  const handshake = createHandshakeHook({ options, node, adapter, verifier, identities })
+  const failures = options.failedHandshakeLimit === false ? undefined : new FailedHandshakes(options.failedHandshakeLimit)
+  const handshake = createHandshakeHook({ options, node, adapter, verifier, identities, failures })
   const onRequest = [handshake]
+  if (acceptedUpgrades !== undefined) {
+    // runs only when the handshake hook accepted (it answers every refusal itself)
+    onRequest.push(function noteAcceptedUpgrade (request, _reply, done) {
+      if ((request as FastifyRequest & { ws?: boolean }).ws === true) acceptedUpgrades.add(request.raw)
+      done()
+    })
+  }
+  // opt-in: every attempt per address, before everything else
   if (options.handshakeRateLimit !== false) {
     onRequest.unshift(scope.rateLimit({
       max: options.handshakeRateLimit.max,
@@ -31,6 +46,13 @@ export function registerRoutes (scope: FastifyInstance, options: ResolvedOptions
     /* c8 ignore next 4 */ // the route's onRequest hook always sets it; kept as a guard
     if (identity === undefined) {
       closeRefused(socket, CloseCode.internalError, 'handshake state missing')
+      return
+    }
+    // app.close() began while the request was between the handshake and the upgrade
+    if (node.isClosing) {
+      releaseSlot(adapter, identity, request)
+      socket.on('error', ignoreError)
+      socket.close(CloseCode.goingAway, 'server shutting down')
       return
     }
     // the limits were checked before the upgrade; concurrent handshakes can still race past them
@@ -94,3 +116,6 @@ function releaseUpgradeLeftovers (socket: WebSocket, request: FastifyRequest): v
   const response = raw?._httpMessage
   if (response?.detachSocket !== undefined) response.detachSocket(raw)
 }
+
+/* c8 ignore next */ // runs only if a frame arrives on a socket refused at shutdown
+function ignoreError (): void {}

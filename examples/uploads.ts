@@ -35,6 +35,11 @@ export class SimulatedUploads {
     return id
   }
 
+  /** Who started a running upload (what the `upload` channel namespace admits); undefined once it ended. */
+  uploaderOf (uploadId: string): string | undefined {
+    return this.#uploads.get(uploadId)?.userId
+  }
+
   /** Stops a user's own upload; false if there is no such upload of theirs. */
   cancel (uploadId: string, userId: string): boolean {
     const upload = this.#uploads.get(uploadId)

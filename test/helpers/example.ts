@@ -19,8 +19,8 @@ export interface Example {
   connect: (userId: string) => Promise<{ client: TestClient, token: string }>
 }
 
-export async function startExample (t: Teardown, realtime: RealtimeOptions = {}): Promise<Example> {
-  const app = await buildApp({ jwtSecret: 'example-test-secret', uploadStepMs: 10, realtime })
+export async function startExample (t: Teardown, realtime: RealtimeOptions = {}, { uploadStepMs = 10 } = {}): Promise<Example> {
+  const app = await buildApp({ jwtSecret: 'example-test-secret', uploadStepMs, realtime })
   await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
@@ -49,6 +49,14 @@ export async function startExample (t: Teardown, realtime: RealtimeOptions = {})
       return { client, token }
     }
   }
+}
+
+/** Sends subscribe (or unsubscribe) with an id and resolves its answer: the confirmation or the error. */
+export async function subscribeTo (client: TestClient, channels: string[], type: 'subscribe' | 'unsubscribe' = 'subscribe'): Promise<Envelope> {
+  const id = `sub-${Math.random().toString(36).slice(2)}`
+  const answer = client.nextWhere(m => m.data.request_id === id, `answer to ${type} ${id}`)
+  client.send({ type, id, data: { channels } })
+  return answer
 }
 
 /**

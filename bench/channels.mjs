@@ -5,7 +5,11 @@
 // slow the broadcast path down? Targets are interleaved in every round.
 //
 //   npm run build && node bench/channels.mjs [--quick | --smoke] [--rounds=N]
-//                    [--baseline-ref=main | --no-baseline] [--noise-threshold=0.2]
+//                    [--baseline-ref=<commit> | --no-baseline] [--noise-threshold=0.2] [--note=<text>]
+//
+// The baseline defaults to where this branch forked from main
+// (`git merge-base HEAD main`): what is compared is then this branch's
+// changes alone, not whatever else main gained since.
 //
 // Channels: 10,000 channels `room:c<i>` of 1, 2 or 3 subscribers each over
 // CONNECTIONS clients (lib/channel-plan.mjs); PASSES passes publish one
@@ -17,7 +21,7 @@
 // "## Targeted delivery to channels" section of bench/RESULTS.md.
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { cpus } from 'node:os'
+import { cpus, tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { cpuModel, loadavg } from './lib/common.mjs'
@@ -60,16 +64,18 @@ function git (...gitArgs) {
 }
 
 /**
- * The plugin built from `ref`, in bench/out/baseline-<sha>/dist: its lib/
- * from `git archive`, compiled with this checkout's TypeScript and
- * node_modules. Built once per commit.
+ * The plugin built from `ref`, in <tmpdir>/fastify-realtime-baseline-<sha>/dist:
+ * its lib/ from `git archive`, compiled with this checkout's TypeScript and
+ * node_modules. Built once per commit; outside the checkout, so that
+ * `tsc -p tsconfig.json` never type-checks an old lib/ beside the new one.
  */
 function buildBaseline (ref) {
   const sha = git('rev-parse', '--short', ref)
-  const dir = join(here, 'out', `baseline-${sha}`)
+  const label = /^[0-9a-f]{40}$/.test(ref) ? `main at the fork point` : ref
+  const dir = join(tmpdir(), `fastify-realtime-baseline-${sha}`)
   const entry = join(dir, 'dist', 'index.js')
   if (!existsSync(entry)) {
-    log(`bench: building ${ref} (${sha}) into ${relative(root, dir)}`)
+    log(`bench: building ${ref} (${sha}) into ${dir}`)
     rmSync(dir, { recursive: true, force: true })
     mkdirSync(dir, { recursive: true })
     const archive = execFileSync('git', ['archive', sha, 'lib', 'tsconfig.json', 'tsconfig.build.json'], { cwd: root })
@@ -77,7 +83,12 @@ function buildBaseline (ref) {
     symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir')
     execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.build.json')], { stdio: 'inherit' })
   }
-  return { ref, sha, entry }
+  return { ref: label, sha, entry }
+}
+
+/** Where HEAD forked from main, named `main@<sha>`. */
+function defaultBaseline () {
+  return git('merge-base', 'HEAD', 'main')
 }
 
 function commitOf () {
@@ -132,7 +143,7 @@ function render ({ machine, baseline, summary, runs }) {
   }
   if (fanoutGroup !== undefined) {
     const targets = ['ws', ...(baseline === undefined ? [] : [BASELINE]), 'fastify-realtime']
-    lines.push(`**Single-event fan-out, N = ${fanoutGroup.n.toLocaleString('en-US')}**: ${config.broadcasts} broadcasts of 1 KiB to every client, one at a time, as in \`bench/run.mjs\`. ${baseline === undefined ? 'No baseline build was measured (--no-baseline).' : `\`${BASELINE}\` is the plugin built from ${baseline.ref} (${baseline.sha}), before channels; \`fastify-realtime\` is this build, with a channel namespace declared.`}`)
+    lines.push(`**Single-event fan-out, N = ${fanoutGroup.n.toLocaleString('en-US')}**: ${config.broadcasts} broadcasts of 1 KiB to every client, one at a time, as in \`bench/run.mjs\`. ${baseline === undefined ? 'No baseline build was measured (--no-baseline).' : `\`${BASELINE}\` is the plugin built from ${baseline.ref} (${baseline.sha}); \`fastify-realtime\` is this build, with a channel namespace declared.`}`)
     lines.push('')
     lines.push(...groupTable(fanoutGroup, targets))
     const b = baseline === undefined ? undefined : fanoutGroup.rows[BASELINE]
@@ -166,7 +177,7 @@ function writeSection (section) {
 }
 
 async function main () {
-  const baseline = args['no-baseline'] ? undefined : buildBaseline(typeof args['baseline-ref'] === 'string' ? args['baseline-ref'] : 'main')
+  const baseline = args['no-baseline'] ? undefined : buildBaseline(typeof args['baseline-ref'] === 'string' ? args['baseline-ref'] : defaultBaseline())
   const load = loadavg()
   const machine = {
     cpu: cpuModel(),

@@ -6,6 +6,8 @@ export interface Envelope<T = Record<string, unknown>> {
   data: T
   timestamp: string
   id: string
+  /** Set on a message published to a channel. */
+  channel?: string
 }
 
 export interface CloseInfo { code: number, reason: string }
@@ -45,8 +47,8 @@ export class TestClient {
     return this.nextWhere<T>((m) => type === undefined || m.type === type, type ?? 'message', timeoutMs)
   }
 
-  /** The next message `match` accepts (already received or still to come); `what` names it in the timeout error. */
-  nextWhere<T = Record<string, unknown>> (match: (m: Envelope) => boolean, what: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Envelope<T>> {
+  /** The next message that `match` accepts (already received or still to come); the others stay queued in order. */
+  nextWhere<T = Record<string, unknown>> (match: (m: Envelope) => boolean, what = 'matching message', timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Envelope<T>> {
     const index = this.received.findIndex(match)
     if (index !== -1) return Promise.resolve(this.received.splice(index, 1)[0] as Envelope<T>)
     return new Promise((resolve, reject) => {

@@ -42,6 +42,7 @@ t.test('members: the owner adds and removes; anyone else 403; an unknown review 
   t.match(await example.request('DELETE', '/api/v1/reviews/rv-000000000000/members/bob', undefined, alice), { status: 404 })
   t.match(await example.request('DELETE', `${members}/alice`, undefined, alice), { status: 409, body: { code: 'REVIEW_OWNER_STAYS' } })
   t.equal((await example.post(members, { userId: 'not a user id' }, alice)).status, 400)
+  t.equal((await example.post('/api/v1/reviews/not%20a%20channel%20id/changes', { changes: {} }, alice)).status, 400, 'a review id is a channel id')
   t.equal((await example.post(members, { userId: 'bob' })).status, 401)
 
   const removed = await example.request('DELETE', `${members}/bob`, undefined, alice)

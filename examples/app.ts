@@ -9,7 +9,7 @@ import realtime, {
 import { SimulatedUploads } from './uploads.js'
 import { ReviewStore } from './reviews.js'
 import { exampleChannels } from './channels.js'
-import { reviewRoutes } from './review-routes.js'
+import { reviewRoutes, reviewChannel } from './review-routes.js'
 import { channelRoutes } from './channel-routes.js'
 import { UserIdSchema, callerOf, Delivered } from './http.js'
 
@@ -19,6 +19,8 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger']
   /** Time between two 10 % steps of a simulated upload. */
   uploadStepMs?: number
+  /** Reviews the in-memory store keeps (the oldest is forgotten past it). */
+  maxReviews?: number
 }
 
 const TokenBody = Type.Object({ userId: UserIdSchema }, { additionalProperties: false })
@@ -43,7 +45,13 @@ const repoRoot = path.dirname(exampleRoot)
 export async function buildApp (options: BuildOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: options.logger ?? false })
   const uploads = new SimulatedUploads(options.uploadStepMs ?? 300)
-  const reviews = new ReviewStore()
+  const reviews = new ReviewStore({
+    ...(options.maxReviews === undefined ? {} : { maxReviews: options.maxReviews }),
+    // a forgotten review's channel would go on carrying whatever is posted to its id: empty it
+    onForget: (review) => {
+      for (const userId of review.members) app.realtime.leave({ userId }, reviewChannel(review.id), 'deleted').catch(() => {})
+    }
+  })
 
   // The host owns JWT: the plugin uses this registration (and its pinned algorithm)
   await app.register(fastifyJwt, { secret: options.jwtSecret, verify: { algorithms: ['HS256'] }, sign: { algorithm: 'HS256', expiresIn: '1h' } })

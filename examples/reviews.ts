@@ -17,13 +17,13 @@ export type MembershipResult =
   | { outcome: 'owner-stays' }
   | { outcome: 'too-many-members' }
 
-export interface ReviewStoreLimits {
+export interface ReviewStoreOptions {
   /** Reviews kept at most; the oldest is forgotten past it (the demo's memory stays bounded). */
-  maxReviews: number
-  maxMembersPerReview: number
+  maxReviews?: number
+  maxMembersPerReview?: number
+  /** Told of a review the store forgot, so that its channel's subscribers can be let go. */
+  onForget?: (review: Review) => void
 }
-
-const DEFAULT_LIMITS: ReviewStoreLimits = { maxReviews: 10_000, maxMembersPerReview: 100 }
 
 interface StoredReview {
   id: string
@@ -39,10 +39,14 @@ interface StoredReview {
 export class ReviewStore {
   // a Map keeps insertion order: the first key is the oldest review
   readonly #reviews = new Map<string, StoredReview>()
-  readonly #limits: ReviewStoreLimits
+  readonly #maxReviews: number
+  readonly #maxMembersPerReview: number
+  readonly #onForget: ((review: Review) => void) | undefined
 
-  constructor (limits: Partial<ReviewStoreLimits> = {}) {
-    this.#limits = { ...DEFAULT_LIMITS, ...limits }
+  constructor ({ maxReviews = 10_000, maxMembersPerReview = 100, onForget }: ReviewStoreOptions = {}) {
+    this.#maxReviews = maxReviews
+    this.#maxMembersPerReview = maxMembersPerReview
+    this.#onForget = onForget
   }
 
   /** A new review owned by `ownerId`, its first member. */
@@ -51,9 +55,12 @@ export class ReviewStore {
     while (this.#reviews.has(id)) id = newReviewId()
     const review: StoredReview = { id, title, ownerId, members: new Set([ownerId]) }
     this.#reviews.set(id, review)
-    if (this.#reviews.size > this.#limits.maxReviews) {
-      const oldest = this.#reviews.keys().next().value
-      if (oldest !== undefined) this.#reviews.delete(oldest)
+    if (this.#reviews.size > this.#maxReviews) {
+      const oldest = this.#reviews.values().next().value
+      if (oldest !== undefined) {
+        this.#reviews.delete(oldest.id)
+        this.#onForget?.(oldest)
+      }
     }
     return review
   }
@@ -71,7 +78,7 @@ export class ReviewStore {
     const review = this.#reviews.get(reviewId)
     if (review === undefined) return { outcome: 'not-found' }
     if (review.ownerId !== callerId) return { outcome: 'not-owner' }
-    if (!review.members.has(userId) && review.members.size >= this.#limits.maxMembersPerReview) return { outcome: 'too-many-members' }
+    if (!review.members.has(userId) && review.members.size >= this.#maxMembersPerReview) return { outcome: 'too-many-members' }
     review.members.add(userId)
     return { outcome: 'done', review }
   }

@@ -100,6 +100,17 @@ t.test('removing a member revokes: subscription.ended reason revoked, no more ch
   t.match(await example.post(`/api/v1/reviews/${reviewId}/changes`, { changes: {} }, bob.token), { status: 403 }, 'nor post')
 })
 
+t.test('a review the store forgets (past maxReviews) ends its channel for its members', async (t) => {
+  const example = await startExample(t, {}, { maxReviews: 1 })
+  const alice = await example.connect('alice')
+  const first = await createReview(example, alice.token, 'first')
+  t.match(await subscribe(alice.client, [`review:${first}`]), { type: 'subscription.confirmed' })
+  const ended = alice.client.next('subscription.ended')
+  await createReview(example, alice.token, 'second')
+  t.same((await ended).data, { channel: `review:${first}`, reason: 'deleted' })
+  t.match(await example.post(`/api/v1/reviews/${first}/members`, { userId: 'bob' }, alice.token), { status: 404 })
+})
+
 t.test('lobby messages reach lobby subscribers only, signed with the sender; other namespaces are closed to callers', async (t) => {
   const example = await startExample(t)
   const alice = await example.connect('alice')

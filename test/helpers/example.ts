@@ -19,8 +19,8 @@ export interface Example {
   connect: (userId: string) => Promise<{ client: TestClient, token: string }>
 }
 
-export async function startExample (t: Teardown, realtime: RealtimeOptions = {}, { uploadStepMs = 10 } = {}): Promise<Example> {
-  const app = await buildApp({ jwtSecret: 'example-test-secret', uploadStepMs, realtime })
+export async function startExample (t: Teardown, realtime: RealtimeOptions = {}, { uploadStepMs = 10, maxReviews = 10_000 } = {}): Promise<Example> {
+  const app = await buildApp({ jwtSecret: 'example-test-secret', uploadStepMs, maxReviews, realtime })
   await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`

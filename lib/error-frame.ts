@@ -9,6 +9,8 @@ const MAX_DETAIL_BYTES = MAX_ERROR_DETAILS_BYTES / 4
 export interface ErrorExtra {
   retry_after?: number
   details?: string[]
+  /** CHANNEL_FORBIDDEN: why each channel in `details` was refused (the host's authorize reasons). */
+  reasons?: string[]
 }
 
 export interface BoundedErrorData extends ErrorExtra {
@@ -22,6 +24,8 @@ export function boundedErrorData (code: string, message: string, requestId: stri
   const data: BoundedErrorData = { code, message: clipJsonString(message, MAX_ERROR_TEXT_BYTES) }
   if (extra?.retry_after !== undefined) data.retry_after = extra.retry_after
   if (extra?.details !== undefined) data.details = boundedDetails(extra.details)
+  // as many reasons as details were kept, so the two lists stay aligned
+  if (extra?.reasons !== undefined) data.reasons = boundedDetails(extra.reasons).slice(0, data.details?.length ?? 0)
   // request ids are at most 128 characters (the router echoes no longer one)
   if (requestId !== undefined) data.request_id = requestId
   return data
@@ -51,6 +55,7 @@ export function encodeErrorFrame (encode: (type: string, data: unknown) => strin
   if (full !== undefined) return full
   const bare: BoundedErrorData = { ...data, message: '' }
   delete bare.details
+  delete bare.reasons
   const bareText = tryEncode(encode, bare)
   /* c8 ignore next */ // code, a 128-character request id and retry_after fit maxMessageSize's minimum
   if (bareText === undefined) return undefined

@@ -19,6 +19,8 @@ export const InvalidOutboundMessageError = createError<'FST_REALTIME_MESSAGE_INV
   'FST_REALTIME_MESSAGE_INVALID', 'fastify-realtime: cannot send message: %s')
 export const InvalidCloseCodeError = createError<'FST_REALTIME_CLOSE_CODE_INVALID', [string]>(
   'FST_REALTIME_CLOSE_CODE_INVALID', 'fastify-realtime: cannot close with code %s: use 4000-4999 (the application\'s range) or one of 1000, 1001, 1008, 1011, 1012, 1013')
+export const InvalidChannelError = createError<'FST_REALTIME_CHANNEL_INVALID', [string]>(
+  'FST_REALTIME_CHANNEL_INVALID', 'fastify-realtime: %s')
 export const PublishFailedError = createError<'FST_REALTIME_PUBLISH_FAILED', [string]>(
   'FST_REALTIME_PUBLISH_FAILED', 'fastify-realtime: delivered locally but could not publish to other nodes: %s')
 

@@ -6,6 +6,8 @@ import { DEFAULT_EVENTS } from './protocol/server-messages.js'
 import { InvalidOptionsError } from './errors.js'
 import type { Adapter } from './adapters/adapter.js'
 import type { MessageHandler } from './router.js'
+import type { ChannelNamespaceOptions } from './channels/namespace.js'
+import { checkChannels } from './channels/check-options.js'
 
 /**
  * The smallest maxMessageSize: every frame the plugin sends by itself fits
@@ -44,6 +46,8 @@ export const RealtimeDataOptionsSchema = Type.Object({
       timeWindowMs: Type.Integer({ minimum: 1, default: 60000 })
     }, { additionalProperties: false })
   ], { default: { max: 100, timeWindowMs: 60000 } }),
+  authorizeTimeoutMs: Type.Integer({ minimum: 1, default: 5000, description: 'a channel authorize not answered in time refuses with reason timeout' }),
+  maxSubscriptionsPerConnection: Type.Integer({ minimum: 1, default: 100, description: 'events + channels one connection may hold; a subscribe past it is refused' }),
   handshakeRateLimit: Type.Union([
     Type.Literal(false),
     Type.Object({
@@ -103,6 +107,12 @@ export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, '
    * never sends by itself); set a list in production when browsers connect.
    */
   allowedOrigins?: '*' | readonly string[] | OriginCheck
+  /**
+   * Channel namespaces by name (`review` for `review:42`): clients may
+   * subscribe only to channels of a declared namespace, each admitted by
+   * its `authorize`.
+   */
+  channels?: Record<string, ChannelNamespaceOptions>
 }
 
 export interface ResolvedOptions extends Readonly<Omit<RealtimeDataOptions, 'events'>> {
@@ -112,9 +122,11 @@ export interface ResolvedOptions extends Readonly<Omit<RealtimeDataOptions, 'eve
   readonly messages: ReadonlyMap<string, MessageTypeDefinition>
   readonly adapter: Adapter | undefined
   readonly allowedOrigins: OriginCheck | undefined
+  /** Declared namespaces; a Map so that no name reaches Object.prototype. */
+  readonly channels: ReadonlyMap<string, ChannelNamespaceOptions>
 }
 
-const FUNCTION_KEYS = new Set(['jwt', 'authenticate', 'messages', 'adapter', 'allowedOrigins'])
+const FUNCTION_KEYS = new Set(['jwt', 'authenticate', 'messages', 'adapter', 'allowedOrigins', 'channels'])
 const RESERVED_TYPES = new Set(['ping', 'heartbeat', 'subscribe', 'unsubscribe'])
 
 /** Validates and freezes the options; throws one error naming every bad option. */
@@ -146,6 +158,7 @@ export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOpt
   const messages = checkMessages(raw.messages, problems)
   const adapter = checkAdapter(raw.adapter, problems)
   const allowedOrigins = checkOrigins(raw.allowedOrigins, problems)
+  const channels = checkChannels(raw.channels, problems)
 
   if (problems.length > 0) throw new InvalidOptionsError(problems.join('; '))
   const d = data as RealtimeDataOptions
@@ -157,7 +170,8 @@ export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOpt
     authenticate,
     messages,
     adapter,
-    allowedOrigins
+    allowedOrigins,
+    channels
   })
 }
 

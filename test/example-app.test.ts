@@ -1,43 +1,7 @@
-import t, { type Test } from 'tap'
-import type { AddressInfo } from 'node:net'
-import { buildApp } from '../examples/app.js'
+import t from 'tap'
 import { loadConfig, DEVELOPMENT_SECRET } from '../examples/config.js'
-import { openSocket, type TestClient } from './helpers/client.js'
-
-interface Example {
-  base: string
-  post: (path: string, body: unknown, token?: string) => Promise<{ status: number, body: Record<string, unknown> }>
-  login: (userId: string) => Promise<string>
-  connect: (userId: string) => Promise<{ client: TestClient, token: string }>
-}
-
-async function startExample (t: Test, realtime = {}): Promise<Example> {
-  const app = await buildApp({ jwtSecret: 'example-test-secret', uploadStepMs: 10, realtime })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => app.close())
-  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
-  const post: Example['post'] = async (path, body, token) => {
-    const headers: Record<string, string> = { 'content-type': 'application/json' }
-    if (token !== undefined) headers.authorization = `Bearer ${token}`
-    const response = await fetch(base + path, { method: 'POST', headers, body: JSON.stringify(body) })
-    return { status: response.status, body: await response.json() as Record<string, unknown> }
-  }
-  const login = async (userId: string): Promise<string> => (await post('/api/v1/auth/token', { userId })).body.token as string
-  const clients: TestClient[] = []
-  t.teardown(async () => { await Promise.all(clients.map(c => c.close())) })
-  return {
-    base,
-    post,
-    login,
-    async connect (userId) {
-      const token = await login(userId)
-      const client = await openSocket(`${base.replace('http', 'ws')}/api/v1/ws/${token}`)
-      clients.push(client)
-      await client.next('connection.established')
-      return { client, token }
-    }
-  }
-}
+import { openSocket } from './helpers/client.js'
+import { startExample } from './helpers/example.js'
 
 t.test('login, then notifications reach everyone or the target users', async (t) => {
   const example = await startExample(t)

@@ -39,6 +39,7 @@ const WebSocket = require('ws')
 const { createSigner } = require('fast-jwt')
 const { Redis } = require('ioredis')
 const realtime = require(path.join(root, 'dist', 'index.js'))
+const { Child } = await import('./lib/child.mjs')
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => {
   const [k, v] = a.replace(/^--/, '').split('=')
@@ -88,15 +89,11 @@ async function startNode (engine, prefix) {
   return app
 }
 
-/** A raw client that counts the bench's notes and hands protocol replies to whoever waits for them. */
-async function connect (app, userId, onNote) {
+/** A raw client in this process (the recovering one), handing every message to whoever waits. */
+async function connect (app, userId) {
   const ws = new WebSocket(`ws://127.0.0.1:${app.server.address().port}/ws/${sign({ sub: userId })}`)
   const client = { ws, waiting: undefined }
-  ws.on('message', (raw) => {
-    const text = raw.toString()
-    if (text.startsWith('{"type":"note"')) { onNote(); return }
-    client.waiting?.(JSON.parse(text))
-  })
+  ws.on('message', (raw) => { client.waiting?.(JSON.parse(raw.toString())) })
   ws.on('error', () => {})
   await once(ws, 'open')
   return client
@@ -121,23 +118,21 @@ async function round (engine, roundIndex) {
   const prefix = `bench-history:${randomUUID().slice(0, 8)}`
   const nodes = [await startNode(engine, prefix)]
   if (engine === 'redis') nodes.push(await startNode(engine, prefix))
-  let receipts = 0
-  let onReceipt
-  const subscribers = []
-  for (let i = 0; i < config.subscribers; i++) {
-    subscribers.push(await connect(nodes[i % nodes.length], `u${i}`, () => { receipts++; onReceipt?.() }))
-  }
-  const waitFor = (total) => new Promise(resolve => {
-    if (receipts >= total) { resolve(); return }
-    onReceipt = () => { if (receipts >= total) { onReceipt = undefined; resolve() } }
+  // the subscribers live in a child process: the CPU time measured here is the server's
+  const subscribers = new Child('subscribers', path.join(root, 'bench', 'lib', 'history-clients.mjs'))
+  await subscribers.ready
+  await subscribers.request('connect', {
+    urls: Array.from({ length: config.subscribers }, (_, i) => `ws://127.0.0.1:${nodes[i % nodes.length].server.address().port}/ws/${sign({ sub: `u${i}` })}`)
   })
+  let receipts = 0
+  const waitFor = async (total) => { receipts = (await subscribers.request('waitFor', { total })).receipts }
   const publisher = nodes[0].realtime
   const results = []
   // alternate which setting goes first from round to round
   const settings = roundIndex % 2 === 0 ? ['off', 'on'] : ['on', 'off']
   for (const setting of settings) {
     const channel = `${setting}:bench-${roundIndex}`
-    await Promise.all(subscribers.map(client => exchange(client, { type: 'subscribe', data: { channels: [channel] } }, (m) => m.type === 'subscription.confirmed')))
+    receipts = (await subscribers.request('subscribe', { channel })).receipts
     const message = { type: 'note', data: { body: BODY } }
 
     const latencies = []
@@ -146,6 +141,7 @@ async function round (engine, roundIndex) {
       const started = performance.now()
       await publisher.publish(channel, message)
       await waitFor(target)
+      // includes one round trip to the subscribers' process, the same with history on or off
       latencies.push(performance.now() - started)
     }
     latencies.sort((a, b) => a - b)
@@ -183,12 +179,12 @@ async function round (engine, roundIndex) {
   const recoveries = []
   const channel = `on:recovery-${roundIndex}`
   for (let r = 0; r < config.recoveries; r++) {
-    const away = await connect(nodes[0], `away${r}`, () => {})
+    const away = await connect(nodes[0], `away${r}`)
     const confirmed = await exchange(away, { type: 'subscribe', data: { channels: [`${channel}-${r}`] } }, (m) => m.type === 'subscription.confirmed')
     const position = confirmed.data.positions[`${channel}-${r}`]
     away.ws.terminate()
     for (let i = 0; i < config.missed; i++) await publisher.publish(`${channel}-${r}`, { type: 'missed', data: { i, body: BODY } })
-    const back = await connect(nodes[nodes.length - 1], `away${r}`, () => {})
+    const back = await connect(nodes[nodes.length - 1], `away${r}`)
     let replayed = 0
     const started = performance.now()
     const result = await exchange(back, { type: 'subscribe', data: { channels: [`${channel}-${r}`], recover: { [`${channel}-${r}`]: position } } }, (m) => {
@@ -206,7 +202,8 @@ async function round (engine, roundIndex) {
   recoveries.sort((a, b) => a - b)
   results.push({ kind: 'recovery', engine, round: roundIndex, missed: config.missed, p50Ms: percentile(recoveries, 50), maxMs: recoveries.at(-1) })
 
-  for (const client of subscribers) client.ws.terminate()
+  await subscribers.request('close')
+  await subscribers.stop()
   await Promise.all(nodes.map(node => node.close()))
   if (engine === 'redis') {
     const redis = new Redis(REDIS_URL)

@@ -140,7 +140,7 @@ export class Streams {
   /** A stream message with its offsets, to this node's connections (from publish, or from another node). */
   deliverLocal (target: DeliveryTarget, payload: string, seq: StreamSequence): number {
     const channel = target.kind === 'channel' || target.kind === 'withChannel' ? target.channel : undefined
-    if (channel !== undefined && seq.channel !== undefined) {
+    if (channel !== undefined && seq.channel !== undefined && this.#host.index.count(channel) > 0) {
       this.watch.observe(channelStream(channel), false, channel, seq.channel.epoch, seq.channel.offset)
     }
     if (seq.users !== undefined) {

@@ -64,10 +64,6 @@ export class Streams {
     return this.#options.inbox
   }
 
-  get maxRecoveredMessages (): number {
-    return this.#options.maxRecoveredMessages
-  }
-
   /** The history of a channel's namespace, if it keeps one. */
   historyOf (channel: string): HistoryOptions | undefined {
     const colon = channel.indexOf(':')
@@ -127,6 +123,7 @@ export class Streams {
       let seq: StreamSequence
       try {
         seq = engine.appendNow(message)
+      /* c8 ignore next 3 */ // the in-memory engine never throws; an engine of a host's might
       } catch (err) {
         return Promise.reject(notNumbered(err))
       }

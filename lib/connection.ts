@@ -135,11 +135,15 @@ export class Connection implements ConnectionInfo {
   /** When the server started closing this connection (ms since the epoch), 0 while open. */
   closingSince = 0
 
+  /** The code the server closed with (metrics and logs), 0 while it has not. */
+  closeCode = 0
+
   /** Starts the closing handshake; the node cuts the socket off if the peer never answers. */
   close (code: number, reason: string): void {
     if (!this.#isOpen) return
     this.#isOpen = false
     this.closingSince = Date.now()
+    this.closeCode = code
     this.#socket.close(code, reason)
   }
 

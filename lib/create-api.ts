@@ -2,6 +2,8 @@ import type { RealtimeApi, NotificationOptions, ClusterView } from './api.js'
 import type { RealtimeNode } from './realtime-node.js'
 import type { Adapter } from './adapters/adapter.js'
 import type { OutboundMessage } from './protocol/server-messages.js'
+import type { RealtimeHealth } from './observability/health.js'
+import type { MetricsRegistry } from './observability/metrics.js'
 import { CloseCode } from './protocol/codes.js'
 import { InvalidOutboundMessageError, PublishFailedError } from './errors.js'
 
@@ -9,8 +11,14 @@ function checkMessage (message: OutboundMessage<string>): void {
   if (message === null || typeof message !== 'object') throw new InvalidOutboundMessageError('message must be { type, data }')
 }
 
+/** What the plugin's observability adds to the API. */
+export interface ApiObservability {
+  health: () => RealtimeHealth
+  metricsRegistry: MetricsRegistry | undefined
+}
+
 /** The seed's helpers, on top of the node's delivery. */
-export function createRealtimeApi (node: RealtimeNode, adapter: Adapter): RealtimeApi {
+export function createRealtimeApi (node: RealtimeNode, adapter: Adapter, observability: ApiObservability): RealtimeApi {
   const now = (): string => new Date().toISOString()
   const toUsers = (userIds: readonly string[], type: string, data: unknown, subscribedTo?: string): Promise<number> =>
     node.deliverTo(subscribedTo === undefined ? { kind: 'users', userIds } : { kind: 'users', userIds, event: subscribedTo }, type, data)
@@ -59,6 +67,7 @@ export function createRealtimeApi (node: RealtimeNode, adapter: Adapter): Realti
       try {
         await adapter.publish({ kind: 'disconnect', userId, code, reason })
       } catch (err) {
+        node.counters.publishFailures++
         throw Object.assign(new PublishFailedError((err as Error).message), { delivered: closed })
       }
       return closed
@@ -72,7 +81,9 @@ export function createRealtimeApi (node: RealtimeNode, adapter: Adapter): Realti
       return { ...(await adapter.clusterStats()), local }
     },
     getConnection: (connectionId) => node.registry.get(connectionId),
-    connectionsOf: (userId) => [...(node.registry.forUser(userId) ?? [])]
+    connectionsOf: (userId) => [...(node.registry.forUser(userId) ?? [])],
+    health: observability.health,
+    metricsRegistry: observability.metricsRegistry
   }
   return api
 }

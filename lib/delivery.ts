@@ -5,6 +5,8 @@ import type { Adapter, DeliveryTarget } from './adapters/adapter.js'
 import type { Counters } from './stats.js'
 import { InvalidOutboundMessageError, MessageTooLargeError, PublishFailedError } from './errors.js'
 import { frameText } from './frame.js'
+import { CloseCode } from './protocol/codes.js'
+import { closeFields } from './observability/labels.js'
 
 export interface Encoded {
   /** The JSON text, for other nodes. */
@@ -84,6 +86,7 @@ export class Delivery {
     try {
       await this.#adapter.publish({ kind: 'deliver', target, payload: encoded.text })
     } catch (err) {
+      this.#counters.publishFailures++
       const error = new PublishFailedError((err as Error).message)
       Object.assign(error, { delivered })
       throw error
@@ -145,7 +148,7 @@ export class Delivery {
       this.#counters.slowConsumerEvents++
     } else if (result === 'closed') {
       this.#counters.slowConsumerEvents++
-      connection.log.warn({ bufferedBytes: connection.bufferedAmount }, 'closing slow consumer')
+      connection.log.warn({ bufferedBytes: connection.bufferedAmount, ...closeFields(CloseCode.slowConsumer) }, 'closing slow consumer')
       this.onClosed?.(connection)
     }
     return 0

@@ -41,3 +41,7 @@ export const AdapterDependencyMissingError = createError<'FST_REALTIME_ADAPTER_D
   'FST_REALTIME_ADAPTER_DEPENDENCY_MISSING', 'fastify-realtime: %s needs the optional peer dependency %s: npm install it')
 export const AdapterUnavailableError = createError<'FST_REALTIME_ADAPTER_UNAVAILABLE', [string]>(
   'FST_REALTIME_ADAPTER_UNAVAILABLE', 'fastify-realtime: the cluster adapter could not start: %s', 503)
+
+// Observability, at register time
+export const MetricsDependencyMissingError = createError<'FST_REALTIME_METRICS_DEPENDENCY_MISSING', []>(
+  'FST_REALTIME_METRICS_DEPENDENCY_MISSING', 'fastify-realtime: metrics need the optional peer dependency prom-client@15: npm install it')

@@ -6,6 +6,7 @@ import { DEFAULT_EVENTS } from './protocol/server-messages.js'
 import { InvalidOptionsError } from './errors.js'
 import type { Adapter } from './adapters/adapter.js'
 import type { MessageHandler } from './router.js'
+import { checkMetricsOption, type MetricsOptions, type ResolvedMetricsOptions } from './observability/metrics.js'
 
 /** The data options: one schema, every default declared here. */
 export const RealtimeDataOptionsSchema = Type.Object({
@@ -77,6 +78,8 @@ export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, '
    * never sends by itself); set a list in production when browsers connect.
    */
   allowedOrigins?: '*' | readonly string[] | OriginCheck
+  /** Prometheus metrics on prom-client (an optional peer dependency): true, or { registry, prefix }. Off by default. */
+  metrics?: boolean | MetricsOptions
 }
 
 export interface ResolvedOptions extends Readonly<Omit<RealtimeDataOptions, 'events'>> {
@@ -86,9 +89,10 @@ export interface ResolvedOptions extends Readonly<Omit<RealtimeDataOptions, 'eve
   readonly messages: ReadonlyMap<string, MessageTypeDefinition>
   readonly adapter: Adapter | undefined
   readonly allowedOrigins: OriginCheck | undefined
+  readonly metrics: ResolvedMetricsOptions | undefined
 }
 
-const FUNCTION_KEYS = new Set(['jwt', 'authenticate', 'messages', 'adapter', 'allowedOrigins'])
+const FUNCTION_KEYS = new Set(['jwt', 'authenticate', 'messages', 'adapter', 'allowedOrigins', 'metrics'])
 const RESERVED_TYPES = new Set(['ping', 'heartbeat', 'subscribe', 'unsubscribe'])
 
 /** Validates and freezes the options; throws one error naming every bad option. */
@@ -120,6 +124,7 @@ export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOpt
   const messages = checkMessages(raw.messages, problems)
   const adapter = checkAdapter(raw.adapter, problems)
   const allowedOrigins = checkOrigins(raw.allowedOrigins, problems)
+  const metrics = checkMetricsOption(raw.metrics, problems)
 
   if (problems.length > 0) throw new InvalidOptionsError(problems.join('; '))
   const d = data as RealtimeDataOptions
@@ -131,7 +136,8 @@ export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOpt
     authenticate,
     messages,
     adapter,
-    allowedOrigins
+    allowedOrigins,
+    metrics
   })
 }
 

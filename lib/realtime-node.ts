@@ -18,6 +18,11 @@ import type { CoreContext } from './handlers/context.js'
 import type { ResolvedOptions } from './options.js'
 import type { Adapter, ClusterMessage, DeliveryTarget } from './adapters/adapter.js'
 import type { RealtimeApi } from './api.js'
+import type { NodeMetrics } from './observability/metrics.js'
+import { HandshakeObserver } from './observability/handshake-observer.js'
+import { observedDelivery } from './observability/delivery-observer.js'
+import { deliveryChannel, messageChannel, traceHandler } from './observability/tracing.js'
+import { closeFields } from './observability/labels.js'
 
 export const FEATURES = Object.freeze(['heartbeat', 'subscriptions', 'rate_limiting'])
 
@@ -46,6 +51,9 @@ export class RealtimeNode {
   readonly counters = new Counters()
   readonly router = new MessageRouter()
   readonly delivery: Delivery
+  /** Set by the plugin when the metrics option is on; the hot paths check it once. */
+  metrics: NodeMetrics | undefined
+  readonly handshakes = new HandshakeObserver(this.counters, () => this.metrics)
   readonly #options: ResolvedOptions
   readonly #log: FastifyBaseLogger
   readonly #limiter: SlidingWindowRateLimiter
@@ -109,12 +117,12 @@ export class RealtimeNode {
       connections: () => this.registry.all(),
       onTimeout: (connection) => {
         this.counters.heartbeatTimeouts++
-        connection.log.debug('closing connection: no sign of life')
+        connection.log.debug(closeFields(CloseCode.heartbeatTimeout), 'closing connection: no sign of life')
         connection.close(CloseCode.heartbeatTimeout, 'connection timeout')
         this.#forget(connection)
       },
       onExpired: (connection) => {
-        connection.log.debug('closing connection: token expired')
+        connection.log.debug(closeFields(CloseCode.tokenExpired), 'closing connection: token expired')
         connection.close(CloseCode.tokenExpired, 'token expired')
         this.#forget(connection)
       },
@@ -129,10 +137,11 @@ export class RealtimeNode {
   readonly #listeners = createSocketListeners({
     message: (connection, data, isBinary) => this.#onMessage(connection, data, isBinary),
     pong: (connection) => { connection.lastSeenAt = Date.now() },
-    close: (connection) => {
+    close: (connection, code) => {
       connection.markClosed()
       this.#closing.delete(connection)
       this.#forget(connection)
+      this.#onClosed(connection, code)
     }
   })
 
@@ -180,6 +189,14 @@ export class RealtimeNode {
     }
   }
 
+  /** Once per socket: counted and logged with the server's close code, or the peer's when it closed first (1005 none, 1006 cut off). */
+  #onClosed (connection: Connection, peerCode: number): void {
+    const isServerClose = connection.closeCode !== 0
+    const code = isServerClose ? connection.closeCode : peerCode
+    this.counters.countClose(code)
+    this.#log.debug({ connectionId: connection.id, userId: connection.userId, ...closeFields(code), initiatedBy: isServerClose ? 'server' : 'client' }, 'connection closed')
+  }
+
   /** Called once per connection when it leaves the registry (adapters release cluster slots). */
   onForget: ((connection: Connection) => void) | undefined
 
@@ -200,13 +217,16 @@ export class RealtimeNode {
       return
     }
     const decoded = this.router.decode(data.toString())
+    this.counters.countMessage(decoded.ok ? decoded.type : undefined)
     if (!decoded.ok) {
       this.#sendError(connection, decoded.code, decoded.message, decoded.requestId)
       return
     }
     const context = this.#context(connection, decoded.requestId)
     try {
-      const result = decoded.route.handler(decoded.data as never, context)
+      const result = messageChannel.hasSubscribers
+        ? traceHandler(decoded.route.handler, decoded.data as never, context, { connectionId: connection.id, userId: connection.userId, type: decoded.type, requestId: decoded.requestId })
+        : decoded.route.handler(decoded.data as never, context)
       if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
         (result as Promise<void>).catch((err: unknown) => this.#onHandlerError(connection, decoded.type, err, decoded.requestId))
       }
@@ -250,6 +270,7 @@ export class RealtimeNode {
 
   #sendError (connection: Connection, code: string, message: string, requestId: string | undefined, extra?: Record<string, unknown>): void {
     this.counters.errors++
+    this.counters.countError(code)
     const data: Record<string, unknown> = { code, message, ...extra }
     if (requestId !== undefined) data.request_id = requestId
     this.#send(connection, this.delivery.encodeText('error', data))
@@ -261,14 +282,18 @@ export class RealtimeNode {
 
   /** Applies a message another node published. */
   receive (message: ClusterMessage): void {
+    this.counters.clusterMessagesReceived++
     if (message.kind === 'deliver') {
       this.delivery.deliverLocal(message.target, Buffer.from(message.payload))
+      if (this.metrics !== undefined && message.publishedAt !== undefined) this.metrics.observeClusterDelivery((Date.now() - message.publishedAt) / 1000)
     } else {
       this.disconnectLocal(message.userId, message.code, message.reason)
     }
   }
 
   deliverTo (target: DeliveryTarget, type: string, data: unknown): Promise<number> {
+    this.counters.countDelivery(target.kind)
+    if (this.metrics !== undefined || deliveryChannel.hasSubscribers) return observedDelivery(this.delivery, this.metrics, target, type, data)
     return this.delivery.deliver(target, this.delivery.encode(type, data))
   }
 
@@ -321,7 +346,7 @@ type SocketWithConnection = WebSocket & { [kConnection]: Connection }
 interface SocketEvents {
   message (connection: Connection, data: RawData, isBinary: boolean): void
   pong (connection: Connection): void
-  close (connection: Connection): void
+  close (connection: Connection, code: number): void
 }
 
 const connectionOf = (socket: WebSocket): Connection => (socket as SocketWithConnection)[kConnection]
@@ -331,7 +356,7 @@ function createSocketListeners (events: SocketEvents) {
   return {
     message (this: WebSocket, data: RawData, isBinary: boolean): void { events.message(connectionOf(this), data, isBinary) },
     pong (this: WebSocket): void { events.pong(connectionOf(this)) },
-    close (this: WebSocket): void { events.close(connectionOf(this)) },
+    close (this: WebSocket, code: number): void { events.close(connectionOf(this), code) },
     error (this: WebSocket, err: Error & { code?: string }): void {
       // ws closes the socket itself after these (1009 too big, 1007 bad UTF-8, ...): log the cause, never the payload
       connectionOf(this).log.debug({ code: err.code }, 'websocket error')

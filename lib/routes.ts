@@ -7,11 +7,12 @@ import type { Adapter } from './adapters/adapter.js'
 import { createHandshakeHook, redactUrl, releaseSlot, requestIdentityStore, type JwtVerifier } from './handshake.js'
 import { CloseCode } from './protocol/codes.js'
 import { HandshakeRateLimitedError } from './errors.js'
+import { closeFields } from './observability/labels.js'
 
 /** The endpoint's two routes (`${path}` and `${path}/*`): handshake hooks, upgrade handler, preflight. */
 export function registerRoutes (scope: FastifyInstance, options: ResolvedOptions, node: RealtimeNode, adapter: Adapter, verifier: () => JwtVerifier): void {
   const identities = requestIdentityStore(scope)
-  const handshake = createHandshakeHook({ options, node, adapter, verifier, identities })
+  const handshake = node.handshakes.wrap(createHandshakeHook({ options, node, adapter, verifier, identities }), (request) => identities.get(request)?.userId)
   const onRequest = [handshake]
   if (options.handshakeRateLimit !== false) {
     onRequest.unshift(scope.rateLimit({
@@ -19,7 +20,13 @@ export function registerRoutes (scope: FastifyInstance, options: ResolvedOptions
       timeWindow: options.handshakeRateLimit.timeWindowMs,
       groupId: 'fastify-realtime-handshake',
       // @fastify/rate-limit's own error has no code: answer like every other refusal
-      errorResponseBuilder: (_request, context) => new HandshakeRateLimitedError(context.after)
+      errorResponseBuilder: (request, context) => {
+        const refusal = new HandshakeRateLimitedError(context.after)
+        node.counters.connectionsRejected++
+        node.handshakes.refused(request, refusal)
+        request.log.debug({ statusCode: 429, code: refusal.code }, 'websocket handshake refused')
+        return refusal
+      }
     }) as unknown as typeof handshake)
   }
 
@@ -36,6 +43,8 @@ export function registerRoutes (scope: FastifyInstance, options: ResolvedOptions
     // the limits were checked before the upgrade; concurrent handshakes can still race past them
     if (node.registry.size >= options.maxConnections || node.registry.countForUser(identity.userId) >= options.maxConnectionsPerUser) {
       releaseSlot(adapter, identity, request)
+      node.counters.countClose(CloseCode.connectionLimit)
+      request.log.debug(closeFields(CloseCode.connectionLimit), 'closing connection: limit reached after the upgrade')
       socket.close(CloseCode.connectionLimit, 'connection limit reached')
       return
     }

@@ -10,7 +10,8 @@ export type DeliveryTarget =
 
 /** What travels between nodes: already-encoded frames, never objects to re-encode. */
 export type ClusterMessage =
-  | { kind: 'deliver', target: DeliveryTarget, payload: string }
+  /** `publishedAt` (ms since the epoch, the publishing node's clock), when the transport carries it: for the cross-node latency metric. */
+  | { kind: 'deliver', target: DeliveryTarget, payload: string, publishedAt?: number }
   | { kind: 'disconnect', userId: string, code: number, reason: string }
 
 /** What a node gives its adapter when it starts. */
@@ -24,6 +25,15 @@ export interface AdapterContext {
   localConnectionCount (userId: string): number
   /** Whether this node holds the connection (adapters free slots claimed by handshakes that never became connections). */
   hasConnection (connectionId: string): boolean
+}
+
+/** Whether an adapter reaches the other nodes, for `app.realtime.health()` and the metrics. */
+export interface AdapterHealth {
+  connected: boolean
+  /** Why it is not connected (an error message, never a credential). */
+  lastError?: string
+  /** Times it got its connection back after losing it, since it started. */
+  reconnects?: number
 }
 
 export interface ClusterStats {
@@ -50,5 +60,7 @@ export interface Adapter {
   acquireConnection? (userId: string, connectionId: string, max: number): Promise<boolean>
   releaseConnection? (userId: string, connectionId: string): Promise<void>
   clusterStats? (): Promise<ClusterStats>
+  /** Its connection state; an adapter without one (the in-memory one) is always connected. */
+  health? (): AdapterHealth
   close (): Promise<void>
 }

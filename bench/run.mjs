@@ -227,6 +227,8 @@ const SCENARIOS = {
     }
     const noise = done()
     const cpu1 = await server.request('cpu')
+    // a target with metrics: what one scrape costs with N connections (outside the measured phase)
+    const scrape = server.info.target.endsWith('+metrics') ? await server.request('scrape') : undefined
     await sleep(300)
     // final count: anything still missing after the grace period is lost
     const all = await Promise.all(lgs.map((l) => l.request('receipts')))
@@ -247,6 +249,7 @@ const SCENARIOS = {
       expected,
       losses: expected - delivered + c.failed + (c.established - c.subscribed),
       perBroadcast,
+      scrape,
       noise
     }
   },

@@ -5,7 +5,9 @@ import { serveControl, baseCommands, reply, now, payload } from './common.mjs'
  * @param {{ port: number, broadcast: (event: string, data: object) => number | Promise<number>, stats: () => object }} target
  */
 export function runTarget (name, target) {
+  const extra = target.scrape === undefined ? {} : { scrape: target.scrape }
   serveControl(baseCommands({
+    ...extra,
     stats: () => target.stats(),
     broadcast: async ({ seq, bytes, event }) => {
       const data = { message: payload(seq, bytes), level: 'info', timestamp: new Date().toISOString() }

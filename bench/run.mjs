@@ -340,7 +340,8 @@ function gitCommit () {
 function rerender (file) {
   const raw = JSON.parse(readFileSync(file, 'utf8'))
   raw.summary = summarize(raw.runs, raw.targets, { noiseThreshold: raw.noiseThreshold })
-  writeFileSync(join(here, 'RESULTS.md'), withNotes(renderMarkdown(raw)))
+  const isOverheadRun = raw.targets.includes('fastify-realtime+metrics') && !raw.targets.includes('ws')
+  writeFileSync(join(here, 'RESULTS.md'), isOverheadRun ? replaceSection(renderMetricsOverhead(raw)) : withNotes(renderMarkdown(raw)))
   log(`wrote bench/RESULTS.md from ${file}`)
 }
 

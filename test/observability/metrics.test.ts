@@ -1,5 +1,6 @@
 import t from 'tap'
 import { once } from 'node:events'
+import Module from 'node:module'
 import { Type } from '@sinclair/typebox'
 import { Registry } from 'prom-client'
 import { defineMessage } from '../../lib/index.js'
@@ -248,4 +249,15 @@ t.test('bad metrics options are refused with every problem named', async (t) => 
     message: /metrics\.extra is not an option.*metrics\.prefix must be.*metrics\.registry must be a prom-client Registry/
   })
   await t.rejects(startServer(t, { realtime: { metrics: 'yes' as never } }), { message: /metrics must be true, false or/ })
+})
+
+t.test('without prom-client installed, metrics: true says what to install', async (t) => {
+  const resolver = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string }
+  const original = resolver._resolveFilename
+  resolver._resolveFilename = function (request: string, ...rest: unknown[]) {
+    if (request === 'prom-client') throw Object.assign(new Error(`Cannot find module '${request}'`), { code: 'MODULE_NOT_FOUND' })
+    return original.call(this, request, ...rest)
+  }
+  t.teardown(() => { resolver._resolveFilename = original })
+  await t.rejects(startServer(t, { realtime: { metrics: true } }), { code: 'FST_REALTIME_METRICS_DEPENDENCY_MISSING', message: /prom-client/ })
 })

@@ -82,7 +82,8 @@ t.test('messages: each handler is traced with its type; async handlers settle on
             context.reply('job.done', {})
           }
         }),
-        'job.fail': defineMessage({ schema: Type.Object({}), handler () { throw new Error('boom') } })
+        'job.fail': defineMessage({ schema: Type.Object({}), handler () { throw new Error('boom') } }),
+        'job.reject': defineMessage({ schema: Type.Object({}), async handler () { throw new Error('later') } })
       }
     }
   })
@@ -113,6 +114,13 @@ t.test('messages: each handler is traced with its type; async handlers settle on
   t.equal(failed.data.code, 'HANDLER_ERROR', 'the node still answers the failure')
   t.same(events(seen), ['start', 'error', 'end'])
   t.match(seen[1]?.context.error, { message: 'boom' })
+
+  seen.length = 0
+  const rejected = await client.request({ type: 'job.reject', data: {} }, 'error')
+  t.equal(rejected.data.code, 'HANDLER_ERROR')
+  await new Promise<void>(resolve => setImmediate(resolve))
+  t.same(events(seen), ['start', 'end', 'error', 'asyncStart', 'asyncEnd'], 'a rejection: error, then the async end')
+  t.match(seen[2]?.context.error, { message: 'later' })
 
   seen.length = 0
   await client.request({ type: 'nope' }, 'error')

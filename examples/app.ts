@@ -4,7 +4,7 @@ import fastifyJwt from '@fastify/jwt'
 import fastifyStatic from '@fastify/static'
 import { Type, type Static } from '@sinclair/typebox'
 import realtime, {
-  defineMessage, NotificationLevelSchema, UploadCancelDataSchema, type RealtimeOptions
+  defineMessage, NotificationLevelSchema, UploadCancelDataSchema, type MetricsRegistry, type RealtimeOptions
 } from 'fastify-realtime'
 import { SimulatedUploads } from './uploads.js'
 import { ReviewStore } from './reviews.js'
@@ -21,6 +21,8 @@ export interface BuildOptions {
   uploadStepMs?: number
   /** Reviews the in-memory store keeps (the oldest is forgotten past it). */
   maxReviews?: number
+  /** The prom-client registry for the plugin's metrics (server.ts adds Node's default metrics to it); the plugin's own by default. */
+  metricsRegistry?: MetricsRegistry
 }
 
 const TokenBody = Type.Object({ userId: UserIdSchema }, { additionalProperties: false })
@@ -57,6 +59,7 @@ export async function buildApp (options: BuildOptions): Promise<FastifyInstance>
   await app.register(fastifyJwt, { secret: options.jwtSecret, verify: { algorithms: ['HS256'] }, sign: { algorithm: 'HS256', expiresIn: '1h' } })
 
   await app.register(realtime, {
+    metrics: options.metricsRegistry === undefined ? true : { registry: options.metricsRegistry },
     ...options.realtime,
     prefix: '/api/v1',
     channels: exampleChannels(reviews, uploads),
@@ -81,6 +84,13 @@ export async function buildApp (options: BuildOptions): Promise<FastifyInstance>
     const authenticated = async (request: FastifyRequest): Promise<void> => {
       await request.jwtVerify()
     }
+
+    // for a load balancer's check, so no token: 200 while ok or degraded (local delivery works), 503 when failing
+    api.get('/realtime/health', async (_request, reply) => {
+      const health = app.realtime.health()
+      reply.code(health.status === 'failing' ? 503 : 200)
+      return health
+    })
 
     api.post<{ Body: Static<typeof TokenBody> }>('/auth/token', {
       schema: { body: TokenBody, response: { 200: Type.Object({ token: Type.String() }) } }

@@ -173,6 +173,9 @@ export class Connection implements ConnectionInfo {
   /** When the server started closing this connection (ms since the epoch), 0 while open. */
   closingSince = 0
 
+  /** The code the server closed with (metrics and logs), 0 while it has not. */
+  closeCode = 0
+
   /**
    * Starts the closing handshake; the node cuts the socket off if the peer
    * never answers. The reason is cut to the 123 bytes a close frame holds
@@ -184,6 +187,7 @@ export class Connection implements ConnectionInfo {
     if (!this.#isOpen) return
     this.#isOpen = false
     this.closingSince = Date.now()
+    this.closeCode = code
     try {
       this.#socket.close(code, truncateUtf8(String(reason), MAX_CLOSE_REASON_BYTES))
     } catch (err) {

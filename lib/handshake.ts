@@ -96,6 +96,7 @@ export function createHandshakeHook (deps: HandshakeDeps) {
   function refuse (request: FastifyRequest, reply: FastifyReply, refusal: HandshakeError, address: string | undefined): void {
     node.counters.connectionsRejected++
     if (address !== undefined && isFailure(refusal.statusCode)) (failures as FailedHandshakes).failed(address, Date.now())
+    node.handshakes.refused(request, refusal)
     request.log.debug({ statusCode: refusal.statusCode, code: refusal.code }, 'websocket handshake refused')
     const statusCode = refusal.statusCode ?? 401
     reply.code(statusCode).send({ statusCode, code: refusal.code, error: errorName(statusCode), message: refusal.message })

@@ -17,6 +17,7 @@ import { checkChannels } from './channels/check-options.js'
  * (about 360 bytes) leaves about 660 for the user id.
  */
 export const MIN_MAX_MESSAGE_SIZE = 1024
+import { checkMetricsOption, type MetricsOptions, type ResolvedMetricsOptions } from './observability/metrics.js'
 
 /** The data options: one schema, every default declared here. */
 export const RealtimeDataOptionsSchema = Type.Object({
@@ -113,6 +114,8 @@ export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, '
    * its `authorize`.
    */
   channels?: Record<string, ChannelNamespaceOptions>
+  /** Prometheus metrics on prom-client (an optional peer dependency): true, or { registry, prefix }. Off by default. */
+  metrics?: boolean | MetricsOptions
 }
 
 export interface ResolvedOptions extends Readonly<Omit<RealtimeDataOptions, 'events'>> {
@@ -124,9 +127,10 @@ export interface ResolvedOptions extends Readonly<Omit<RealtimeDataOptions, 'eve
   readonly allowedOrigins: OriginCheck | undefined
   /** Declared namespaces; a Map so that no name reaches Object.prototype. */
   readonly channels: ReadonlyMap<string, ChannelNamespaceOptions>
+  readonly metrics: ResolvedMetricsOptions | undefined
 }
 
-const FUNCTION_KEYS = new Set(['jwt', 'authenticate', 'messages', 'adapter', 'allowedOrigins', 'channels'])
+const FUNCTION_KEYS = new Set(['jwt', 'authenticate', 'messages', 'adapter', 'allowedOrigins', 'channels', 'metrics'])
 const RESERVED_TYPES = new Set(['ping', 'heartbeat', 'subscribe', 'unsubscribe'])
 
 /** Validates and freezes the options; throws one error naming every bad option. */
@@ -159,6 +163,7 @@ export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOpt
   const adapter = checkAdapter(raw.adapter, problems)
   const allowedOrigins = checkOrigins(raw.allowedOrigins, problems)
   const channels = checkChannels(raw.channels, problems)
+  const metrics = checkMetricsOption(raw.metrics, problems)
 
   if (problems.length > 0) throw new InvalidOptionsError(problems.join('; '))
   const d = data as RealtimeDataOptions
@@ -171,7 +176,8 @@ export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOpt
     messages,
     adapter,
     allowedOrigins,
-    channels
+    channels,
+    metrics
   })
 }
 

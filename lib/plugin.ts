@@ -16,6 +16,7 @@ import { CloseCode } from './protocol/codes.js'
 import { InvalidOptionsError } from './errors.js'
 import type { RealtimeApi } from './api.js'
 import type { Adapter } from './adapters/adapter.js'
+import { setUpObservability } from './observability/setup.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -31,7 +32,8 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
   }
   const adapter: Adapter = options.adapter ?? new MemoryAdapter()
   const node = new RealtimeNode(options, adapter, app.log)
-  const api = createRealtimeApi(node, adapter)
+  const observability = setUpObservability(node, adapter, options)
+  const api = createRealtimeApi(node, adapter, observability)
   node.api = api
   app.decorate('realtime', api)
 
@@ -86,6 +88,7 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
   app.addHook('onClose', async () => {
     node.close(CloseCode.goingAway, 'server shutting down')
     await adapter.close()
+    observability.close()
   })
 
   const prefix = (rawOptions as { prefix?: string }).prefix ?? ''

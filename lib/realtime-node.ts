@@ -23,6 +23,11 @@ import type { Adapter, ClusterMessage, DeliveryTarget } from './adapters/adapter
 import type { RealtimeApi } from './api.js'
 import { Channels } from './channels/channels.js'
 import type { MembershipTarget } from './adapters/adapter.js'
+import type { NodeMetrics } from './observability/metrics.js'
+import { HandshakeObserver } from './observability/handshake-observer.js'
+import { observedDelivery } from './observability/delivery-observer.js'
+import { deliveryChannel, messageChannel, traceHandler } from './observability/tracing.js'
+import { closeFields } from './observability/labels.js'
 
 export const FEATURES = Object.freeze(['heartbeat', 'subscriptions', 'rate_limiting'])
 
@@ -53,6 +58,9 @@ export class RealtimeNode {
   readonly delivery: Delivery
   /** Declared namespaces, who is in which channel, pending authorizations. */
   readonly channels: Channels
+  /** Set by the plugin when the metrics option is on; the hot paths check it once. */
+  metrics: NodeMetrics | undefined
+  readonly handshakes = new HandshakeObserver(this.counters, () => this.metrics)
   readonly #options: ResolvedOptions
   readonly #log: FastifyBaseLogger
   readonly #limiter: SlidingWindowRateLimiter
@@ -121,12 +129,12 @@ export class RealtimeNode {
       connections: () => this.registry.all(),
       onTimeout: (connection) => {
         this.counters.heartbeatTimeouts++
-        connection.log.debug('closing connection: no sign of life')
+        connection.log.debug(closeFields(CloseCode.heartbeatTimeout), 'closing connection: no sign of life')
         connection.close(CloseCode.heartbeatTimeout, 'connection timeout')
         this.#forget(connection)
       },
       onExpired: (connection) => {
-        connection.log.debug('closing connection: token expired')
+        connection.log.debug(closeFields(CloseCode.tokenExpired), 'closing connection: token expired')
         connection.close(CloseCode.tokenExpired, 'token expired')
         this.#forget(connection)
       },
@@ -142,16 +150,17 @@ export class RealtimeNode {
   readonly #listeners = createSocketListeners({
     message: (connection, data, isBinary) => this.#onMessage(connection, data, isBinary),
     pong: (connection) => { connection.lastSeenAt = Date.now() },
-    close: (connection) => {
+    close: (connection, code) => {
       connection.markClosed()
       this.#closing.delete(connection)
       this.#forget(connection)
+      this.#onClosed(connection, code)
     },
     error: (connection, err) => {
       // ws fails the connection itself after these (1002 bad framing, 1007 bad UTF-8, 1009 too big): log the
       // cause, never the payload, and forget it now rather than when (or if) the peer answers ws's close
       connection.log.debug({ code: err.code }, 'websocket error')
-      connection.close(CloseCode.protocolError, 'protocol error')
+      connection.close(failureCloseCode(err), 'protocol error')
       this.#forget(connection)
     }
   })
@@ -226,6 +235,14 @@ export class RealtimeNode {
     }
   }
 
+  /** Once per socket: counted and logged with the server's close code, or the peer's when it closed first (1005 none, 1006 cut off). */
+  #onClosed (connection: Connection, peerCode: number): void {
+    const isServerClose = connection.closeCode !== 0
+    const code = isServerClose ? connection.closeCode : peerCode
+    this.counters.countClose(code)
+    this.#log.debug({ connectionId: connection.id, userId: connection.userId, ...closeFields(code), initiatedBy: isServerClose ? 'server' : 'client' }, 'connection closed')
+  }
+
   /** Called once per connection when it leaves the registry (adapters release cluster slots). */
   onForget: ((connection: Connection) => void) | undefined
 
@@ -245,13 +262,16 @@ export class RealtimeNode {
       return
     }
     const decoded = this.router.decode(data.toString())
+    this.counters.countMessage(decoded.ok ? decoded.type : undefined)
     if (!decoded.ok) {
       this.#sendError(connection, decoded.code, decoded.message, decoded.requestId)
       return
     }
     const context = this.#context(connection, decoded.requestId)
     try {
-      const result = decoded.route.handler(decoded.data as never, context)
+      const result = messageChannel.hasSubscribers
+        ? traceHandler(decoded.route.handler, decoded.data as never, context, { connectionId: connection.id, userId: connection.userId, type: decoded.type, requestId: decoded.requestId })
+        : decoded.route.handler(decoded.data as never, context)
       if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
         (result as Promise<void>).catch((err: unknown) => this.#onHandlerError(connection, decoded.type, err, decoded.requestId))
       }
@@ -336,6 +356,7 @@ export class RealtimeNode {
       return
     }
     this.counters.errors++
+    this.counters.countError(code)
     this.#send(connection, text)
   }
 
@@ -345,8 +366,10 @@ export class RealtimeNode {
 
   /** Applies a message another node published. */
   receive (message: ClusterMessage): void {
+    this.counters.clusterMessagesReceived++
     if (message.kind === 'deliver') {
       this.delivery.deliverLocal(message.target, Buffer.from(message.payload))
+      if (this.metrics !== undefined && message.publishedAt !== undefined) this.metrics.observeClusterDelivery((Date.now() - message.publishedAt) / 1000)
     } else if (message.kind === 'membership') {
       this.membershipLocal(message.action, message.target, message.channel, message.reason).catch((err: unknown) => {
         this.#log.error({ err }, 'fastify-realtime: could not apply a channel membership change from another node')
@@ -378,6 +401,8 @@ export class RealtimeNode {
   }
 
   deliverTo (target: DeliveryTarget, type: string, data: unknown): Promise<number> {
+    this.counters.countDelivery(target.kind)
+    if (this.metrics !== undefined || deliveryChannel.hasSubscribers) return observedDelivery(this.delivery, this.metrics, target, type, data)
     return this.delivery.deliver(target, this.delivery.encode(type, data))
   }
 
@@ -431,7 +456,7 @@ type SocketWithConnection = WebSocket & { [kConnection]: Connection }
 interface SocketEvents {
   message (connection: Connection, data: RawData, isBinary: boolean): void
   pong (connection: Connection): void
-  close (connection: Connection): void
+  close (connection: Connection, code: number): void
   error (connection: Connection, err: Error & { code?: string }): void
 }
 
@@ -442,7 +467,7 @@ function createSocketListeners (events: SocketEvents) {
   return {
     message (this: WebSocket, data: RawData, isBinary: boolean): void { events.message(connectionOf(this), data, isBinary) },
     pong (this: WebSocket): void { events.pong(connectionOf(this)) },
-    close (this: WebSocket): void { events.close(connectionOf(this)) },
+    close (this: WebSocket, code: number): void { events.close(connectionOf(this), code) },
     error (this: WebSocket, err: Error & { code?: string }): void { events.error(connectionOf(this), err) }
   }
 }
@@ -475,4 +500,15 @@ class HandlerContext implements CoreContext {
   sendError (code: string, message: string, extra?: { details?: string[], reasons?: string[] }): void {
     this.#node.errorTo(this.connection, code, message, this.requestId, extra)
   }
+}
+
+/**
+ * The close code ws fails a connection with after a bad frame (1002, 1007,
+ * 1009), which it keeps on the error under a symbol of its own: counted and
+ * logged as what the peer saw. 1002 when it is not there.
+ */
+function failureCloseCode (err: Error): number {
+  const key = Object.getOwnPropertySymbols(err).find(symbol => symbol.description === 'status-code')
+  const code = key === undefined ? undefined : (err as unknown as Record<symbol, unknown>)[key]
+  return typeof code === 'number' ? code : CloseCode.protocolError
 }

@@ -1,5 +1,7 @@
 import t from 'tap'
+import type { AddressInfo } from 'node:net'
 import { loadConfig, DEVELOPMENT_SECRET } from '../examples/config.js'
+import { buildMetricsServer } from '../examples/metrics.js'
 import { openSocket } from './helpers/client.js'
 import { startExample } from './helpers/example.js'
 
@@ -109,4 +111,31 @@ t.test('the environment configures the example', async (t) => {
   const token = await limited.login('solo')
   const refused = await openSocket(`${limited.base.replace('http', 'ws')}/api/v1/ws/${token}`).catch((err: { statusCode: number }) => err)
   t.match(refused, { statusCode: 429 })
+})
+
+t.test('metrics on their own port, health for a load balancer (no token: 200, or 503 when failing)', async (t) => {
+  const example = await startExample(t, { maxConnections: 1 })
+  const health = await fetch(`${example.base}/api/v1/realtime/health`)
+  t.equal(health.status, 200)
+  t.match(await health.json(), { status: 'ok', adapter: { connected: true }, connections: 0, eventLoopDelayMs: Number })
+  t.equal((await fetch(`${example.base}/metrics`)).status, 404, 'the public port does not serve metrics')
+
+  const app = example.app
+  const metrics = buildMetricsServer(app)
+  await metrics.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => metrics.close())
+  const alice = await example.connect('alice')
+  await alice.client.request({ type: 'ping', data: {} }, 'pong')
+  const scrape = await fetch(`http://127.0.0.1:${(metrics.server.address() as AddressInfo).port}/metrics`)
+  t.equal(scrape.status, 200)
+  t.match(scrape.headers.get('content-type'), /^text\/plain/)
+  const text = await scrape.text()
+  t.match(text, /^realtime_connections 1$/m)
+  t.match(text, /^realtime_messages_received_total\{type="ping"\} 1$/m)
+
+  const full = await fetch(`${example.base}/api/v1/realtime/health`)
+  t.equal(full.status, 503, 'failing while full: new connections would be refused')
+  t.match(await full.json(), { status: 'failing', connections: 1 })
+  t.match(loadConfig({}), { metricsPort: 9464, metricsHost: '127.0.0.1' })
+  t.match(loadConfig({ METRICS_PORT: '9100', METRICS_HOST: '0.0.0.0' }), { metricsPort: 9100, metricsHost: '0.0.0.0' })
 })

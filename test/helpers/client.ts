@@ -118,8 +118,8 @@ export class TestClient {
 /**
  * Negative check by sentinel: resolves with what `client` received before
  * the marker `label` (sent with marker(label) after the action under test);
- * `[]` proves nothing arrived. For a cross-node check, send the marker from
- * the node that acted, so it travels the same path behind what it checks.
+ * `[]` proves nothing arrived. The marker must travel the path of what it
+ * checks (see messagesBeforeMarker).
  */
 export function messagesBefore (client: TestClient, label: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Envelope[]> {
   return client.messagesBefore(m => m.type === MARKER_TYPE && m.data.label === label, timeoutMs)
@@ -150,9 +150,11 @@ export interface MarkerSender {
 
 /**
  * The usual negative check: `via.sendToConnection` sends this connection a
- * marker after the action; resolves with what arrived before it (`[]` =
- * nothing). With a cluster adapter, pass the acting node's `app.realtime`:
- * the marker is published behind whatever that node published before.
+ * marker after the action resolved; resolves with what arrived before it
+ * (`[]` = nothing). On one node the marker is written behind the action's
+ * writes. Across nodes, pass the `app.realtime` of a node that does not hold
+ * the connection: the marker then crosses Redis behind the action's publish
+ * (which had resolved), and behind its echo to the acting node.
  */
 export async function messagesBeforeMarker (client: TestClient, via: MarkerSender, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Envelope[]> {
   const label = randomUUID()

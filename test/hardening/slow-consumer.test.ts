@@ -140,3 +140,19 @@ t.test('slow consumer protection (slowConsumer drop): the slow client stays open
   t.ok(slowReceived > 0 && slowReceived < BROADCASTS, `it got ${slowReceived} of ${BROADCASTS} broadcasts; ${BROADCASTS - slowReceived} were dropped`)
   t.equal(slowReceived + dropped, BROADCASTS, 'every broadcast was either delivered to it or counted as dropped')
 })
+
+t.test('control: with the limit lifted, the same load piles up for the slow client (what maxBufferedBytes keeps out)', async (t) => {
+  const server = await startServer(t, { realtime: { maxMessageSize: MAX_MESSAGE_SIZE, maxBufferedBytes: 1024 * MB } })
+  const slow = await openRaw(`${server.wsUrl}/${server.token('slow')}`)
+  const fast = await openRaw(`${server.wsUrl}/${server.token('fast')}`)
+  t.teardown(() => { slow.terminate(); fast.terminate() })
+  const reader = new Reader(fast)
+
+  rawSocket(slow).pause()
+  const load = await broadcastLoad(server, reader)
+  t.comment(`no limit: max server-side bufferedAmount ${(load.maxServerBuffered / MB).toFixed(1)} MB; retained after GC ${(load.retainedArrayBuffers / MB).toFixed(1)} MB`)
+  // the bounded runs above stay under 4 MB + one frame, and under maxBufferedBytes + 4 MB after GC
+  t.ok(load.maxServerBuffered > 32 * MB, `the slow socket held ${(load.maxServerBuffered / MB).toFixed(1)} MB of the 50 MB`)
+  t.ok(load.retainedArrayBuffers > 32 * MB, `after GC the process still held ${(load.retainedArrayBuffers / MB).toFixed(1)} MB for it`)
+  t.equal(server.app.realtime.stats().slowConsumerEvents, 0, 'nothing counted as a slow consumer')
+})

@@ -2,6 +2,7 @@ import type { ConnectionInfo } from './connection.js'
 import type { RealtimeStats } from './stats.js'
 import type { ClusterStats } from './adapters/adapter.js'
 import type { NotificationLevel, OutboundMessage, RealtimeEvents } from './protocol/server-messages.js'
+import type { PresenceApi } from './presence/presence-api.js'
 
 export interface NotificationOptions {
   level?: NotificationLevel
@@ -33,7 +34,7 @@ export interface ClusterView extends ClusterStats {
  * A message over maxMessageSize rejects with FST_REALTIME_MESSAGE_TOO_LARGE
  * and is sent to nobody.
  */
-export interface RealtimeApi {
+export interface RealtimeApi extends PresenceApi {
   /** This process's node id (unique per process). */
   readonly nodeId: string
   sendToConnection<K extends string>(connectionId: string, message: OutboundMessage<K>): Promise<number>

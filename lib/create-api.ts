@@ -4,6 +4,7 @@ import type { Adapter } from './adapters/adapter.js'
 import type { OutboundMessage } from './protocol/server-messages.js'
 import { CloseCode } from './protocol/codes.js'
 import { InvalidOutboundMessageError, PublishFailedError } from './errors.js'
+import { createPresenceApi } from './presence/presence-api.js'
 
 function checkMessage (message: OutboundMessage<string>): void {
   if (message === null || typeof message !== 'object') throw new InvalidOutboundMessageError('message must be { type, data }')
@@ -72,7 +73,8 @@ export function createRealtimeApi (node: RealtimeNode, adapter: Adapter): Realti
       return { ...(await adapter.clusterStats()), local }
     },
     getConnection: (connectionId) => node.registry.get(connectionId),
-    connectionsOf: (userId) => [...(node.registry.forUser(userId) ?? [])]
+    connectionsOf: (userId) => [...(node.registry.forUser(userId) ?? [])],
+    ...createPresenceApi(node.presence)
   }
   return api
 }

@@ -41,3 +41,9 @@ export const AdapterDependencyMissingError = createError<'FST_REALTIME_ADAPTER_D
   'FST_REALTIME_ADAPTER_DEPENDENCY_MISSING', 'fastify-realtime: %s needs the optional peer dependency %s: npm install it')
 export const AdapterUnavailableError = createError<'FST_REALTIME_ADAPTER_UNAVAILABLE', [string]>(
   'FST_REALTIME_ADAPTER_UNAVAILABLE', 'fastify-realtime: the cluster adapter could not start: %s', 503)
+
+// Presence, from app.realtime.isOnline / onlineUsers / onlineCount / presenceOf
+export const PresenceDisabledError = createError<'FST_REALTIME_PRESENCE_DISABLED', [string]>(
+  'FST_REALTIME_PRESENCE_DISABLED', 'fastify-realtime: %s')
+export const InvalidPresenceQueryError = createError<'FST_REALTIME_PRESENCE_QUERY_INVALID', [string]>(
+  'FST_REALTIME_PRESENCE_QUERY_INVALID', 'fastify-realtime: invalid presence query: %s')

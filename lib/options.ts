@@ -6,6 +6,7 @@ import { DEFAULT_EVENTS } from './protocol/server-messages.js'
 import { InvalidOptionsError } from './errors.js'
 import type { Adapter } from './adapters/adapter.js'
 import type { MessageHandler } from './router.js'
+import { resolvePresenceOptions, type PresenceOptions, type ResolvedPresenceOptions } from './presence/options.js'
 
 /** The data options: one schema, every default declared here. */
 export const RealtimeDataOptionsSchema = Type.Object({
@@ -77,6 +78,8 @@ export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, '
    * never sends by itself); set a list in production when browsers connect.
    */
   allowedOrigins?: '*' | readonly string[] | OriginCheck
+  /** User presence (`user.status_changed`, `app.realtime.isOnline`...): off unless given; `true` takes the defaults. */
+  presence?: boolean | PresenceOptions
 }
 
 export interface ResolvedOptions extends Readonly<Omit<RealtimeDataOptions, 'events'>> {
@@ -86,9 +89,11 @@ export interface ResolvedOptions extends Readonly<Omit<RealtimeDataOptions, 'eve
   readonly messages: ReadonlyMap<string, MessageTypeDefinition>
   readonly adapter: Adapter | undefined
   readonly allowedOrigins: OriginCheck | undefined
+  /** Undefined when user presence is off. */
+  readonly presence: ResolvedPresenceOptions | undefined
 }
 
-const FUNCTION_KEYS = new Set(['jwt', 'authenticate', 'messages', 'adapter', 'allowedOrigins'])
+const FUNCTION_KEYS = new Set(['jwt', 'authenticate', 'messages', 'adapter', 'allowedOrigins', 'presence'])
 const RESERVED_TYPES = new Set(['ping', 'heartbeat', 'subscribe', 'unsubscribe'])
 
 /** Validates and freezes the options; throws one error naming every bad option. */
@@ -120,6 +125,10 @@ export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOpt
   const messages = checkMessages(raw.messages, problems)
   const adapter = checkAdapter(raw.adapter, problems)
   const allowedOrigins = checkOrigins(raw.allowedOrigins, problems)
+  const presence = resolvePresenceOptions(raw.presence, problems)
+  if (presence !== undefined && problems.length === 0 && !(data as RealtimeDataOptions).events.includes('user.status_changed')) {
+    problems.push('presence announces user.status_changed: keep it in events')
+  }
 
   if (problems.length > 0) throw new InvalidOptionsError(problems.join('; '))
   const d = data as RealtimeDataOptions
@@ -131,7 +140,8 @@ export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOpt
     authenticate,
     messages,
     adapter,
-    allowedOrigins
+    allowedOrigins,
+    presence
   })
 }
 

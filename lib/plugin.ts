@@ -16,6 +16,7 @@ import { CloseCode } from './protocol/codes.js'
 import { InvalidOptionsError } from './errors.js'
 import type { RealtimeApi } from './api.js'
 import type { Adapter } from './adapters/adapter.js'
+import { createPresence } from './presence/create-presence.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -31,6 +32,10 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
   }
   const adapter: Adapter = options.adapter ?? new MemoryAdapter()
   const node = new RealtimeNode(options, adapter, app.log)
+  const presence = options.presence === undefined
+    ? undefined
+    : createPresence({ options: options.presence, adapter, deliver: (target, type, data) => node.deliverTo(target, type, data), log: app.log })
+  node.presence = presence
   const api = createRealtimeApi(node, adapter)
   node.api = api
   app.decorate('realtime', api)
@@ -76,10 +81,13 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
       localConnectionCount: (userId) => node.registry.countForUser(userId),
       hasConnection: (connectionId) => node.registry.get(connectionId) !== undefined
     })
+    await presence?.backend.start()
     node.start()
   })
   app.addHook('onClose', async () => {
     node.close(CloseCode.goingAway, 'server shutting down')
+    // the leaves of the connections just closed reach the backend before the adapter goes
+    await presence?.close()
     await adapter.close()
   })
 

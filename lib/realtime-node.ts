@@ -18,6 +18,7 @@ import type { CoreContext } from './handlers/context.js'
 import type { ResolvedOptions } from './options.js'
 import type { Adapter, ClusterMessage, DeliveryTarget } from './adapters/adapter.js'
 import type { RealtimeApi } from './api.js'
+import type { PresenceTracker } from './presence/presence-tracker.js'
 
 export const FEATURES = Object.freeze(['heartbeat', 'subscriptions', 'rate_limiting'])
 
@@ -143,6 +144,7 @@ export class RealtimeNode {
     const connection = new Connection(socket, identity.connectionId ?? randomUUID(), identity.userId, identity.user, identity.expiresAt, this.#log, now)
     this.registry.add(connection)
     this.counters.connectionsOpened++
+    this.presence?.connected(connection)
 
     // the same four listener functions for every socket: the socket names its connection
     ;(socket as SocketWithConnection)[kConnection] = connection
@@ -167,7 +169,10 @@ export class RealtimeNode {
   #forget (connection: Connection): void {
     // a peer that never answers our close frame (it stopped reading) is cut off by the sweep
     if (!connection.isOpen && connection.closingSince > 0) this.#closing.add(connection)
-    if (this.registry.remove(connection)) this.onForget?.(connection)
+    if (this.registry.remove(connection)) {
+      this.onForget?.(connection)
+      this.presence?.disconnected(connection)
+    }
   }
 
   /** Terminates connections that did not complete the closing handshake within the grace. */
@@ -182,6 +187,9 @@ export class RealtimeNode {
 
   /** Called once per connection when it leaves the registry (adapters release cluster slots). */
   onForget: ((connection: Connection) => void) | undefined
+
+  /** Told of every accepted and forgotten connection, when presence is on. */
+  presence: PresenceTracker | undefined
 
   #onMessage (connection: Connection, data: RawData, isBinary: boolean): void {
     if (!connection.isOpen) return

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import type { PresenceBackend, PresenceBackendContext } from '../presence/backend.js'
 
 /** Who a message is for. Connection ids are unique across the cluster. */
 export type DeliveryTarget =
@@ -50,5 +51,10 @@ export interface Adapter {
   acquireConnection? (userId: string, connectionId: string, max: number): Promise<boolean>
   releaseConnection? (userId: string, connectionId: string): Promise<void>
   clusterStats? (): Promise<ClusterStats>
+  /**
+   * Presence state shared by the cluster (called once, before start; the
+   * backend is started after the adapter). Without it, presence is kept per node.
+   */
+  presence? (context: PresenceBackendContext): PresenceBackend
   close (): Promise<void>
 }

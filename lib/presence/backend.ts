@@ -56,7 +56,7 @@ export interface PresenceBackend {
   /** Those of `userIds` who are in the scope, each once, in the order given. */
   presentAmong (scope: string, userIds: readonly string[]): Promise<string[]>
   count (scope: string): Promise<number>
-  /** Up to `limit` users of the scope; `total` counts them all. */
+  /** The users of the scope if there are at most `limit` (else none: `total` alone says how many). */
   members (scope: string, limit: number): Promise<{ total: number, members: PresenceMember[] }>
   /** Stops timers and waits for the work in flight; state that others share stays. */
   close (): Promise<void>

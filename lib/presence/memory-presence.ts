@@ -84,8 +84,8 @@ export class MemoryPresence implements PresenceBackend {
     const users = this.#scopes.get(scope)
     if (users === undefined) return { total: 0, members: [] }
     const members: PresenceMember[] = []
+    if (users.size > limit) return { total: users.size, members }
     for (const [userId, presence] of users) {
-      if (members.length >= limit) break
       members.push({ userId, connections: presence.connections.size, joinedAt: presence.joinedAt })
     }
     return { total: users.size, members }

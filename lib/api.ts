@@ -1,6 +1,6 @@
 import type { ConnectionInfo } from './connection.js'
 import type { RealtimeStats } from './stats.js'
-import type { ClusterStats } from './adapters/adapter.js'
+import type { ClusterStats, MembershipTarget } from './adapters/adapter.js'
 import type { NotificationLevel, OutboundMessage, RealtimeEvents } from './protocol/server-messages.js'
 import type { PresenceApi } from './presence/presence-api.js'
 
@@ -65,6 +65,38 @@ export interface RealtimeApi extends PresenceApi {
   clusterStats (): Promise<ClusterView>
   getConnection (connectionId: string): ConnectionInfo | undefined
   connectionsOf (userId: string): ConnectionInfo[]
+
+  // ---- channels (`namespace:id` of a declared namespace) ----
+
+  /**
+   * To the connections in `channel` on every node, each once; the envelope
+   * carries `channel`. Rejects with FST_REALTIME_CHANNEL_INVALID for a
+   * malformed channel or an undeclared namespace.
+   */
+  publish<K extends string>(channel: string, message: OutboundMessage<K>): Promise<number>
+  /**
+   * Puts the target's connections in `channel`, on every node, without
+   * authorize (the server decided); each one that was not in it yet is sent
+   * `subscription.joined`. Resolves how many local connections joined. A
+   * joined channel lasts as long as the connection: after a reconnect the
+   * client must subscribe to it again (the typed client does, and authorize
+   * then runs).
+   */
+  join (target: ChannelMember, channel: string): Promise<number>
+  /**
+   * Takes the target's connections out of `channel` on every node, whether
+   * they subscribed or were joined; each is sent `subscription.ended` with
+   * `reason` ('left' by default, say 'revoked' for a revocation). Resolves
+   * how many local connections left.
+   */
+  leave (target: ChannelMember, channel: string, reason?: string): Promise<number>
+  /** Connections in `channel` on this node. */
+  subscribersOf (channel: string): number
+  /** Connections in `channel` across the cluster (this node's count without a cluster adapter). */
+  clusterSubscribersOf (channel: string): Promise<number>
 }
+
+/** Whose membership join/leave changes: every connection of a user, or one connection. */
+export type ChannelMember = MembershipTarget
 
 export type { RealtimeEvents }

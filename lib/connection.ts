@@ -9,6 +9,8 @@ export interface ConnectionInfo {
   /** What `authenticate` returned as `user`, if anything. */
   readonly user: unknown
   readonly subscriptions: ReadonlySet<string>
+  /** The channels (`namespace:id`) it is in: subscribed to, or joined by the server. */
+  readonly channels: ReadonlySet<string>
   readonly connectedAt: number
 }
 
@@ -41,6 +43,7 @@ export class Connection implements ConnectionInfo {
   /** The token's `exp` in ms, or Infinity. */
   readonly expiresAt: number
   #subscriptions: Set<string> | undefined
+  #channels: Set<string> | undefined
   #isOpen = true
   readonly #socket: WebSocket
   readonly #parentLog: FastifyBaseLogger
@@ -59,6 +62,22 @@ export class Connection implements ConnectionInfo {
 
   get subscriptions (): ReadonlySet<string> {
     return this.#subscriptions ?? EMPTY
+  }
+
+  get channels (): ReadonlySet<string> {
+    return this.#channels ?? EMPTY
+  }
+
+  /** Only the ChannelIndex calls these, so the channel's index and the connection agree. */
+  addChannel (channel: string): boolean {
+    this.#channels ??= new Set()
+    if (this.#channels.has(channel)) return false
+    this.#channels.add(channel)
+    return true
+  }
+
+  removeChannel (channel: string): boolean {
+    return this.#channels?.delete(channel) ?? false
   }
 
   get isOpen (): boolean {

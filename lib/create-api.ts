@@ -3,7 +3,9 @@ import type { RealtimeNode } from './realtime-node.js'
 import type { Adapter } from './adapters/adapter.js'
 import type { OutboundMessage } from './protocol/server-messages.js'
 import { CloseCode } from './protocol/codes.js'
-import { InvalidOutboundMessageError, PublishFailedError } from './errors.js'
+import { InvalidChannelError, InvalidOutboundMessageError, PublishFailedError } from './errors.js'
+import type { MembershipTarget } from './adapters/adapter.js'
+import { CHANNEL_ID_PATTERN } from './channels/names.js'
 import { createPresenceApi } from './presence/presence-api.js'
 
 function checkMessage (message: OutboundMessage<string>): void {
@@ -47,8 +49,14 @@ export function createRealtimeApi (node: RealtimeNode, adapter: Adapter): Realti
     },
     async broadcastReviewUpdated (reviewId, changes, targetUsers) {
       const data = { review_id: reviewId, changes, timestamp: now() }
-      if (targetUsers !== undefined && targetUsers.length > 0) return toUsers(targetUsers, 'review.updated', data)
-      return node.deliverTo({ kind: 'event', event: 'review.updated' }, 'review.updated', data)
+      const base = targetUsers !== undefined && targetUsers.length > 0
+        ? { kind: 'users' as const, userIds: targetUsers }
+        : { kind: 'event' as const, event: 'review.updated' }
+      // with a review namespace, review:<id>'s members get it too (with `channel`), each connection once
+      if (node.channels.namespaces.has('review') && typeof reviewId === 'string' && CHANNEL_ID_PATTERN.test(reviewId)) {
+        return node.deliverTo({ kind: 'withChannel', base, channel: `review:${reviewId}` }, 'review.updated', data)
+      }
+      return node.deliverTo(base, 'review.updated', data)
     },
     async broadcastFileProcessingStatus (userId, fileId, status, progress, extra) {
       const data: Record<string, unknown> = { ...extra, file_id: fileId, status, timestamp: now() }
@@ -74,7 +82,58 @@ export function createRealtimeApi (node: RealtimeNode, adapter: Adapter): Realti
     },
     getConnection: (connectionId) => node.registry.get(connectionId),
     connectionsOf: (userId) => [...(node.registry.forUser(userId) ?? [])],
-    ...createPresenceApi(node.presence)
+    ...createPresenceApi(node.presence),
+
+    async publish (channel, message) {
+      checkChannel(channel)
+      checkMessage(message)
+      return node.deliverToChannel(channel, message.type, message.data)
+    },
+    async join (target, channel) {
+      return membership('join', target, channel)
+    },
+    async leave (target, channel, reason = 'left') {
+      if (typeof reason !== 'string' || reason.length === 0 || reason.length > 128) {
+        throw new InvalidOutboundMessageError('reason must be a string of 1-128 characters')
+      }
+      return membership('leave', target, channel, reason)
+    },
+    subscribersOf: (channel) => node.channels.index.count(channel),
+    async clusterSubscribersOf (channel) {
+      checkChannel(channel)
+      if (adapter.clusterSubscribersOf === undefined) return node.channels.index.count(channel)
+      return adapter.clusterSubscribersOf(channel)
+    }
+  }
+
+  function checkChannel (channel: string): void {
+    if (node.channels.parse(channel) === undefined) {
+      throw new InvalidChannelError(`not a channel of a declared namespace: ${String(channel).slice(0, 200)}`)
+    }
+  }
+
+  /** Applies the change here, then on every other node (a connection found here is nowhere else). */
+  async function membership (action: 'join' | 'leave', target: MembershipTarget, channel: string, reason?: string): Promise<number> {
+    checkChannel(channel)
+    const member = checkTarget(target)
+    const changed = await node.membershipLocal(action, member, channel, reason)
+    if ('connectionId' in member && node.registry.get(member.connectionId) !== undefined) return changed
+    try {
+      await adapter.publish(reason === undefined ? { kind: 'membership', action, target: member, channel } : { kind: 'membership', action, target: member, channel, reason })
+    } catch (err) {
+      throw Object.assign(new PublishFailedError((err as Error).message), { delivered: changed })
+    }
+    return changed
   }
   return api
+}
+
+/** Only the key that names the target travels to other nodes. */
+function checkTarget (target: MembershipTarget): MembershipTarget {
+  const candidate = target as { userId?: unknown, connectionId?: unknown } | null
+  if (candidate !== null && typeof candidate === 'object') {
+    if (typeof candidate.userId === 'string' && candidate.connectionId === undefined) return { userId: candidate.userId }
+    if (typeof candidate.connectionId === 'string' && candidate.userId === undefined) return { connectionId: candidate.connectionId }
+  }
+  throw new InvalidOutboundMessageError('target must be { userId } or { connectionId }')
 }

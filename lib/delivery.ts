@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import type { Registry } from './registry.js'
 import type { Connection } from './connection.js'
-import type { Adapter, DeliveryTarget } from './adapters/adapter.js'
+import type { Adapter, DeliveryTarget, EventTarget, UsersTarget } from './adapters/adapter.js'
 import type { Counters } from './stats.js'
 import { InvalidOutboundMessageError, MessageTooLargeError, PublishFailedError } from './errors.js'
 import { frameText } from './frame.js'
+import type { ChannelIndex } from './channels/channel-index.js'
+import { withChannelField } from './channels/envelope.js'
 
 export interface Encoded {
   /** The JSON text, for other nodes. */
@@ -39,16 +41,19 @@ export class Delivery {
   readonly #options: DeliveryOptions
   readonly #adapter: Adapter
   readonly #counters: Counters
+  readonly #channels: ChannelIndex<Connection>
 
-  constructor (registry: Registry<Connection>, options: DeliveryOptions, adapter: Adapter, counters: Counters) {
+  constructor (registry: Registry<Connection>, options: DeliveryOptions, adapter: Adapter, counters: Counters, channels: ChannelIndex<Connection>) {
+    this.#channels = channels
     this.#registry = registry
     this.#options = options
     this.#adapter = adapter
     this.#counters = counters
   }
 
-  encode (type: string, data: unknown): Encoded {
-    const text = this.#stringify(type, data)
+  /** With `channel`, the envelope carries it (a message published to a channel). */
+  encode (type: string, data: unknown, channel?: string): Encoded {
+    const text = this.#stringify(type, data, channel)
     const bytes = Buffer.from(text)
     if (bytes.length > this.#options.maxMessageSize) throw new MessageTooLargeError(bytes.length, this.#options.maxMessageSize)
     return { text, bytes }
@@ -68,10 +73,11 @@ export class Delivery {
     return text
   }
 
-  #stringify (type: string, data: unknown): string {
+  #stringify (type: string, data: unknown, channel?: string): string {
     if (typeof type !== 'string' || type.length === 0) throw new InvalidOutboundMessageError('type must be a non-empty string')
     try {
-      return JSON.stringify({ type, data: data ?? {}, timestamp: new Date().toISOString(), id: randomUUID() })
+      const envelope = { type, data: data ?? {}, timestamp: new Date().toISOString(), id: randomUUID() }
+      return JSON.stringify(channel === undefined ? envelope : { ...envelope, channel })
     } catch (err) {
       throw new InvalidOutboundMessageError(`data is not serializable (${(err as Error).message})`)
     }
@@ -119,7 +125,40 @@ export class Delivery {
         const connection = this.#registry.get(target.connectionId)
         return connection === undefined ? 0 : this.#sendOne(connection, out, false)
       }
+      case 'channel':
+        return this.#sendAll(this.#channels.members(target.channel), out)
+      case 'withChannel':
+        return this.#deliverWithChannel(target.base, target.channel, out)
     }
+  }
+
+  /**
+   * The channel's members get the message with `channel` (same id and
+   * timestamp), then `base`'s connections that are not members get it plain:
+   * one copy per connection.
+   */
+  #deliverWithChannel (base: EventTarget | UsersTarget, channel: string, plain: Outgoing): number {
+    const members = this.#channels.members(channel)
+    let delivered = 0
+    if (members !== undefined) {
+      const bytes = plain.bytes
+      const withChannel = withChannelField(typeof bytes === 'string' ? bytes : bytes.toString(), channel)
+      delivered += this.#sendAll(members, { bytes: Buffer.from(withChannel), frame: undefined })
+    }
+    const isMember = (connection: Connection): boolean => members?.has(connection) === true
+    if (base.kind === 'event') {
+      for (const connection of this.#registry.subscribers(base.event) ?? []) {
+        if (!isMember(connection)) delivered += this.#sendOne(connection, plain)
+      }
+      return delivered
+    }
+    for (const userId of base.userIds.length === 1 ? base.userIds : new Set(base.userIds)) {
+      for (const connection of this.#registry.forUser(userId) ?? []) {
+        if (isMember(connection)) continue
+        if (base.event === undefined || connection.subscriptions.has(base.event)) delivered += this.#sendOne(connection, plain)
+      }
+    }
+    return delivered
   }
 
   /** One recipient: no shared frame to build, ws frames it as it writes. */

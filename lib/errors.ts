@@ -17,6 +17,8 @@ export const MessageTooLargeError = createError<'FST_REALTIME_MESSAGE_TOO_LARGE'
   'FST_REALTIME_MESSAGE_TOO_LARGE', 'fastify-realtime: message is %d bytes, over maxMessageSize (%d): not sent')
 export const InvalidOutboundMessageError = createError<'FST_REALTIME_MESSAGE_INVALID', [string]>(
   'FST_REALTIME_MESSAGE_INVALID', 'fastify-realtime: cannot send message: %s')
+export const InvalidChannelError = createError<'FST_REALTIME_CHANNEL_INVALID', [string]>(
+  'FST_REALTIME_CHANNEL_INVALID', 'fastify-realtime: %s')
 export const PublishFailedError = createError<'FST_REALTIME_PUBLISH_FAILED', [string]>(
   'FST_REALTIME_PUBLISH_FAILED', 'fastify-realtime: delivered locally but could not publish to other nodes: %s')
 

@@ -7,6 +7,8 @@ import { InvalidOptionsError } from './errors.js'
 import type { Adapter } from './adapters/adapter.js'
 import type { MessageHandler } from './router.js'
 import { resolvePresenceOptions, type PresenceOptions, type ResolvedPresenceOptions } from './presence/options.js'
+import type { ChannelNamespaceOptions } from './channels/namespace.js'
+import { checkChannels } from './channels/check-options.js'
 
 /** The data options: one schema, every default declared here. */
 export const RealtimeDataOptionsSchema = Type.Object({
@@ -28,6 +30,8 @@ export const RealtimeDataOptionsSchema = Type.Object({
   closeOnTokenExpiry: Type.Boolean({ default: true }),
   clockToleranceMs: Type.Integer({ minimum: 0, maximum: 300000, default: 0, description: 'leeway for exp/nbf, at the handshake and for closing on expiry' }),
   maxEventLoopDelayMs: Type.Integer({ minimum: 0, default: 0, description: '0 = never shed connections for loop delay' }),
+  authorizeTimeoutMs: Type.Integer({ minimum: 1, default: 5000, description: 'a channel authorize not answered in time refuses with reason timeout' }),
+  maxSubscriptionsPerConnection: Type.Integer({ minimum: 1, default: 100, description: 'events + channels one connection may hold; a subscribe past it is refused' }),
   handshakeRateLimit: Type.Union([
     Type.Literal(false),
     Type.Object({
@@ -80,6 +84,12 @@ export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, '
   allowedOrigins?: '*' | readonly string[] | OriginCheck
   /** User presence (`user.status_changed`, `app.realtime.isOnline`...): off unless given; `true` takes the defaults. */
   presence?: boolean | PresenceOptions
+  /**
+   * Channel namespaces by name (`review` for `review:42`): clients may
+   * subscribe only to channels of a declared namespace, each admitted by
+   * its `authorize`.
+   */
+  channels?: Record<string, ChannelNamespaceOptions>
 }
 
 export interface ResolvedOptions extends Readonly<Omit<RealtimeDataOptions, 'events'>> {
@@ -91,9 +101,11 @@ export interface ResolvedOptions extends Readonly<Omit<RealtimeDataOptions, 'eve
   readonly allowedOrigins: OriginCheck | undefined
   /** Undefined when user presence is off. */
   readonly presence: ResolvedPresenceOptions | undefined
+  /** Declared namespaces; a Map so that no name reaches Object.prototype. */
+  readonly channels: ReadonlyMap<string, ChannelNamespaceOptions>
 }
 
-const FUNCTION_KEYS = new Set(['jwt', 'authenticate', 'messages', 'adapter', 'allowedOrigins', 'presence'])
+const FUNCTION_KEYS = new Set(['jwt', 'authenticate', 'messages', 'adapter', 'allowedOrigins', 'presence', 'channels'])
 const RESERVED_TYPES = new Set(['ping', 'heartbeat', 'subscribe', 'unsubscribe'])
 
 /** Validates and freezes the options; throws one error naming every bad option. */
@@ -129,6 +141,7 @@ export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOpt
   if (presence !== undefined && problems.length === 0 && !(data as RealtimeDataOptions).events.includes('user.status_changed')) {
     problems.push('presence announces user.status_changed: keep it in events')
   }
+  const channels = checkChannels(raw.channels, problems)
 
   if (problems.length > 0) throw new InvalidOptionsError(problems.join('; '))
   const d = data as RealtimeDataOptions
@@ -141,7 +154,8 @@ export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOpt
     messages,
     adapter,
     allowedOrigins,
-    presence
+    presence,
+    channels
   })
 }
 

@@ -79,7 +79,8 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
       log: app.log,
       receive: (message) => node.receive(message),
       localConnectionCount: (userId) => node.registry.countForUser(userId),
-      hasConnection: (connectionId) => node.registry.get(connectionId) !== undefined
+      hasConnection: (connectionId) => node.registry.get(connectionId) !== undefined,
+      localChannelSubscribers: (channel) => node.channels.index.count(channel)
     })
     await presence?.backend.start()
     node.start()

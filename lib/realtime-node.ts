@@ -19,6 +19,8 @@ import type { ResolvedOptions } from './options.js'
 import type { Adapter, ClusterMessage, DeliveryTarget } from './adapters/adapter.js'
 import type { RealtimeApi } from './api.js'
 import type { PresenceTracker } from './presence/presence-tracker.js'
+import { Channels } from './channels/channels.js'
+import type { MembershipTarget } from './adapters/adapter.js'
 
 export const FEATURES = Object.freeze(['heartbeat', 'subscriptions', 'rate_limiting'])
 
@@ -47,6 +49,8 @@ export class RealtimeNode {
   readonly counters = new Counters()
   readonly router = new MessageRouter()
   readonly delivery: Delivery
+  /** Declared namespaces, who is in which channel, pending authorizations. */
+  readonly channels: Channels
   readonly #options: ResolvedOptions
   readonly #log: FastifyBaseLogger
   readonly #limiter: SlidingWindowRateLimiter
@@ -63,12 +67,13 @@ export class RealtimeNode {
     this.#options = options
     this.#log = log
     this.#limiter = new SlidingWindowRateLimiter(options.rateLimit)
+    this.channels = new Channels(options, adapter, log)
     this.delivery = new Delivery(this.registry, {
       maxMessageSize: options.maxMessageSize,
       maxBufferedBytes: options.maxBufferedBytes,
       closeSlowConsumer: options.slowConsumer === 'close',
       framesOnce: !options.compression
-    }, adapter, this.counters)
+    }, adapter, this.counters, this.channels.index)
     this.delivery.onClosed = (connection) => this.#forget(connection)
     this.router.add('ping', PingDataSchema, (data, ctx) => handlePing(data, ctx as CoreContext))
     this.router.add('heartbeat', HeartbeatDataSchema, (data, ctx) => handleHeartbeat(data, ctx as CoreContext))
@@ -169,6 +174,7 @@ export class RealtimeNode {
   #forget (connection: Connection): void {
     // a peer that never answers our close frame (it stopped reading) is cut off by the sweep
     if (!connection.isOpen && connection.closingSince > 0) this.#closing.add(connection)
+    this.channels.forget(connection)
     if (this.registry.remove(connection)) {
       this.onForget?.(connection)
       this.presence?.disconnected(connection)
@@ -271,9 +277,34 @@ export class RealtimeNode {
   receive (message: ClusterMessage): void {
     if (message.kind === 'deliver') {
       this.delivery.deliverLocal(message.target, Buffer.from(message.payload))
+    } else if (message.kind === 'membership') {
+      this.membershipLocal(message.action, message.target, message.channel, message.reason).catch((err: unknown) => {
+        this.#log.error({ err }, 'fastify-realtime: could not apply a channel membership change from another node')
+      })
     } else {
       this.disconnectLocal(message.userId, message.code, message.reason)
     }
+  }
+
+  /** A message to the channel's connections on every node; the envelope carries `channel`. */
+  deliverToChannel (channel: string, type: string, data: unknown): Promise<number> {
+    return this.delivery.deliver({ kind: 'channel', channel }, this.delivery.encode(type, data, channel))
+  }
+
+  /** Server-side join or leave on this node's connections of `target`; resolves how many changed. */
+  async membershipLocal (action: 'join' | 'leave', target: MembershipTarget, channel: string, reason = 'left'): Promise<number> {
+    let connections: Iterable<Connection> | undefined
+    if ('connectionId' in target) {
+      const connection = this.registry.get(target.connectionId)
+      connections = connection === undefined ? undefined : [connection]
+    } else {
+      connections = this.registry.forUser(target.userId)
+    }
+    if (connections === undefined) return 0
+    const notify = (connection: Connection, type: string, notice: unknown): void => this.replyTo(connection, type, notice)
+    // a copy: leaving may change the user's set while we iterate
+    if (action === 'join') return this.channels.join([...connections], channel, notify)
+    return this.channels.leave([...connections], channel, reason, notify)
   }
 
   deliverTo (target: DeliveryTarget, type: string, data: unknown): Promise<number> {
@@ -366,12 +397,13 @@ class HandlerContext implements CoreContext {
   get realtime (): RealtimeApi { return this.#node.realtime }
   get registry (): Registry<Connection> { return this.#node.registry }
   get allowedEvents (): ReadonlySet<string> { return this.#node.allowedEvents }
+  get channels (): Channels { return this.#node.channels }
 
   reply (type: string, data: unknown): void {
     this.#node.replyTo(this.connection, type, data)
   }
 
-  sendError (code: string, message: string, extra?: { details?: string[] }): void {
+  sendError (code: string, message: string, extra?: { details?: string[], reasons?: string[] }): void {
     this.#node.errorTo(this.connection, code, message, this.requestId, extra)
   }
 }

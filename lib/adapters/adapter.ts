@@ -1,18 +1,34 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { PresenceBackend, PresenceBackendContext } from '../presence/backend.js'
 
+export interface EventTarget { kind: 'event', event: string }
+/** With `event`, only those users' connections subscribed to it. */
+export interface UsersTarget { kind: 'users', userIds: readonly string[], event?: string }
+
 /** Who a message is for. Connection ids are unique across the cluster. */
 export type DeliveryTarget =
   | { kind: 'all' }
-  | { kind: 'event', event: string }
-  /** With `event`, only those users' connections subscribed to it. */
-  | { kind: 'users', userIds: readonly string[], event?: string }
+  | EventTarget
+  | UsersTarget
   | { kind: 'connection', connectionId: string }
+  /** The connections in a channel (subscribed, or joined by the server); the payload carries `channel`. */
+  | { kind: 'channel', channel: string }
+  /**
+   * `base`'s connections and the channel's, each connection once: those in
+   * the channel get the payload with `channel` added, the others the plain
+   * payload (the seed's broadcastReviewUpdated beside a `review` namespace).
+   */
+  | { kind: 'withChannel', base: EventTarget | UsersTarget, channel: string }
+
+/** Whose channel membership a join or leave changes. */
+export type MembershipTarget = { userId: string } | { connectionId: string }
 
 /** What travels between nodes: already-encoded frames, never objects to re-encode. */
 export type ClusterMessage =
   | { kind: 'deliver', target: DeliveryTarget, payload: string }
   | { kind: 'disconnect', userId: string, code: number, reason: string }
+  /** Server-side channel membership (app.realtime.join / leave), applied by every node to its own connections. */
+  | { kind: 'membership', action: 'join' | 'leave', target: MembershipTarget, channel: string, reason?: string }
 
 /** What a node gives its adapter when it starts. */
 export interface AdapterContext {
@@ -25,6 +41,8 @@ export interface AdapterContext {
   localConnectionCount (userId: string): number
   /** Whether this node holds the connection (adapters free slots claimed by handshakes that never became connections). */
   hasConnection (connectionId: string): boolean
+  /** This node's connections in a channel, for adapters that count a channel's subscribers across the cluster. */
+  localChannelSubscribers (channel: string): number
 }
 
 export interface ClusterStats {
@@ -56,5 +74,16 @@ export interface Adapter {
    * backend is started after the adapter). Without it, presence is kept per node.
    */
   presence? (context: PresenceBackendContext): PresenceBackend
+  /**
+   * This node's first connection entered `channel`: from when the promise
+   * resolves, the channel's messages published on any node must reach this
+   * node (the node confirms the subscribe only then). Adapters that carry
+   * every message to every node leave it out. Called once per 0 -> 1.
+   */
+  subscribeChannel? (channel: string): Promise<void>
+  /** This node's last connection left `channel` (called once per 1 -> 0). */
+  unsubscribeChannel? (channel: string): Promise<void>
+  /** Connections in `channel` on every node; without it the API answers this node's count. */
+  clusterSubscribersOf? (channel: string): Promise<number>
   close (): Promise<void>
 }

@@ -17,7 +17,11 @@ export const RedisAdapterDataOptionsSchema = Type.Object({
   heartbeatMs: Type.Optional(Type.Integer({ minimum: 10, description: 'how often a node refreshes its lease; leaseMs / 3 by default' })),
   handshakeGraceMs: Type.Integer({ minimum: 100, default: 10000, description: 'a slot claimed by a handshake that never became a connection is freed after this' }),
   commandTimeoutMs: Type.Integer({ minimum: 10, default: 2000, description: 'a Redis command not answered in time rejects' }),
-  presenceSweepMs: Type.Integer({ minimum: 10, default: 1000, description: 'with presence on: how often a node reaps dead nodes\' users and ends graces that no timer of its own ended' })
+  presenceSweepMs: Type.Integer({ minimum: 10, default: 1000, description: 'with presence on: how often a node reaps dead nodes\' users and ends graces that no timer of its own ended' }),
+  channelRouting: Type.Union([Type.Literal('per-channel'), Type.Literal('shared')], {
+    default: 'per-channel',
+    description: "'per-channel': a node SUBSCRIBEs to a channel's Redis channel while it has connections in it, and receives only those channels' messages; 'shared': every channel message goes to every node over the one cluster channel"
+  })
 }, { additionalProperties: false })
 export type RedisAdapterDataOptions = Static<typeof RedisAdapterDataOptionsSchema>
 
@@ -54,6 +58,21 @@ interface Lease {
 
 type RedisConstructor = new (url: string, options: RedisOptions) => Redis
 
+/** The adapter's own frames on the cluster channel: a channel count asked, and answered. */
+type AdapterFrame =
+  | { kind: 'count', queryId?: unknown, channel?: unknown }
+  | { kind: 'counted', queryId?: unknown, to?: unknown, count?: unknown }
+
+interface CountQuery {
+  total: number
+  answers: number
+  /** How many other nodes heard the question: known once PUBLISH returned (answers may come first). */
+  expected: number | undefined
+  resolve (total: number): void
+  reject (err: Error): void
+  timer: NodeJS.Timeout | undefined
+}
+
 /** Wire format version: the first line of every frame. */
 const FRAME_VERSION = '1'
 
@@ -70,6 +89,10 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
   readonly #channel: string
   readonly #nodesKey: string
   readonly #leases = new Map<string, Lease>()
+  /** Channels this node has connections in (per-channel routing): what it SUBSCRIBEs to, again after an outage. */
+  readonly #listened = new Set<string>()
+  readonly #queries = new Map<string, CountQuery>()
+  #nextQuery = 0
   #pub: Publisher | undefined
   #sub: Redis | undefined
   // set by start(), before anything reads them
@@ -169,7 +192,87 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
   async publish (message: ClusterMessage): Promise<void> {
     const pub = this.#pub
     if (pub === undefined || this.#status !== 'connected') throw new Error(`Redis adapter is ${this.#status}`)
-    await pub.publish(this.#channel, this.#frame(message))
+    const isPerChannel = message.kind === 'deliver' && message.target.kind === 'channel' && this.#options.channelRouting === 'per-channel'
+    await pub.publish(isPerChannel ? this.#channelKey((message.target as { channel: string }).channel) : this.#channel, this.#frame(message))
+  }
+
+  /** Per-channel routing: listen to the channel's Redis channel (the index calls this on its first local member). */
+  async subscribeChannel (channel: string): Promise<void> {
+    if (this.#options.channelRouting === 'shared') return
+    this.#listened.add(channel)
+    const sub = this.#sub
+    // while Redis is away the channel is subscribed with the others when it is back
+    if (sub === undefined || this.#status !== 'connected' || this.#isClosing) return
+    await sub.subscribe(this.#channelKey(channel))
+  }
+
+  async unsubscribeChannel (channel: string): Promise<void> {
+    if (!this.#listened.delete(channel)) return
+    const sub = this.#sub
+    if (sub === undefined || this.#status !== 'connected' || this.#isClosing) return
+    await sub.unsubscribe(this.#channelKey(channel))
+  }
+
+  /** Channels this node listens to in Redis (per-channel routing). */
+  get listenedChannelCount (): number {
+    return this.#listened.size
+  }
+
+  /**
+   * Asks every node for its count over the cluster channel and sums the
+   * answers: nothing is stored per subscription, the cost is paid when
+   * asked. PUBLISH says how many nodes heard the question; rejects if they
+   * have not all answered within commandTimeoutMs.
+   */
+  async clusterSubscribersOf (channel: string): Promise<number> {
+    const pub = this.#pub
+    if (pub === undefined || this.#status !== 'connected') throw new Error(`Redis adapter is ${this.#status}`)
+    const queryId = `${this.#nodeId}:${++this.#nextQuery}`
+    let resolve!: (total: number) => void
+    let reject!: (err: Error) => void
+    const answered = new Promise<number>((res, rej) => { resolve = res; reject = rej })
+    const query: CountQuery = { total: this.#context.localChannelSubscribers(channel), answers: 0, expected: undefined, resolve, reject, timer: undefined }
+    this.#queries.set(queryId, query)
+    query.timer = setTimeout(() => {
+      this.#queries.delete(queryId)
+      reject(new Error(`not every node answered within ${this.#options.commandTimeoutMs} ms`))
+    }, this.#options.commandTimeoutMs)
+    query.timer.unref()
+    try {
+      const heard = await pub.publish(this.#channel, `${FRAME_VERSION}\n${this.#nodeId}\n${JSON.stringify({ kind: 'count', queryId, channel })}\n`)
+      // every node hears it, this one included
+      query.expected = Math.max(0, heard - 1)
+      this.#settleIfComplete(queryId, query)
+    } catch (err) {
+      clearTimeout(query.timer)
+      this.#queries.delete(queryId)
+      throw err
+    }
+    return answered
+  }
+
+  #settleIfComplete (queryId: string, query: CountQuery): void {
+    if (query.expected === undefined || query.answers < query.expected) return
+    clearTimeout(query.timer)
+    this.#queries.delete(queryId)
+    query.resolve(query.total)
+  }
+
+  #answerCount (header: { queryId?: unknown, channel?: unknown }, from: string): void {
+    if (typeof header.queryId !== 'string' || typeof header.channel !== 'string') return
+    const count = this.#context.localChannelSubscribers(header.channel)
+    const answer = `${FRAME_VERSION}\n${this.#nodeId}\n${JSON.stringify({ kind: 'counted', queryId: header.queryId, to: from, count })}\n`
+    this.#pub?.publish(this.#channel, answer).catch((err: unknown) => this.#log.debug({ err }, 'fastify-realtime: could not answer a channel count'))
+  }
+
+  /** After an outage: the channels this node has connections in, a thousand per command. */
+  async #resubscribeChannels (sub: Redis): Promise<void> {
+    const keys = [...this.#listened].map(channel => this.#channelKey(channel))
+    for (let i = 0; i < keys.length; i += 1000) await sub.subscribe(...keys.slice(i, i + 1000))
+  }
+
+  #channelKey (channel: string): string {
+    return `${this.#prefix}channel:${channel}`
   }
 
   /** `1\n<nodeId>\n<header JSON>\n<payload>`: the payload is the encoded text as is, never re-encoded. */
@@ -192,7 +295,11 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
     }
     let message: ClusterMessage
     try {
-      const header = JSON.parse(text.slice(nodeEnd + 1, headerEnd)) as ClusterMessage
+      const header = JSON.parse(text.slice(nodeEnd + 1, headerEnd)) as ClusterMessage | AdapterFrame
+      if (header.kind === 'count' || header.kind === 'counted') {
+        this.#onQueryFrame(header, text.slice(2, nodeEnd))
+        return
+      }
       message = header.kind === 'deliver' ? { kind: 'deliver', target: header.target, payload: text.slice(headerEnd + 1) } : header
     } catch {
       this.#warnFrame()
@@ -203,6 +310,19 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
     } catch (err) {
       this.#log.error({ err }, 'fastify-realtime: could not apply a message from another node')
     }
+  }
+
+  #onQueryFrame (frame: AdapterFrame, from: string): void {
+    if (frame.kind === 'count') {
+      this.#answerCount(frame, from)
+      return
+    }
+    if (frame.to !== this.#nodeId || typeof frame.queryId !== 'string') return
+    const query = this.#queries.get(frame.queryId)
+    if (query === undefined) return
+    query.answers++
+    if (typeof frame.count === 'number' && Number.isInteger(frame.count) && frame.count >= 0) query.total += frame.count
+    this.#settleIfComplete(frame.queryId, query)
   }
 
   #warnFrame (): void {
@@ -296,6 +416,11 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
       }
     }
     this.#leases.clear()
+    for (const query of this.#queries.values()) {
+      clearTimeout(query.timer)
+      query.reject(new Error('Redis adapter closed'))
+    }
+    this.#queries.clear()
     await Promise.all([quit(pub), quit(sub)])
     this.#setStatus('closed')
   }
@@ -319,6 +444,7 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
     const sub = this.#sub
     if (pub?.status !== 'ready' || sub?.status !== 'ready') return
     sub.subscribe(this.#channel)
+      .then(() => this.#resubscribeChannels(sub))
       .then(() => this.#beat())
       .then(() => {
         /* c8 ignore next */ // lost again (or closed) while resubscribing: the next ready tries again

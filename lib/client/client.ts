@@ -1,22 +1,22 @@
 import { CloseCode, isReconnectable } from '../protocol/codes.js'
 import type { ClientMessages } from '../protocol/client-messages.js'
 import type {
-  ConnectionEstablished, ErrorData, Pong, ServerEnvelope, SubscriptionConfirmed, UnsubscriptionConfirmed
+  ConnectionEstablished, ErrorData, Pong, ServerEnvelope, SubscriptionConfirmed, SubscriptionEnded, SubscriptionJoined,
+  UnsubscriptionConfirmed
 } from '../protocol/server-messages.js'
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js'
 import { TypedEmitter, type Listener } from './emitter.js'
 import { ClientErrorCode, RealtimeClientError } from './errors.js'
 import { preflight, type FetchLike, type PreflightVerdict } from './preflight.js'
+import { SubscriptionState, normalizeRequest, type SubscriptionLists, type SubscriptionRequest } from './subscription-state.js'
 import {
-  ConnectionState, type ClientEventMap, type Clock, type ConnectionStateValue, type RealtimeClientOptions,
+  ConnectionState, type ChannelMessage, type ClientEventMap, type Clock, type ConnectionStateValue, type RealtimeClientOptions,
   type StateChange, type TokenProvider, type WebSocketConstructor, type WebSocketLike
 } from './types.js'
 
 /** The subprotocol the server speaks (lib/handshake.ts); the token rides beside it as `bearer.<jwt>`. */
 export const SUBPROTOCOL = 'fastify-realtime.v1'
 const BEARER_PREFIX = 'bearer.'
-/** The server refuses a subscribe of more events than this (SubscribeDataSchema). */
-const MAX_EVENTS_PER_SUBSCRIBE = 100
 const OPEN = 1
 const CONNECTING = 0
 /** Statuses that say a close frame never came: the attempt or the link failed below the protocol. */
@@ -28,7 +28,8 @@ interface PendingRequest {
   readonly id: string
   readonly kind: RequestKind
   readonly text: string
-  readonly events: readonly string[]
+  /** What a subscribe or unsubscribe asks for (empty lists for a ping). */
+  readonly lists: SubscriptionLists
   /** A subscribe the client makes itself to restore subscriptions: nobody awaits it. */
   readonly isInternal: boolean
   resolve (value: unknown): void
@@ -93,8 +94,10 @@ export class RealtimeClient {
   #hasRetriedWithFreshToken = false
   /** Why the client stopped; undefined before the first connect(). */
   #stopError: RealtimeClientError | undefined
-  /** The events the app wants: restored on every connection. */
-  readonly #subscriptions = new Set<string>()
+  /** The events and channels the app is in: restored on every connection. */
+  readonly #subscriptions = new SubscriptionState()
+  /** Per-channel listeners (onChannel). */
+  readonly #channelListeners = new Map<string, Set<(message: ChannelMessage) => void>>()
   readonly #queue: Outgoing[] = []
   readonly #inflight = new Map<string, PendingRequest>()
   #nextId = 0
@@ -113,7 +116,8 @@ export class RealtimeClient {
       }
       this.#emitter.emit('error', new RealtimeClientError(ClientErrorCode.listenerFailed, `a '${String(event)}' listener threw`, { cause: err }))
     })
-    for (const event of options.subscriptions ?? []) this.#subscriptions.add(event)
+    for (const event of options.subscriptions ?? []) this.#subscriptions.events.add(event)
+    for (const channel of options.channels ?? []) this.#subscriptions.channels.add(channel)
     if (options.autoConnect === true) void this.connect().catch(() => {})
   }
 
@@ -122,7 +126,9 @@ export class RealtimeClient {
   /** The server's connection.established of the current connection, while open. */
   get connection (): ConnectionEstablished | undefined { return this.#state === ConnectionState.open ? this.#established : undefined }
   /** The events restored on every connection. */
-  get subscriptions (): string[] { return [...this.#subscriptions] }
+  get subscriptions (): string[] { return [...this.#subscriptions.events] }
+  /** The channels restored on every connection: subscribed, or joined by the server (re-authorized on each restore). */
+  get channels (): string[] { return [...this.#subscriptions.channels] }
   /** Messages waiting for a connection. */
   get queuedMessages (): number { return this.#queue.length }
 
@@ -203,35 +209,55 @@ export class RealtimeClient {
   }
 
   /**
-   * Subscribes to events, now and after every reconnect. Resolves with the
-   * server's subscription.confirmed; rejects with its error (INVALID_EVENT,
-   * `details` naming the refused events: then none of them is subscribed).
-   * Queued while not connected.
+   * Subscribes to events (a name or a list) or to `{ events?, channels? }`,
+   * now and after every reconnect. Resolves with the server's
+   * subscription.confirmed; rejects with its error, and then nothing of the
+   * request is subscribed: INVALID_EVENT / INVALID_CHANNEL (`details` names
+   * them), CHANNEL_FORBIDDEN (`details` the channels, `reasons` why),
+   * TOO_MANY_SUBSCRIPTIONS. Queued while not connected.
    */
-  subscribe (events: string | readonly string[]): Promise<SubscriptionConfirmed> {
-    return this.#eventsRequest<SubscriptionConfirmed>('subscribe', events)
+  subscribe (request: string | readonly string[] | SubscriptionRequest): Promise<SubscriptionConfirmed> {
+    return this.#subscriptionRequest<SubscriptionConfirmed>('subscribe', request)
   }
 
   /** Unsubscribes (and stops restoring them). Resolves with unsubscription.confirmed. */
-  unsubscribe (events: string | readonly string[]): Promise<UnsubscriptionConfirmed> {
-    return this.#eventsRequest<UnsubscriptionConfirmed>('unsubscribe', events)
+  unsubscribe (request: string | readonly string[] | SubscriptionRequest): Promise<UnsubscriptionConfirmed> {
+    return this.#subscriptionRequest<UnsubscriptionConfirmed>('unsubscribe', request)
   }
 
-  /** A bad event list rejects the returned promise rather than throwing. */
-  #eventsRequest<T> (type: 'subscribe' | 'unsubscribe', events: string | readonly string[]): Promise<T> {
-    let list: string[]
+  /**
+   * Listens to the messages published to one channel (their envelope
+   * carries `channel`). Does not subscribe: call subscribe({ channels }) or
+   * let the server join. Returns the function that removes the listener.
+   */
+  onChannel (channel: string, listener: (message: ChannelMessage) => void): () => void {
+    let listeners = this.#channelListeners.get(channel)
+    if (listeners === undefined) {
+      listeners = new Set()
+      this.#channelListeners.set(channel, listeners)
+    }
+    listeners.add(listener)
+    return () => {
+      listeners.delete(listener)
+      if (listeners.size === 0 && this.#channelListeners.get(channel) === listeners) this.#channelListeners.delete(channel)
+    }
+  }
+
+  /** A bad argument rejects the returned promise rather than throwing. */
+  #subscriptionRequest<T> (type: 'subscribe' | 'unsubscribe', request: string | readonly string[] | SubscriptionRequest): Promise<T> {
+    let lists: SubscriptionLists
     try {
-      list = normalizeEvents(events)
+      lists = normalizeRequest(request)
     } catch (err) {
       return Promise.reject(err)
     }
-    if (type === 'unsubscribe') for (const event of list) this.#subscriptions.delete(event)
-    return this.#request<T>(type, list)
+    if (type === 'unsubscribe') this.#subscriptions.forget(lists)
+    return this.#request<T>(type, lists)
   }
 
   /** Sends a ping; resolves with the round trip in milliseconds. */
   ping (): Promise<number> {
-    return this.#request<number>('ping', [])
+    return this.#request<number>('ping', NO_LISTS)
   }
 
   /**
@@ -267,14 +293,14 @@ export class RealtimeClient {
 
   // ---- sending ------------------------------------------------------------
 
-  #request<T>(kind: RequestKind, events: string[], isInternal = false): Promise<T> {
+  #request<T>(kind: RequestKind, lists: SubscriptionLists, isInternal = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const id = `${kind === 'ping' ? 'p' : 's'}${++this.#nextId}`
-      const data = kind === 'ping' ? { pingId: id } : { events }
+      const data = kind === 'ping' ? { pingId: id } : wireLists(lists)
       const request: PendingRequest = {
         id,
         kind,
-        events,
+        lists,
         isInternal,
         text: JSON.stringify({ type: kind, data, id }),
         resolve: resolve as (value: unknown) => void,
@@ -587,11 +613,18 @@ export class RealtimeClient {
       case 'unsubscription.confirmed':
         this.#onConfirmed(message.type === 'subscription.confirmed' ? 'subscribe' : 'unsubscribe', message.data as SubscriptionConfirmed)
         break
+      case 'subscription.joined':
+        this.#subscriptions.channels.add((message.data as SubscriptionJoined).channel)
+        break
+      case 'subscription.ended':
+        this.#subscriptions.channels.delete((message.data as SubscriptionEnded).channel)
+        break
       case 'error':
         // 'error' listeners get the client's errors: a server error nobody awaited is one of them
         this.#onServerError(message.data as ErrorData)
         return
     }
+    if (typeof message.channel === 'string') this.#onChannelMessage(message as ChannelMessage)
     // typed listeners by message type (the map is keyed by the names RealtimeEvents declares)
     const emit = this.#emitter.emit.bind(this.#emitter) as (event: string, data: unknown, envelope: ServerEnvelope) => void
     emit(message.type, message.data, message)
@@ -605,39 +638,52 @@ export class RealtimeClient {
     this.#established = established
     this.#openedAt = clock.now()
     this.#hasRetriedWithFreshToken = false
-    this.#restoreSubscriptions([...this.#subscriptions])
+    this.#restore(this.#subscriptions.restoreRequests())
     for (const outgoing of this.#queue.splice(0)) this.#write(outgoing)
     this.#setState(ConnectionState.open)
     this.#scheduleHeartbeat()
     this.#emitter.emit('open', established)
   }
 
-  #restoreSubscriptions (events: string[]): void {
-    for (let i = 0; i < events.length; i += MAX_EVENTS_PER_SUBSCRIBE) {
-      const chunk = events.slice(i, i + MAX_EVENTS_PER_SUBSCRIBE)
-      this.#request('subscribe', chunk, true).catch(() => {})
-    }
+  #restore (requests: SubscriptionLists[]): void {
+    for (const lists of requests) this.#request('subscribe', lists, true).catch(() => {})
   }
 
   #onConfirmed (kind: 'subscribe' | 'unsubscribe', data: SubscriptionConfirmed): void {
-    // the server answers in order, and names the events it confirms: take the oldest request that matches
-    const confirmed = new Set(data.events)
+    const lists: SubscriptionLists = { events: data.events ?? [], channels: data.channels ?? [] }
+    this.#subscriptions.confirmed(kind, lists)
+    // by the request id the server echoes; else (an older server) the oldest request naming the same events
+    const byId = data.request_id === undefined ? undefined : this.#inflight.get(data.request_id)
+    if (byId !== undefined) {
+      this.#settle(byId, data)
+      return
+    }
+    const confirmed = new Set(lists.events)
     let match: PendingRequest | undefined
     let oldest: PendingRequest | undefined
     for (const request of this.#inflight.values()) {
       if (request.kind !== kind) continue
       oldest ??= request
-      if (request.events.length === confirmed.size && request.events.every(event => confirmed.has(event))) {
+      if (request.lists.events.length === confirmed.size && request.lists.events.every(event => confirmed.has(event))) {
         match = request
         break
       }
     }
-    for (const event of data.events) {
-      if (kind === 'subscribe') this.#subscriptions.add(event)
-      else this.#subscriptions.delete(event)
-    }
     const request = match ?? oldest
     if (request !== undefined) this.#settle(request, data)
+  }
+
+  /** A message published to a channel: its per-channel listeners. */
+  #onChannelMessage (message: ChannelMessage): void {
+    const listeners = this.#channelListeners.get(message.channel)
+    if (listeners === undefined) return
+    for (const listener of [...listeners]) {
+      try {
+        listener(message)
+      } catch (cause) {
+        this.#emitter.emit('error', new RealtimeClientError(ClientErrorCode.listenerFailed, `a listener of channel ${message.channel} threw`, { cause }))
+      }
+    }
   }
 
   #onPong (data: Pong): void {
@@ -652,6 +698,7 @@ export class RealtimeClient {
     const init: ConstructorParameters<typeof RealtimeClientError>[2] = {}
     if (data.request_id !== undefined) init.requestId = data.request_id
     if (data.details !== undefined) init.details = data.details
+    if (data.reasons !== undefined) init.reasons = data.reasons
     if (data.retry_after !== undefined) init.retryAfterMs = data.retry_after * 1000
     const error = new RealtimeClientError(String(data.code), String(data.message), init)
     const request = data.request_id === undefined ? undefined : this.#inflight.get(data.request_id)
@@ -665,12 +712,10 @@ export class RealtimeClient {
       request.reject(error)
       return
     }
-    // a restore refused: the server no longer allows some events. Drop those, restore the rest.
-    const refused = new Set(data.details ?? [])
-    for (const event of refused) this.#subscriptions.delete(event)
-    const rest = request.events.filter(event => !refused.has(event) && this.#subscriptions.has(event))
+    // a restore refused: the server no longer allows some events or channels. Drop those, restore the rest.
+    const rest = this.#subscriptions.refused(request.lists, data.details ?? [])
     this.#emitter.emit('error', error)
-    if (refused.size > 0 && rest.length > 0) this.#restoreSubscriptions(rest)
+    this.#restore(rest)
   }
 
   // ---- heartbeat ----------------------------------------------------------
@@ -714,12 +759,14 @@ function messageOf (err: unknown): string {
   return err instanceof Error ? err.message : String(err)
 }
 
-function normalizeEvents (events: string | readonly string[]): string[] {
-  const list = typeof events === 'string' ? [events] : [...events]
-  if (list.length === 0 || !list.every(event => typeof event === 'string' && event.length > 0)) {
-    throw new TypeError('events must be a non-empty string or a non-empty array of non-empty strings')
-  }
-  return [...new Set(list)]
+const NO_LISTS: SubscriptionLists = { events: [], channels: [] }
+
+/** Only the lists that have names go on the wire (an events-only subscribe is the seed's message). */
+function wireLists (lists: SubscriptionLists): { events?: readonly string[], channels?: readonly string[] } {
+  const data: { events?: readonly string[], channels?: readonly string[] } = {}
+  if (lists.events.length > 0) data.events = lists.events
+  if (lists.channels.length > 0) data.channels = lists.channels
+  return data
 }
 
 function positive (name: string, value: number | undefined, fallback: number, allowZero = false): number {

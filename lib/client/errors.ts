@@ -45,8 +45,10 @@ export interface RealtimeClientErrorInit {
   retryAfterMs?: number
   /** The client message id this answers (the server's request_id). */
   requestId?: string
-  /** Offending values (e.g. the events INVALID_EVENT refused). */
+  /** Offending values (e.g. the events INVALID_EVENT refused, the channels CHANNEL_FORBIDDEN refused). */
   details?: readonly string[]
+  /** On CHANNEL_FORBIDDEN: why each channel of `details` was refused, in the same order. */
+  reasons?: readonly string[]
   cause?: unknown
 }
 
@@ -59,6 +61,7 @@ export class RealtimeClientError extends Error {
   readonly retryAfterMs: number | undefined
   readonly requestId: string | undefined
   readonly details: readonly string[] | undefined
+  readonly reasons: readonly string[] | undefined
 
   constructor (code: RealtimeClientError['code'], message: string, init: RealtimeClientErrorInit = {}) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause })
@@ -69,5 +72,6 @@ export class RealtimeClientError extends Error {
     this.retryAfterMs = init.retryAfterMs
     this.requestId = init.requestId
     this.details = init.details
+    this.reasons = init.reasons
   }
 }

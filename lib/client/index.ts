@@ -4,7 +4,7 @@ export { RealtimeClient, SUBPROTOCOL, resolveWebSocketUrl } from './client.js'
 export type { WaitForOpenOptions } from './client.js'
 export { ConnectionState } from './types.js'
 export type {
-  ClientEventMap, ClientEvents, Clock, ConnectionClosed, ConnectionStateValue, RealtimeClientOptions,
+  ChannelMessage, ClientEventMap, ClientEvents, Clock, ConnectionClosed, ConnectionStateValue, RealtimeClientOptions,
   ReconnectScheduled, ServerEventName, StateChange, TokenProvider, WebSocketConstructor, WebSocketLike
 } from './types.js'
 export { ClientErrorCode, RealtimeClientError } from './errors.js'
@@ -14,11 +14,12 @@ export type { BackoffOptions } from './backoff.js'
 export { preflight, classifyStatus, parseRetryAfter, toHttpUrl } from './preflight.js'
 export type { FetchLike, FetchResponseLike, PreflightVerdict, PreflightRequest } from './preflight.js'
 export type { Listener } from './emitter.js'
+export type { SubscriptionRequest, SubscriptionLists } from './subscription-state.js'
 export { CloseCode, WireError, isReconnectable } from '../protocol/codes.js'
 export type { CloseCodeValue, WireErrorCode } from '../protocol/codes.js'
 export type {
   RealtimeEvents, RealtimeEventName, ServerEnvelope, ServerMessage, ConnectionEstablished, ErrorData,
-  SubscriptionConfirmed, UnsubscriptionConfirmed, Pong, UploadProgress, UploadCompleted, UploadCancelled,
+  SubscriptionConfirmed, UnsubscriptionConfirmed, SubscriptionJoined, SubscriptionEnded, Pong, UploadProgress, UploadCompleted, UploadCancelled,
   UploadError, ReviewUpdated, SystemNotification, FileStatus
 } from '../protocol/server-messages.js'
 export type { ClientMessages, ClientMessageType } from '../protocol/client-messages.js'

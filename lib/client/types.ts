@@ -3,6 +3,9 @@ import type { BackoffOptions } from './backoff.js'
 import type { RealtimeClientError } from './errors.js'
 import type { FetchLike } from './preflight.js'
 
+/** A message published to a channel, as onChannel() listeners get it. */
+export type ChannelMessage = ServerEnvelope & { channel: string }
+
 /** The connection states, in the order a healthy client goes through them. */
 export const ConnectionState = {
   /** The first attempt after connect(). */
@@ -91,6 +94,8 @@ export interface RealtimeClientOptions {
   maxQueueSize?: number
   /** Events to subscribe to on every connection, as if subscribe() had been called. */
   subscriptions?: readonly string[]
+  /** Channels to subscribe to on every connection (the server authorizes each, every time). */
+  channels?: readonly string[]
   /** Call connect() from the constructor. Default false. */
   autoConnect?: boolean
   /** Timers and time (tests pass a fake clock). */

@@ -1,11 +1,13 @@
 import type { Connection } from '../connection.js'
 import type { Registry } from '../registry.js'
 import type { MessageContext } from '../router.js'
+import type { Channels } from '../channels/channels.js'
 
 /** What the protocol's own handlers need beyond a host handler's context. */
 export interface CoreContext extends MessageContext {
   readonly connection: Connection
   readonly registry: Registry<Connection>
   readonly allowedEvents: ReadonlySet<string>
-  sendError (code: string, message: string, extra?: { details?: string[] }): void
+  readonly channels: Channels
+  sendError (code: string, message: string, extra?: { details?: string[], reasons?: string[] }): void
 }

@@ -1,29 +1,146 @@
 import type { SubscribeData, UnsubscribeData } from '../protocol/client-messages.js'
 import { WireError } from '../protocol/codes.js'
+import { authorizeChannels, type ChannelRequest, type Refusal } from '../channels/authorize.js'
+import { echo } from '../channels/names.js'
 import type { CoreContext } from './context.js'
 
-/** subscribe: all requested events must be allowed, or nothing is subscribed. */
+/**
+ * subscribe: events and channels, all or nothing. Every event must be
+ * allowed, every channel well formed in a declared namespace, the total
+ * within maxSubscriptionsPerConnection, and every new channel admitted by
+ * its namespace's authorize; otherwise nothing is subscribed.
+ */
 export function handleSubscribe (data: SubscribeData, context: CoreContext): void {
-  const invalid = data.events.filter(event => !context.allowedEvents.has(event))
+  queue(context, data, (controller) => subscribe(data, context, controller))
+}
+
+/** unsubscribe: what is not subscribed is simply not there to remove; a malformed channel is INVALID_CHANNEL. */
+export function handleUnsubscribe (data: UnsubscribeData, context: CoreContext): void {
+  queue(context, data, () => unsubscribe(data, context))
+}
+
+function queue (context: CoreContext, data: SubscribeData, operation: (controller: AbortController) => void | Promise<void>): void {
+  if ((data.events === undefined || data.events.length === 0) && (data.channels === undefined || data.channels.length === 0)) {
+    context.sendError(WireError.invalidMessage, 'Invalid message: data must have events or channels')
+    return
+  }
+  const isQueued = context.channels.queue.run(context.connection, (controller) => {
+    try {
+      const result = operation(controller)
+      return result === undefined ? undefined : result.catch((err: unknown) => failed(context, err))
+    } catch (err) {
+      failed(context, err)
+    }
+  })
+  if (!isQueued) context.sendError(WireError.tooManySubscriptions, 'Too many subscribe requests waiting for authorization')
+}
+
+function subscribe (data: SubscribeData, context: CoreContext, controller: AbortController): void | Promise<void> {
+  const events = unique(data.events)
+  const invalid = events.filter(event => !context.allowedEvents.has(event))
   if (invalid.length > 0) {
     context.sendError(WireError.invalidEvent, `Cannot subscribe to: ${invalid.map(e => e.slice(0, 64)).join(', ')}`, { details: invalid })
     return
   }
+  const channels = parseAll(unique(data.channels), context)
+  if (channels === undefined) return
   const { connection } = context
-  const added = connection.addSubscriptions(data.events)
-  context.registry.indexEvents(connection, added)
-  context.reply('subscription.confirmed', withRequestId({ events: [...new Set(data.events)], subscriptions: [...connection.subscriptions] }, context.requestId))
+  const fresh = channels.filter(channel => !connection.channels.has(channel.name))
+  if (!isWithinBound(events, fresh, context)) return
+  const verdict = authorizeChannels(fresh, {
+    connection,
+    namespaces: context.channels.namespaces,
+    timeoutMs: context.channels.authorizeTimeoutMs,
+    requestId: context.requestId,
+    controller
+  })
+  if (Array.isArray(verdict)) return commit(events, channels, verdict, context)
+  return verdict.then(refusals => commit(events, channels, refusals, context))
 }
 
-/** unsubscribe: unknown or not-subscribed events are simply not there to remove. */
-export function handleUnsubscribe (data: UnsubscribeData, context: CoreContext): void {
+/** After authorization: refuse, or subscribe to everything and confirm. */
+function commit (events: string[], channels: ChannelRequest[], refusals: Refusal[], context: CoreContext): void | Promise<void> {
   const { connection } = context
-  const removed = connection.removeSubscriptions(data.events)
-  context.registry.unindexEvents(connection, removed)
-  context.reply('unsubscription.confirmed', withRequestId({ events: [...new Set(data.events)], subscriptions: [...connection.subscriptions] }, context.requestId))
+  // closed while authorizing: the connection is forgotten, and must stay out of every index
+  if (!connection.isOpen) return
+  if (refusals.length > 0) {
+    const list = refusals.map(r => `${r.channel} (${r.reason})`).join(', ')
+    context.sendError(WireError.channelForbidden, `Not allowed to subscribe to: ${list}`, {
+      details: refusals.map(r => r.channel),
+      reasons: refusals.map(r => r.reason)
+    })
+    return
+  }
+  // the server may have joined it to channels meanwhile
+  const fresh = channels.filter(channel => !connection.channels.has(channel.name))
+  if (!isWithinBound(events, fresh, context)) return
+  context.registry.indexEvents(connection, connection.addSubscriptions(events))
+  const index = context.channels.index
+  for (const channel of fresh) index.add(connection, channel.name)
+  const names = channels.map(channel => channel.name)
+  const confirm = (): void => {
+    if (connection.isOpen) context.reply('subscription.confirmed', confirmation(events, names, context))
+  }
+  // confirmed once the cluster routes the channels here: a message published after it is received
+  const ready = index.ready(names)
+  if (ready === undefined) return confirm()
+  return ready.then(confirm)
 }
 
-/** Confirmations carry the id of the request they answer, so clients can match them. */
-function withRequestId<T extends object> (data: T, requestId: string | undefined): T & { request_id?: string } {
-  return requestId === undefined ? data : { ...data, request_id: requestId }
+function unsubscribe (data: UnsubscribeData, context: CoreContext): void {
+  const events = unique(data.events)
+  const channels = parseAll(unique(data.channels), context)
+  if (channels === undefined) return
+  const { connection } = context
+  context.registry.unindexEvents(connection, connection.removeSubscriptions(events))
+  for (const channel of channels) context.channels.index.remove(connection, channel.name)
+  context.reply('unsubscription.confirmed', confirmation(events, channels.map(channel => channel.name), context))
+}
+
+/** The channels as requested, or undefined after answering INVALID_CHANNEL naming the bad ones. */
+function parseAll (names: string[], context: CoreContext): ChannelRequest[] | undefined {
+  const parsed: ChannelRequest[] = []
+  const invalid: string[] = []
+  for (const name of names) {
+    const channel = context.channels.parse(name)
+    if (channel === undefined) invalid.push(echo(name))
+    else parsed.push({ name, ...channel })
+  }
+  if (invalid.length === 0) return parsed
+  context.sendError(WireError.invalidChannel,
+    `Invalid channel: ${invalid.map(name => name.slice(0, 64)).join(', ')} (namespace:id of a declared namespace, id of 1-128 [A-Za-z0-9_.@=-])`,
+    { details: invalid })
+  return undefined
+}
+
+function isWithinBound (events: string[], freshChannels: ChannelRequest[], context: CoreContext): boolean {
+  const { connection } = context
+  const max = context.channels.maxSubscriptionsPerConnection
+  const freshEvents = events.filter(event => !connection.subscriptions.has(event)).length
+  const total = connection.subscriptions.size + connection.channels.size + freshEvents + freshChannels.length
+  if (total <= max) return true
+  context.sendError(WireError.tooManySubscriptions, `Too many subscriptions: at most ${max} events and channels per connection`)
+  return false
+}
+
+function confirmation (events: string[], channels: string[], context: CoreContext): Record<string, unknown> {
+  const { connection } = context
+  const data: Record<string, unknown> = {
+    events,
+    channels,
+    subscriptions: [...connection.subscriptions],
+    channel_subscriptions: [...connection.channels]
+  }
+  // the id of the request it answers, so clients can match it
+  if (context.requestId !== undefined) data.request_id = context.requestId
+  return data
+}
+
+function failed (context: CoreContext, err: unknown): void {
+  context.log.error({ err }, 'subscription request failed')
+  context.sendError(WireError.handlerError, 'Could not handle subscription request')
+}
+
+function unique (list: readonly string[] | undefined): string[] {
+  return list === undefined ? [] : [...new Set(list)]
 }

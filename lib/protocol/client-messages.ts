@@ -21,8 +21,19 @@ export type PingData = Static<typeof PingDataSchema>
 export const HeartbeatDataSchema = Type.Object({})
 export type HeartbeatData = Static<typeof HeartbeatDataSchema>
 
+/** Most names one subscribe or unsubscribe may carry in each of its lists. */
+export const MAX_NAMES_PER_SUBSCRIBE = 100
+
+/**
+ * subscribe / unsubscribe: event types, channels (`namespace:id`), or both;
+ * each list 1-100 names when given, and at least one list given (the
+ * handler answers INVALID_MESSAGE otherwise). Channel names are checked by
+ * the handler, not here, so a malformed one is answered INVALID_CHANNEL
+ * naming it (the frame's size is already bounded by maxMessageSize).
+ */
 export const SubscribeDataSchema = Type.Object({
-  events: Type.Array(Type.String({ maxLength: 128 }), { minItems: 1, maxItems: 100 })
+  events: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), { minItems: 1, maxItems: MAX_NAMES_PER_SUBSCRIBE })),
+  channels: Type.Optional(Type.Array(Type.String(), { minItems: 1, maxItems: MAX_NAMES_PER_SUBSCRIBE }))
 })
 export type SubscribeData = Static<typeof SubscribeDataSchema>
 export const UnsubscribeDataSchema = SubscribeDataSchema

@@ -8,7 +8,13 @@ export const WireError = {
   invalidMessageType: 'INVALID_MESSAGE_TYPE',
   invalidEvent: 'INVALID_EVENT',
   rateLimited: 'RATE_LIMIT_EXCEEDED',
-  handlerError: 'HANDLER_ERROR'
+  handlerError: 'HANDLER_ERROR',
+  /** A channel name is malformed (`namespace:id`) or its namespace is not declared; `details` names them. */
+  invalidChannel: 'INVALID_CHANNEL',
+  /** A namespace's authorize refused (or timed out, or threw); `details` names the channels, `reasons` says why. */
+  channelForbidden: 'CHANNEL_FORBIDDEN',
+  /** The subscribe would take the connection past maxSubscriptionsPerConnection (events + channels). */
+  tooManySubscriptions: 'TOO_MANY_SUBSCRIPTIONS'
 } as const
 export type WireErrorCode = typeof WireError[keyof typeof WireError]
 

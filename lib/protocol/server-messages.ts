@@ -10,7 +10,9 @@ export const ServerEnvelopeSchema = <T extends TSchema>(type: string, data: T) =
     type: Type.Literal(type),
     data,
     timestamp: Type.String({ format: 'date-time' }),
-    id: Type.String()
+    id: Type.String(),
+    /** Set on a message published to a channel: the channel it was published to. */
+    channel: Type.Optional(Type.String())
   })
 
 export interface ServerEnvelope<TType extends string = string, TData = unknown> {
@@ -20,6 +22,8 @@ export interface ServerEnvelope<TType extends string = string, TData = unknown> 
   timestamp: string
   /** Unique per message (a UUID). */
   id: string
+  /** The channel (`namespace:id`) the message was published to; absent on event and targeted deliveries. */
+  channel?: string
 }
 
 const IsoTime = Type.String({ description: 'ISO 8601 date-time' })
@@ -45,16 +49,33 @@ export const HeartbeatAckSchema = Type.Object({ timestamp: IsoTime })
 export type HeartbeatAck = Static<typeof HeartbeatAckSchema>
 
 export const SubscriptionConfirmedSchema = Type.Object({
-  /** The events this request subscribed to. */
+  /** The events this request subscribed to (or unsubscribed from). */
   events: Type.Array(Type.String()),
-  /** Everything this connection is subscribed to now. */
+  /** The channels this request subscribed to (or unsubscribed from). */
+  channels: Type.Array(Type.String()),
+  /** Every event this connection is subscribed to now. */
   subscriptions: Type.Array(Type.String()),
+  /** Every channel this connection is in now (subscribed or joined by the server). */
+  channel_subscriptions: Type.Array(Type.String()),
   /** The `id` of the subscribe/unsubscribe message this answers, when it had one. */
   request_id: Type.Optional(Type.String())
 })
 export type SubscriptionConfirmed = Static<typeof SubscriptionConfirmedSchema>
 export const UnsubscriptionConfirmedSchema = SubscriptionConfirmedSchema
 export type UnsubscriptionConfirmed = SubscriptionConfirmed
+
+/** The server put this connection in a channel (`app.realtime.join`). */
+export const SubscriptionJoinedSchema = Type.Object({
+  channel: Type.String()
+})
+export type SubscriptionJoined = Static<typeof SubscriptionJoinedSchema>
+
+/** The server took this connection out of a channel (`app.realtime.leave`); `reason` is the host's, 'revoked' for a revocation. */
+export const SubscriptionEndedSchema = Type.Object({
+  channel: Type.String(),
+  reason: Type.String()
+})
+export type SubscriptionEnded = Static<typeof SubscriptionEndedSchema>
 
 export const ErrorDataSchema = Type.Object({
   code: Type.String(),
@@ -63,8 +84,10 @@ export const ErrorDataSchema = Type.Object({
   retry_after: Type.Optional(Type.Integer({ minimum: 1 })),
   /** The client's message id this error answers, when it had one. */
   request_id: Type.Optional(Type.String()),
-  /** Offending values, e.g. the events that cannot be subscribed to. */
-  details: Type.Optional(Type.Array(Type.String()))
+  /** Offending values, e.g. the events or channels that cannot be subscribed to (each cut to 200 characters). */
+  details: Type.Optional(Type.Array(Type.String())),
+  /** On CHANNEL_FORBIDDEN: why each channel of `details` was refused, in the same order ('forbidden', 'timeout', 'error' or the host's reason). */
+  reasons: Type.Optional(Type.Array(Type.String()))
 })
 export type ErrorData = Static<typeof ErrorDataSchema>
 
@@ -173,6 +196,8 @@ export const ReplySchemas = {
   'heartbeat.ack': HeartbeatAckSchema,
   'subscription.confirmed': SubscriptionConfirmedSchema,
   'unsubscription.confirmed': UnsubscriptionConfirmedSchema,
+  'subscription.joined': SubscriptionJoinedSchema,
+  'subscription.ended': SubscriptionEndedSchema,
   error: ErrorDataSchema
 } as const
 
@@ -192,6 +217,8 @@ export interface RealtimeEvents {
   'heartbeat.ack': HeartbeatAck
   'subscription.confirmed': SubscriptionConfirmed
   'unsubscription.confirmed': UnsubscriptionConfirmed
+  'subscription.joined': SubscriptionJoined
+  'subscription.ended': SubscriptionEnded
   error: ErrorData
   'upload.progress': UploadProgress
   'upload.completed': UploadCompleted

@@ -6,6 +6,8 @@ export interface Envelope<T = Record<string, unknown>> {
   data: T
   timestamp: string
   id: string
+  /** Set on a message published to a channel. */
+  channel?: string
 }
 
 export interface CloseInfo { code: number, reason: string }

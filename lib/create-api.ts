@@ -82,7 +82,7 @@ export function createRealtimeApi (node: RealtimeNode, adapter: Adapter): Realti
     },
     getConnection: (connectionId) => node.registry.get(connectionId),
     connectionsOf: (userId) => [...(node.registry.forUser(userId) ?? [])],
-    ...createPresenceApi(node.presence),
+    ...createPresenceApi(node.presence, node.channels),
 
     async publish (channel, message) {
       checkChannel(channel)

@@ -106,7 +106,7 @@ export interface ResolvedOptions extends Readonly<Omit<RealtimeDataOptions, 'eve
 }
 
 const FUNCTION_KEYS = new Set(['jwt', 'authenticate', 'messages', 'adapter', 'allowedOrigins', 'presence', 'channels'])
-const RESERVED_TYPES = new Set(['ping', 'heartbeat', 'subscribe', 'unsubscribe'])
+const RESERVED_TYPES = new Set(['ping', 'heartbeat', 'subscribe', 'unsubscribe', 'presence'])
 
 /** Validates and freezes the options; throws one error naming every bad option. */
 export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOptions {

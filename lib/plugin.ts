@@ -32,10 +32,7 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
   }
   const adapter: Adapter = options.adapter ?? new MemoryAdapter()
   const node = new RealtimeNode(options, adapter, app.log)
-  const presence = options.presence === undefined
-    ? undefined
-    : createPresence({ options: options.presence, adapter, deliver: (target, type, data) => node.deliverTo(target, type, data), log: app.log })
-  node.presence = presence
+  const presence = createPresence(options, adapter, node, app.log)
   const api = createRealtimeApi(node, adapter)
   node.api = api
   app.decorate('realtime', api)

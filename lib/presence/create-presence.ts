@@ -1,36 +1,50 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { Adapter, DeliveryTarget } from '../adapters/adapter.js'
+import type { Adapter } from '../adapters/adapter.js'
+import type { RealtimeNode } from '../realtime-node.js'
+import type { ResolvedOptions } from '../options.js'
+import type { CoreContext } from '../handlers/context.js'
+import { PresenceRequestDataSchema } from '../protocol/presence-messages.js'
 import { USERS_SCOPE, type PresenceBackendContext, type PresenceChange } from './backend.js'
 import { MemoryPresence } from './memory-presence.js'
 import { PresenceTracker } from './presence-tracker.js'
 import { createUserStatusAnnouncer } from './user-status.js'
-import type { ResolvedPresenceOptions } from './options.js'
+import { createChannelAnnouncer, handlePresenceRequest, hasChannelPresence, trackChannelMembership } from './channel-presence.js'
 
-export interface PresenceDeps {
-  options: ResolvedPresenceOptions
-  adapter: Adapter
-  deliver (target: DeliveryTarget, type: string, data: unknown): Promise<number>
-  log: FastifyBaseLogger
-}
+/** The grace when only channels keep presence (the `presence` option is left out). */
+const DEFAULT_GRACE_MS = 5000
 
 /**
- * Presence on the adapter's backend (shared by the cluster), or kept in this
- * process when the adapter has none. Changes of the `users` scope become
- * `user.status_changed`.
+ * Turns presence on for the node when the `presence` option or a namespace
+ * asks for it: the backend (the adapter's, shared by the cluster, or this
+ * process's), the connection and channel hooks, the `presence` request, and
+ * the announcements (`user.status_changed`, `presence.joined` / `presence.left`).
  */
-export function createPresence (deps: PresenceDeps): PresenceTracker {
-  const announceUser = createUserStatusAnnouncer({ audience: deps.options.audience, deliver: deps.deliver, log: deps.log })
+export function createPresence (options: ResolvedOptions, adapter: Adapter, node: RealtimeNode, log: FastifyBaseLogger): PresenceTracker | undefined {
+  const tracksUsers = options.presence !== undefined
+  const tracksChannels = hasChannelPresence(options.channels)
+  if (!tracksUsers && !tracksChannels) return undefined
+
+  const announceUser = createUserStatusAnnouncer({ audience: options.presence?.audience, deliver: (target, type, data) => node.deliverTo(target, type, data), log })
+  const announceChannel = createChannelAnnouncer({ namespaces: options.channels, deliverToChannel: (channel, type, data) => node.deliverToChannel(channel, type, data), log })
   const context: PresenceBackendContext = {
-    offlineGraceMs: deps.options.offlineGraceMs,
-    log: deps.log,
+    offlineGraceMs: options.presence?.offlineGraceMs ?? DEFAULT_GRACE_MS,
+    log,
     changed (change: PresenceChange) {
       if (change.scope === USERS_SCOPE) announceUser(change)
+      else announceChannel(change)
     }
   }
-  let backend = deps.adapter.presence?.(context)
+  let backend = adapter.presence?.(context)
   if (backend === undefined) {
-    deps.log.warn('fastify-realtime: the adapter keeps no presence state; presence counts this node\'s connections only')
+    log.warn('fastify-realtime: the adapter keeps no presence state; presence counts this node\'s connections only')
     backend = new MemoryPresence(context)
   }
-  return new PresenceTracker({ backend, tracksUsers: true, log: deps.log })
+  const tracker = new PresenceTracker({ backend, tracksUsers, log })
+  node.presence = tracker
+  if (tracksChannels) {
+    node.channels.index.onMembership = trackChannelMembership(tracker, options.channels)
+    const answering = backend
+    node.router.add('presence', PresenceRequestDataSchema, (data, ctx) => handlePresenceRequest(data, ctx as CoreContext, answering))
+  }
+  return tracker
 }

@@ -29,19 +29,9 @@ export async function subscribe (client: TestClient, data: { events?: string[], 
   return answerTo(client, id)
 }
 
-/** The confirmation or error whose request_id is `id`, skipping nothing else. */
-export async function answerTo (client: TestClient, id: string, timeoutMs = 5000): Promise<Envelope> {
-  const deadline = Date.now() + timeoutMs
-  const put: Envelope[] = []
-  try {
-    for (;;) {
-      const message = await client.next(undefined, Math.max(1, deadline - Date.now()))
-      if ((message.data as { request_id?: unknown }).request_id === id) return message
-      put.push(message)
-    }
-  } finally {
-    client.received.unshift(...put)
-  }
+/** The confirmation or error whose request_id is `id`; other messages stay queued. */
+export function answerTo (client: TestClient, id: string, timeoutMs = 5000): Promise<Envelope> {
+  return client.nextWhere((m) => (m.data as { request_id?: unknown }).request_id === id, `the answer to ${id}`, timeoutMs)
 }
 
 /**

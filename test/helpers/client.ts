@@ -44,7 +44,11 @@ export class TestClient {
 
   /** The next message of `type` (already received or still to come). */
   next<T = Record<string, unknown>> (type?: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Envelope<T>> {
-    const match = (m: Envelope): boolean => type === undefined || m.type === type
+    return this.nextWhere<T>((m) => type === undefined || m.type === type, type ?? 'message', timeoutMs)
+  }
+
+  /** The next message that `match` accepts (already received or still to come); the others stay queued in order. */
+  nextWhere<T = Record<string, unknown>> (match: (m: Envelope) => boolean, what = 'matching message', timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Envelope<T>> {
     const index = this.received.findIndex(match)
     if (index !== -1) return Promise.resolve(this.received.splice(index, 1)[0] as Envelope<T>)
     return new Promise((resolve, reject) => {
@@ -52,7 +56,7 @@ export class TestClient {
       const timer = setTimeout(() => {
         const at = this.#waiters.indexOf(waiter)
         if (at !== -1) this.#waiters.splice(at, 1)
-        reject(new Error(`no ${type ?? 'message'} within ${timeoutMs} ms`))
+        reject(new Error(`no ${what} within ${timeoutMs} ms`))
       }, timeoutMs)
       this.#waiters.push(waiter)
     })

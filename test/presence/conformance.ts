@@ -2,10 +2,11 @@
 // and redis.test.ts run them. Observers are subscribed to user.status_changed and
 // are kept out of the audience themselves, so they only see the users under test.
 import type { Test } from 'tap'
-import type { PresenceAudienceHook, RealtimeOptions } from '../../lib/index.js'
+import { UserStatusChangedSchema, type PresenceAudienceHook, type RealtimeOptions } from '../../lib/index.js'
 import type { TestClient } from '../helpers/client.js'
 import type { TestServer } from '../helpers/server.js'
-import { nextStatuses, receivedBeforeMarker, statusesIn, subscribedToStatus, type PresenceCluster, type StatusChanged } from './support.js'
+import { channelPresenceConformance } from './channel-conformance.js'
+import { nextStatuses, receivedBeforeMarker, schemaErrors, statusesIn, subscribedToStatus, type PresenceCluster, type StatusChanged } from './support.js'
 
 const GRACE_MS = 200
 const everyoneButObservers: PresenceAudienceHook = (userId) => userId.startsWith('observer') ? [] : 'all'
@@ -53,6 +54,7 @@ export function presenceConformance (t: Test, cluster: PresenceCluster): void {
     const first = await (nodes[0] as TestServer).connect('alice')
     const online = await watcher.next<StatusChanged>('user.status_changed')
     t.match(online.data, { user_id: 'alice', status: 'online', timestamp: String })
+    t.same(schemaErrors(online, UserStatusChangedSchema), [], 'matches the exported schema')
     t.ok(Math.abs(Date.parse(online.data.timestamp) - Date.now()) < 60000, 'timestamp is a date')
     // a page reload: the socket closes, a new one opens on the other node
     await first.close()
@@ -147,4 +149,6 @@ export function presenceConformance (t: Test, cluster: PresenceCluster): void {
     await t.rejects(node.app.realtime.onlineUsers(['alice']), { code: 'FST_REALTIME_PRESENCE_DISABLED' })
     await t.rejects(node.app.realtime.onlineCount(), { code: 'FST_REALTIME_PRESENCE_DISABLED' })
   })
+
+  channelPresenceConformance(t, cluster)
 }

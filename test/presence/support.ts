@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type { Envelope, TestClient } from '../helpers/client.js'
 import type { TestServer } from '../helpers/server.js'
-import type { RealtimeOptions } from '../../lib/index.js'
+import { Value } from '@sinclair/typebox/value'
+import { FormatRegistry, type TSchema } from '@sinclair/typebox'
+import { ServerEnvelopeSchema, type RealtimeOptions } from '../../lib/index.js'
 
 export interface Teardown { teardown (fn: () => unknown): void }
 
@@ -51,4 +53,12 @@ export async function subscribedToStatus (client: TestClient): Promise<TestClien
 /** Status messages among messages, as `user:status` strings. */
 export function statusesIn (messages: Envelope[]): string[] {
   return messages.filter(m => m.type === 'user.status_changed').map(m => `${String(m.data.user_id)}:${String(m.data.status)}`)
+}
+
+// TypeBox checks formats only once told how (as test/schemas.test.ts does)
+if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (value) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value))
+
+/** Schema errors of a received message against its exported data schema, inside the envelope (empty when it matches). */
+export function schemaErrors (message: Envelope<unknown>, schema: TSchema): string[] {
+  return [...Value.Errors(ServerEnvelopeSchema(message.type, schema), message)].map(error => `${error.path} ${error.message}`)
 }

@@ -7,6 +7,7 @@ import realtime, {
   defineMessage, NotificationLevelSchema, UploadCancelDataSchema, type RealtimeOptions
 } from 'fastify-realtime'
 import { SimulatedUploads } from './uploads.js'
+import { examplePresence, presenceRoutes, UserDirectory } from './presence.js'
 
 export interface BuildOptions {
   jwtSecret: string
@@ -46,6 +47,7 @@ const repoRoot = path.dirname(exampleRoot)
 export async function buildApp (options: BuildOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: options.logger ?? false })
   const uploads = new SimulatedUploads(options.uploadStepMs ?? 300)
+  const directory = new UserDirectory()
 
   // The host owns JWT: the plugin uses this registration (and its pinned algorithm)
   await app.register(fastifyJwt, { secret: options.jwtSecret, verify: { algorithms: ['HS256'] }, sign: { algorithm: 'HS256', expiresIn: '1h' } })
@@ -53,6 +55,7 @@ export async function buildApp (options: BuildOptions): Promise<FastifyInstance>
   await app.register(realtime, {
     ...options.realtime,
     prefix: '/api/v1',
+    presence: examplePresence(typeof options.realtime?.presence === 'object' ? options.realtime.presence : {}),
     messages: {
       'upload.cancel': defineMessage({
         schema: UploadCancelDataSchema,
@@ -77,7 +80,10 @@ export async function buildApp (options: BuildOptions): Promise<FastifyInstance>
 
     api.post<{ Body: Static<typeof TokenBody> }>('/auth/token', {
       schema: { body: TokenBody, response: { 200: Type.Object({ token: Type.String() }) } }
-    }, async (request) => ({ token: app.jwt.sign({ sub: request.body.userId }) }))
+    }, async (request) => {
+      directory.add(request.body.userId)
+      return { token: app.jwt.sign({ sub: request.body.userId }) }
+    })
 
     api.register(async (secured) => {
       secured.addHook('onRequest', authenticated)
@@ -112,6 +118,7 @@ export async function buildApp (options: BuildOptions): Promise<FastifyInstance>
       })
 
       secured.get('/realtime/stats', async () => app.realtime.stats())
+      presenceRoutes(secured, app, directory)
     })
   }, { prefix: '/api/v1' })
 

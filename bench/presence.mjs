@@ -5,7 +5,7 @@
 //   npm run build && node bench/presence.mjs [--write]
 //
 // Env: REDIS_URL (default redis://127.0.0.1:6379), CYCLES (2000 per measurement), CONCURRENCY (50 in flight),
-// ROUNDS (3). Each cycle: open a socket as a distinct user (so every connect is an online and every close an
+// ROUNDS (5). Each cycle: open a socket as a distinct user (so every connect is an online and every close an
 // offline), wait for connection.established, close it. A measurement ends when the server has forgotten every
 // connection and, with presence on, when onlineCount() is back to 0 (offlineGraceMs 0: the offline is decided
 // at once), so the backend's work is inside the time. The audience hook is left out (announced to nobody): this is
@@ -30,7 +30,7 @@ const realtime = require(path.join(root, 'dist', 'index.js'))
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const CYCLES = Number(process.env.CYCLES ?? 2000)
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 50)
-const ROUNDS = Number(process.env.ROUNDS ?? 3)
+const ROUNDS = Number(process.env.ROUNDS ?? 5)
 const SECRET = 'bench-secret-that-is-long-enough-for-hs256'
 const sign = createSigner({ key: SECRET, algorithm: 'HS256' })
 /** A hard stop for the whole script: it is a quick bench, not a soak. */
@@ -73,6 +73,7 @@ async function until (check) {
 async function measure (nodes, presence, round) {
   const ports = nodes.map(node => node.server.address().port)
   let next = 0
+  const cpuBefore = process.cpuUsage()
   const started = performance.now()
   const worker = async () => {
     while (next < CYCLES) {
@@ -83,7 +84,9 @@ async function measure (nodes, presence, round) {
   await Promise.all(Array.from({ length: CONCURRENCY }, worker))
   await until(() => nodes.every(node => node.realtime.stats().connections === 0))
   if (presence) await until(async () => await nodes[0].realtime.onlineCount() === 0)
-  return CYCLES / ((performance.now() - started) / 1000)
+  const seconds = (performance.now() - started) / 1000
+  const cpu = process.cpuUsage(cpuBefore)
+  return { rate: CYCLES / seconds, cpuUsPerCycle: (cpu.user + cpu.system) / CYCLES }
 }
 
 const configurations = [
@@ -107,18 +110,31 @@ function median (values) {
 async function main () {
   const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, ${platform()} ${arch()}; ${new Date().toISOString()}; loadavg at start ${loadavg().map(l => l.toFixed(2)).join(' ')}`
   const rates = new Map(configurations.map(c => [c.name, []]))
+  // the process's JIT warms up once, on a server that is not measured
+  const warm = await startNode(undefined, true)
+  for (let i = 0; i < 1000; i += CONCURRENCY) {
+    await Promise.all(Array.from({ length: CONCURRENCY }, (_, j) => cycle(warm.server.address().port, `jit-${i + j}`)))
+  }
+  await warm.close()
   for (let round = 0; round < ROUNDS; round++) {
     for (const configuration of configurations) {
       const nodes = await start(configuration)
       // a short warm-up on the same servers, not counted
       await Promise.all(Array.from({ length: 100 }, (_, i) => cycle(nodes[i % nodes.length].server.address().port, `warm-${round}-${i}`)))
-      rates.get(configuration.name).push(await measure(nodes, configuration.presence, round))
+      const result = await measure(nodes, configuration.presence, round)
+      rates.get(configuration.name).push(result)
       await Promise.all(nodes.map(node => node.close()))
-      console.error(`round ${round + 1}/${ROUNDS}: ${configuration.name}: ${Math.round(rates.get(configuration.name).at(-1))} cycles/s`)
+      console.error(`round ${round + 1}/${ROUNDS}: ${configuration.name}: ${Math.round(result.rate)} cycles/s, ${Math.round(result.cpuUsPerCycle)} µs CPU per cycle`)
     }
   }
-  const rate = (name) => median(rates.get(name))
+  const rate = (name) => median(rates.get(name).map(r => r.rate))
+  const cpu = (name) => median(rates.get(name).map(r => r.cpuUsPerCycle))
+  // the same ratio within each round (the two runs met about the same machine), then the median over rounds
+  const paired = (on, off, key) => median(rates.get(on).map((r, i) => r[key] / rates.get(off)[i][key])).toFixed(2)
   const fmt = (n) => Math.round(n).toLocaleString('en-US')
+  const row = (name, off) => off === undefined
+    ? `| ${name} | ${fmt(rate(name))} | ${fmt(cpu(name))} | | |`
+    : `| ${name} | ${fmt(rate(name))} | ${fmt(cpu(name))} | ×${paired(name, off, 'rate')} | ×${paired(name, off, 'cpuUsPerCycle')} |`
   const lines = [
     '## Presence',
     '',
@@ -126,12 +142,14 @@ async function main () {
     '',
     `\`node bench/presence.mjs\`: ${CYCLES.toLocaleString('en-US')} connect/disconnect cycles per measurement (open as a distinct user, connection.established, close), ${CONCURRENCY} in flight, timed until the server forgot every connection and, with presence on (offlineGraceMs 0, no audience hook), until onlineCount() is 0 again. Median of ${ROUNDS} interleaved rounds; the clients run in the same process as the servers.`,
     '',
-    '| configuration | cycles/s | presence on / off |',
-    '|---|---:|---:|',
-    `| one process, presence off | ${fmt(rate('one process, presence off'))} | |`,
-    `| one process, presence on | ${fmt(rate('one process, presence on'))} | ×${(rate('one process, presence on') / rate('one process, presence off')).toFixed(2)} |`,
-    `| two nodes + Redis, presence off | ${fmt(rate('two nodes + Redis, presence off'))} | |`,
-    `| two nodes + Redis, presence on | ${fmt(rate('two nodes + Redis, presence on'))} | ×${(rate('two nodes + Redis, presence on') / rate('two nodes + Redis, presence off')).toFixed(2)} |`,
+    '| configuration | cycles/s | CPU µs per cycle | rate on / off | CPU on / off |',
+    '|---|---:|---:|---:|---:|',
+    row('one process, presence off'),
+    row('one process, presence on', 'one process, presence off'),
+    row('two nodes + Redis, presence off'),
+    row('two nodes + Redis, presence on', 'two nodes + Redis, presence off'),
+    '',
+    'CPU is this process\'s (servers and clients together; the clients do the same work in every configuration), not Redis\'s. The on / off columns are paired: the ratio within each round, then the median. On a machine shared with other work the rates move with it; CPU per cycle moves less.',
     ''
   ]
   const section = lines.join('\n')

@@ -54,10 +54,6 @@ export class SubscriptionQueue<C extends { readonly isOpen: boolean }> {
     for (const controller of pending.controllers) controller.abort(new Error('connection closed'))
   }
 
-  get size (): number {
-    return this.#pending.size
-  }
-
   #whenSettled (connection: C, pending: Pending, settled: Promise<void>, controller: AbortController): void {
     // operations handle their own failures; a rejection here is a bug, never a reason to stop the queue
     settled.catch(() => {}).then(() => {

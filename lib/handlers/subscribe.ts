@@ -63,6 +63,11 @@ function commit (events: string[], channels: ChannelRequest[], refusals: Refusal
   const { connection } = context
   // closed while authorizing: the connection is forgotten, and must stay out of every index
   if (!connection.isOpen) return
+  // left (revoked) by the server while authorizing: the late answer predates it
+  for (const channel of channels) {
+    const reason = context.channels.queue.leftWhilePending(connection, channel.name)
+    if (reason !== undefined && !refusals.some(r => r.channel === channel.name)) refusals.push({ channel: channel.name, reason })
+  }
   if (refusals.length > 0) {
     const list = refusals.map(r => `${r.channel} (${r.reason})`).join(', ')
     context.sendError(WireError.channelForbidden, `Not allowed to subscribe to: ${list}`, {

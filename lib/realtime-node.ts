@@ -335,6 +335,7 @@ export class RealtimeNode {
       slowConsumerEvents: this.counters.slowConsumerEvents,
       heartbeatTimeouts: this.counters.heartbeatTimeouts,
       subscriptions: this.registry.subscriptionCounts(),
+      channels: this.channels.index.channelCount,
       uptimeSeconds: Math.floor((Date.now() - this.#startedAt) / 1000),
       eventLoopDelayMs: { ...this.#recentLoopDelay },
       nodeId: this.nodeId

@@ -30,6 +30,8 @@ export interface RealtimeStats {
   heartbeatTimeouts: number
   /** Subscriber count per event. */
   subscriptions: Record<string, number>
+  /** Channels with at least one connection of this node in them. */
+  channels: number
   uptimeSeconds: number
   /** Event loop delay in ms over the last sweep tick (at most a second). */
   eventLoopDelayMs: { mean: number, p99: number, max: number }

@@ -132,3 +132,17 @@ t.test('the default bound admits 100 subscriptions: every default event and 88 c
   t.match(await subscribe(alice.client, { events, channels: Array.from({ length: 88 }, (_, i) => `lobby:${i}`) }), { type: 'subscription.confirmed' })
   t.match((await subscribe(alice.client, { channels: ['lobby:x'] })).data, { code: 'TOO_MANY_SUBSCRIPTIONS' })
 })
+
+t.test('a subscribe whose confirmation would exceed maxMessageSize is refused whole, never half applied', async (t) => {
+  const server = await startServer(t, { realtime: { channels, maxMessageSize: 16384, maxSubscriptionsPerConnection: 1000 } })
+  const alice = await connect(t, server, 'alice')
+  const long = Array.from({ length: 70 }, (_, i) => `lobby:${String(i).padStart(3, '0')}${'x'.repeat(125)}`)
+  const answer = await subscribe(alice.client, { events: ['file.ready'], channels: long })
+  t.match(answer.data, { code: 'TOO_MANY_SUBSCRIPTIONS' })
+  t.match((answer.data as { message: string }).message, /maxMessageSize/)
+  t.equal(server.app.realtime.stats().channels, 0)
+  t.same(server.app.realtime.stats().subscriptions, {})
+  t.equal(alice.client.ws.readyState, 1, 'the connection carries on')
+  t.match(await subscribe(alice.client, { channels: long.slice(0, 10) }), { type: 'subscription.confirmed' })
+  t.equal(server.app.realtime.stats().channels, 10)
+})

@@ -5,7 +5,7 @@ import t from 'tap'
 import { openSocket, type TestClient } from '../helpers/client.js'
 import type { TestServer } from '../helpers/server.js'
 import type { PresenceAudienceHook, RedisAdapterStatus } from '../../lib/index.js'
-import { requireRedis, requireRedisServerBinary, startNode, startPrivateRedis, uniquePrefix, REDIS_URL, type ClusterNode } from '../redis/helpers.js'
+import { eventually, requireRedis, requireRedisServerBinary, startNode, startPrivateRedis, uniquePrefix, REDIS_URL, type ClusterNode } from '../redis/helpers.js'
 import { nextStatuses, receivedBeforeMarker, statusesIn, subscribedToStatus, type StatusChanged, type Teardown } from './support.js'
 
 const everyoneButObservers: PresenceAudienceHook = (userId) => userId.startsWith('observer') ? [] : 'all'
@@ -109,13 +109,18 @@ if (requireRedis(t) && requireRedisServerBinary(t)) {
 
     await redis.start()
     await Promise.all([status(a, 'connected'), status(b, 'connected')])
-    for (const watcher of [observer, observerB]) {
-      t.same((await nextStatuses(watcher, 2)).sort(), ['carol:online', 'dave:offline'], 'what changed during the outage is announced once')
-      for (const node of [a, b]) {
-        t.same(statusesIn(await receivedBeforeMarker(watcher, node, watcher === observer ? 'observer-a' : 'observer-b')), [], 'and no one who stayed is announced again')
-      }
+    // no event says when both nodes put Redis right and dave's grace ended: poll the state
+    await eventually(async () => (await b.app.realtime.onlineUsers(['alice', 'bob', 'carol', 'dave'])).join() === 'alice,bob,carol', 'presence healed')
+    // A node announces what its script decided, to every node connected at that moment: the other node may
+    // still be resubscribing (pub/sub is at most once), but the deciding node's own observer always hears it
+    const heard = []
+    for (const [watcher, userId] of [[observer, 'observer-a'], [observerB, 'observer-b']] as const) {
+      const statuses = [...statusesIn(await receivedBeforeMarker(watcher, a, userId)), ...statusesIn(await receivedBeforeMarker(watcher, b, userId))]
+      t.same(statuses.filter(status => !['carol:online', 'dave:offline'].includes(status)), [], `${userId}: no one who stayed is announced again`)
+      t.equal(new Set(statuses).size, statuses.length, `${userId}: each change at most once`)
+      heard.push(...statuses)
     }
-    t.same(await b.app.realtime.onlineUsers(['alice', 'bob', 'carol', 'dave']), ['alice', 'bob', 'carol'], 'Redis holds what the nodes hold')
+    t.same([...new Set(heard)].sort(), ['carol:online', 'dave:offline'], 'what changed during the outage is announced')
     t.equal(await a.app.realtime.onlineCount(), 5, 'three users and the two observers')
   })
 }

@@ -52,6 +52,8 @@ export class RealtimeNode {
   /** Declared namespaces, who is in which channel, pending authorizations. */
   readonly channels: Channels
   readonly #options: ResolvedOptions
+  /** The seed's features, and 'channels' when the host declared namespaces. */
+  readonly #features: readonly string[]
   readonly #log: FastifyBaseLogger
   readonly #limiter: SlidingWindowRateLimiter
   readonly #sweepTimer = new SweepTimer()
@@ -68,6 +70,7 @@ export class RealtimeNode {
     this.#log = log
     this.#limiter = new SlidingWindowRateLimiter(options.rateLimit)
     this.channels = new Channels(options, adapter, log)
+    this.#features = options.channels.size > 0 ? Object.freeze([...FEATURES, 'channels']) : FEATURES
     this.delivery = new Delivery(this.registry, {
       maxMessageSize: options.maxMessageSize,
       maxBufferedBytes: options.maxBufferedBytes,
@@ -162,7 +165,7 @@ export class RealtimeNode {
       connection_id: connection.id,
       user_id: connection.userId,
       server_time: new Date(now).toISOString(),
-      features: FEATURES,
+      features: this.#features,
       heartbeat_interval_ms: this.#options.heartbeatIntervalMs,
       connection_timeout_ms: this.#options.connectionTimeoutMs
     }))

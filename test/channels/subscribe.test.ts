@@ -1,5 +1,6 @@
 import t from 'tap'
 import { startServer } from '../helpers/server.js'
+import { openSocket } from '../helpers/client.js'
 import { connect, receivedBefore, subscribe } from './support.js'
 import type { ChannelNamespaceOptions } from '../../lib/index.js'
 
@@ -12,6 +13,9 @@ const channels: Record<string, ChannelNamespaceOptions> = {
 t.test('an authorized channel is confirmed with both lists, and its messages carry the channel', async (t) => {
   const server = await startServer(t, { realtime: { channels } })
   const alice = await connect(t, server, 'alice')
+  const welcome = await openSocket(`${server.wsUrl}/${server.token('x')}`)
+  t.teardown(() => welcome.close())
+  t.same((await welcome.next('connection.established')).data.features, ['heartbeat', 'subscriptions', 'rate_limiting', 'channels'], 'announced when namespaces are declared')
   const confirmed = await subscribe(alice.client, { channels: ['review:42', 'lobby:main'] })
   t.equal(confirmed.type, 'subscription.confirmed')
   t.same(confirmed.data, { events: [], channels: ['review:42', 'lobby:main'], subscriptions: [], channel_subscriptions: ['review:42', 'lobby:main'], request_id: confirmed.data.request_id })

@@ -52,7 +52,7 @@ export class RealtimeNode {
   /** Declared namespaces, who is in which channel, pending authorizations. */
   readonly channels: Channels
   readonly #options: ResolvedOptions
-  /** The seed's features, and 'channels' when the host declared namespaces. */
+  /** The seed's features, 'channels' when the host declared namespaces, 'presence' when user presence is on. */
   readonly #features: readonly string[]
   readonly #log: FastifyBaseLogger
   readonly #limiter: SlidingWindowRateLimiter
@@ -70,7 +70,8 @@ export class RealtimeNode {
     this.#log = log
     this.#limiter = new SlidingWindowRateLimiter(options.rateLimit)
     this.channels = new Channels(options, adapter, log)
-    this.#features = options.channels.size > 0 ? Object.freeze([...FEATURES, 'channels']) : FEATURES
+    const extra = [...(options.channels.size > 0 ? ['channels'] : []), ...(options.presence !== undefined ? ['presence'] : [])]
+    this.#features = extra.length > 0 ? Object.freeze([...FEATURES, ...extra]) : FEATURES
     this.delivery = new Delivery(this.registry, {
       maxMessageSize: options.maxMessageSize,
       maxBufferedBytes: options.maxBufferedBytes,

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { resolveOptions, MemoryPresence, type Adapter, type PresenceBackend, type PresenceBackendContext, type RealtimeOptions } from '../../lib/index.js'
 import { startServer } from '../helpers/server.js'
+import { openSocket } from '../helpers/client.js'
 import { receivedBeforeMarker, statusesIn, subscribedToStatus } from './support.js'
 
 const problemsOf = (options: RealtimeOptions): string => {
@@ -25,6 +26,18 @@ t.test('the presence option is checked at register time', async (t) => {
   t.match(problemsOf({ presence: true, events: ['review.updated'] }), /keep it in events/)
   t.match(problemsOf({ channels: { review: { presence: 'names' as unknown as true } } }), /channels\.review\.presence must be true, false or 'count'/)
   t.match(problemsOf({ messages: { presence: { schema: {}, handler: () => {} } } } as unknown as RealtimeOptions), /messages\.presence is a protocol message type/)
+})
+
+t.test('connection.established lists presence among the features when it is on', async (t) => {
+  const on = await startServer(t, { realtime: { presence: true } })
+  const off = await startServer(t)
+  const features = async (server: typeof on): Promise<string[]> => {
+    const client = await openSocket(`${server.wsUrl}/${server.token('alice')}`)
+    t.teardown(() => client.close())
+    return (await client.next<{ features: string[] }>('connection.established')).data.features
+  }
+  t.ok((await features(on)).includes('presence'))
+  t.notOk((await features(off)).includes('presence'))
 })
 
 t.test('offlineGraceMs 0: offline as soon as the last connection closes', async (t) => {

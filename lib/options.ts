@@ -6,6 +6,7 @@ import { DEFAULT_EVENTS } from './protocol/server-messages.js'
 import { InvalidOptionsError } from './errors.js'
 import type { Adapter } from './adapters/adapter.js'
 import type { MessageHandler } from './router.js'
+import { resolvePresenceOptions, type PresenceOptions, type ResolvedPresenceOptions } from './presence/options.js'
 import type { ChannelNamespaceOptions } from './channels/namespace.js'
 import { checkChannels } from './channels/check-options.js'
 
@@ -108,6 +109,8 @@ export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, '
    * never sends by itself); set a list in production when browsers connect.
    */
   allowedOrigins?: '*' | readonly string[] | OriginCheck
+  /** User presence (`user.status_changed`, `app.realtime.isOnline`...): off unless given; `true` takes the defaults. */
+  presence?: boolean | PresenceOptions
   /**
    * Channel namespaces by name (`review` for `review:42`): clients may
    * subscribe only to channels of a declared namespace, each admitted by
@@ -125,13 +128,15 @@ export interface ResolvedOptions extends Readonly<Omit<RealtimeDataOptions, 'eve
   readonly messages: ReadonlyMap<string, MessageTypeDefinition>
   readonly adapter: Adapter | undefined
   readonly allowedOrigins: OriginCheck | undefined
+  /** Undefined when user presence is off. */
+  readonly presence: ResolvedPresenceOptions | undefined
   /** Declared namespaces; a Map so that no name reaches Object.prototype. */
   readonly channels: ReadonlyMap<string, ChannelNamespaceOptions>
   readonly metrics: ResolvedMetricsOptions | undefined
 }
 
-const FUNCTION_KEYS = new Set(['jwt', 'authenticate', 'messages', 'adapter', 'allowedOrigins', 'channels', 'metrics'])
-const RESERVED_TYPES = new Set(['ping', 'heartbeat', 'subscribe', 'unsubscribe'])
+const FUNCTION_KEYS = new Set(['jwt', 'authenticate', 'messages', 'adapter', 'allowedOrigins', 'presence', 'channels', 'metrics'])
+const RESERVED_TYPES = new Set(['ping', 'heartbeat', 'subscribe', 'unsubscribe', 'presence'])
 
 /** Validates and freezes the options; throws one error naming every bad option. */
 export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOptions {
@@ -162,6 +167,10 @@ export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOpt
   const messages = checkMessages(raw.messages, problems)
   const adapter = checkAdapter(raw.adapter, problems)
   const allowedOrigins = checkOrigins(raw.allowedOrigins, problems)
+  const presence = resolvePresenceOptions(raw.presence, problems)
+  if (presence !== undefined && problems.length === 0 && !(data as RealtimeDataOptions).events.includes('user.status_changed')) {
+    problems.push('presence announces user.status_changed: keep it in events')
+  }
   const channels = checkChannels(raw.channels, problems)
   const metrics = checkMetricsOption(raw.metrics, problems)
 
@@ -176,6 +185,7 @@ export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOpt
     messages,
     adapter,
     allowedOrigins,
+    presence,
     channels,
     metrics
   })

@@ -21,6 +21,7 @@ import type { CoreContext } from './handlers/context.js'
 import type { ResolvedOptions } from './options.js'
 import type { Adapter, ClusterMessage, DeliveryTarget } from './adapters/adapter.js'
 import type { RealtimeApi } from './api.js'
+import type { PresenceTracker } from './presence/presence-tracker.js'
 import { Channels } from './channels/channels.js'
 import type { MembershipTarget } from './adapters/adapter.js'
 import type { NodeMetrics } from './observability/metrics.js'
@@ -62,6 +63,8 @@ export class RealtimeNode {
   metrics: NodeMetrics | undefined
   readonly handshakes = new HandshakeObserver(this.counters, () => this.metrics)
   readonly #options: ResolvedOptions
+  /** The seed's features, 'channels' when the host declared namespaces, 'presence' when user presence is on. */
+  readonly #features: readonly string[]
   readonly #log: FastifyBaseLogger
   readonly #limiter: SlidingWindowRateLimiter
   readonly #floodGuard: FloodGuard
@@ -82,6 +85,8 @@ export class RealtimeNode {
     this.#limiter = new SlidingWindowRateLimiter(options.rateLimit)
     this.#floodGuard = new FloodGuard(this.#limiter, options.rateLimit)
     this.channels = new Channels(options, adapter, log)
+    const extra = [...(options.channels.size > 0 ? ['channels'] : []), ...(options.presence !== undefined ? ['presence'] : [])]
+    this.#features = extra.length > 0 ? Object.freeze([...FEATURES, ...extra]) : FEATURES
     this.delivery = new Delivery(this.registry, {
       maxMessageSize: options.maxMessageSize,
       maxBufferedBytes: options.maxBufferedBytes,
@@ -172,6 +177,7 @@ export class RealtimeNode {
     const connection = new Connection(socket, identity.connectionId ?? randomUUID(), identity.userId, identity.user, identity.expiresAt, this.#log, now)
     this.registry.add(connection)
     this.counters.connectionsOpened++
+    this.presence?.connected(connection)
 
     // the same four listener functions for every socket: the socket names its connection
     ;(socket as SocketWithConnection)[kConnection] = connection
@@ -186,7 +192,7 @@ export class RealtimeNode {
         connection_id: connection.id,
         user_id: connection.userId,
         server_time: new Date(now).toISOString(),
-        features: FEATURES,
+        features: this.#features,
         heartbeat_interval_ms: this.#options.heartbeatIntervalMs,
         connection_timeout_ms: this.#options.connectionTimeoutMs
       })
@@ -222,7 +228,10 @@ export class RealtimeNode {
     // a peer that never answers our close frame (it stopped reading) is cut off by the sweep
     if (!connection.isOpen && connection.closingSince > 0) this.#closing.add(connection)
     this.channels.forget(connection)
-    if (this.registry.remove(connection)) this.onForget?.(connection)
+    if (this.registry.remove(connection)) {
+      this.onForget?.(connection)
+      this.presence?.disconnected(connection)
+    }
   }
 
   /** Terminates connections that did not complete the closing handshake within the grace. */
@@ -245,6 +254,9 @@ export class RealtimeNode {
 
   /** Called once per connection when it leaves the registry (adapters release cluster slots). */
   onForget: ((connection: Connection) => void) | undefined
+
+  /** Told of every accepted and forgotten connection, when presence is on. */
+  presence: PresenceTracker | undefined
 
   #onMessage (connection: Connection, data: RawData, isBinary: boolean): void {
     if (!connection.isOpen) return
@@ -431,6 +443,7 @@ export class RealtimeNode {
       heartbeatTimeouts: this.counters.heartbeatTimeouts,
       sendFailures: this.counters.sendFailures,
       subscriptions: this.registry.subscriptionCounts(),
+      channels: this.channels.index.channelCount,
       uptimeSeconds: Math.floor((Date.now() - this.#startedAt) / 1000),
       eventLoopDelayMs: { ...this.#recentLoopDelay },
       nodeId: this.nodeId

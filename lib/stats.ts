@@ -74,6 +74,8 @@ export interface RealtimeStats {
   sendFailures: number
   /** Subscriber count per event. */
   subscriptions: Record<string, number>
+  /** Channels with at least one connection of this node in them. */
+  channels: number
   uptimeSeconds: number
   /** Event loop delay in ms over the last sweep tick (at most a second). */
   eventLoopDelayMs: { mean: number, p99: number, max: number }

@@ -65,6 +65,11 @@ function commit (events: string[], channels: ChannelRequest[], refusals: Refusal
   const { connection } = context
   // closed while authorizing: the connection is forgotten, and must stay out of every index
   if (!connection.isOpen) return
+  // left (revoked) by the server while authorizing: the late answer predates it
+  for (const channel of channels) {
+    const reason = context.channels.queue.leftWhilePending(connection, channel.name)
+    if (reason !== undefined && !refusals.some(r => r.channel === channel.name)) refusals.push({ channel: channel.name, reason })
+  }
   if (refusals.length > 0) {
     const list = refusals.map(r => `${r.channel} (${r.reason})`).join(', ')
     context.sendError(WireError.channelForbidden, `Not allowed to subscribe to: ${list}`, {
@@ -76,12 +81,22 @@ function commit (events: string[], channels: ChannelRequest[], refusals: Refusal
   // the server may have joined it to channels meanwhile
   const fresh = channels.filter(channel => !connection.channels.has(channel.name))
   if (!isWithinBound(events, fresh, context)) return
-  context.registry.indexEvents(connection, connection.addSubscriptions(events))
+  const addedEvents = connection.addSubscriptions(events)
+  context.registry.indexEvents(connection, addedEvents)
   const index = context.channels.index
   for (const channel of fresh) index.add(connection, channel.name)
   const names = channels.map(channel => channel.name)
   const confirm = (): void => {
-    if (connection.isOpen) context.reply('subscription.confirmed', confirmation(events, names, context))
+    if (!connection.isOpen) return
+    try {
+      context.reply('subscription.confirmed', confirmation(events, names, context))
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'FST_REALTIME_MESSAGE_TOO_LARGE') throw err
+      // the confirmation lists everything the connection is in: past maxMessageSize, all or nothing means nothing
+      context.registry.unindexEvents(connection, connection.removeSubscriptions(addedEvents))
+      for (const channel of fresh) index.remove(connection, channel.name)
+      context.sendError(WireError.tooManySubscriptions, 'Too many subscriptions: the confirmation would exceed maxMessageSize')
+    }
   }
   // confirmed once the cluster routes the channels here: a message published after it is received
   const ready = index.ready(names)

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { ResolvedOptions } from './options.js'
 import type { RealtimeNode, Identity } from './realtime-node.js'
 import type { Adapter } from './adapters/adapter.js'
+import type { RealtimeTokenPayload, RealtimeUser } from './host-types.js'
 import {
   ForbiddenOriginError, HandshakeTimeoutError, ServerFullError, ServerOverloadedError, UnauthorizedError, UserConnectionLimitError
 } from './errors.js'
@@ -160,7 +161,7 @@ export function createHandshakeHook (deps: HandshakeDeps) {
   }
 
   /** The limits, checked again after any await: other handshakes may have been admitted meanwhile. */
-  function admit (payload: Record<string, unknown>, userId: string, user: unknown): HandshakeError | Identity {
+  function admit (payload: Record<string, unknown>, userId: string, user: RealtimeUser): HandshakeError | Identity {
     if (node.registry.size >= options.maxConnections) return new ServerFullError()
     if (node.registry.countForUser(userId) >= options.maxConnectionsPerUser) {
       return new UserConnectionLimitError(options.maxConnectionsPerUser)
@@ -172,11 +173,12 @@ export function createHandshakeHook (deps: HandshakeDeps) {
   /** The host's authenticate hook and the cluster-wide slot: bounded by handshakeTimeoutMs. */
   async function slowChecks (request: FastifyRequest, verified: { payload: Record<string, unknown>, userId: string }): Promise<HandshakeError | Identity> {
     let userId = verified.userId
-    let user: unknown
+    let user: RealtimeUser
     if (options.authenticate !== undefined) {
       let result
       try {
-        result = await options.authenticate(verified.payload, request)
+        // the hook sees `sub` as the checked user id string, also when the token's sub is a number
+        result = await options.authenticate({ ...verified.payload, sub: verified.userId } as RealtimeTokenPayload, request)
       } catch (err) {
         request.log.warn({ err }, 'authenticate hook failed')
         return new UnauthorizedError('Authentication failed')

@@ -146,10 +146,10 @@ function toDocumentPositions (output, origins) {
  * createConsumerApp). Resolves `{ blocks, skipped, errors }`: errors are tsc's
  * diagnostics, pointing at the markdown file and line.
  */
-export function checkCodeBlocks (appDir, files = documentationFiles()) {
+export async function checkCodeBlocks (appDir, files = documentationFiles()) {
   const blocks = files.flatMap(file => extractCodeBlocks(readFileSync(path.join(root, file), 'utf8'), file))
   const { files: sources, origins } = writeCodeBlocks(appDir, blocks)
-  const output = typeCheck(appDir, sources, { tsconfig: 'tsconfig.code-blocks.json' })
+  const output = await typeCheck(appDir, sources, { tsconfig: 'tsconfig.code-blocks.json' })
   return {
     blocks: blocks.filter(block => block.skip === undefined),
     skipped: blocks.filter(block => block.skip !== undefined),
@@ -161,7 +161,7 @@ async function main () {
   const files = process.argv.length > 2 ? process.argv.slice(2) : documentationFiles()
   const app = createConsumerApp()
   try {
-    const result = checkCodeBlocks(app.appDir, files)
+    const result = await checkCodeBlocks(app.appDir, files)
     for (const block of result.skipped) console.log(`skipped ${block.file}:${block.line}: ${block.skip}`)
     console.log(`${result.blocks.length} TypeScript blocks in ${files.join(', ')}, type-checked as ESM and CommonJS`)
     for (const error of result.errors) console.log(error)

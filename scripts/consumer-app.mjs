@@ -3,7 +3,7 @@
 // in an empty folder (fastify's own types need @types/node; TypeScript is
 // run from this repository's node_modules). Used by test/package.test.ts and
 // by scripts/code-blocks.mjs. Build first (`npm run build`): it packs dist/.
-import { execFileSync } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
@@ -65,15 +65,16 @@ export const consumerCompilerOptions = Object.freeze({
 })
 
 /**
- * Runs tsc in the app on `files` (paths relative to the app) and returns its
- * diagnostics, one per line ('' when everything type-checks).
+ * Runs tsc in the app on `files` (paths relative to the app) and resolves its
+ * diagnostics, one per line ('' when everything type-checks). Asynchronous,
+ * so that several checks can run side by side.
  */
 export function typeCheck (appDir, files, { tsconfig = 'tsconfig.json', compilerOptions = {} } = {}) {
   writeFileSync(path.join(appDir, tsconfig), JSON.stringify({ compilerOptions: { ...consumerCompilerOptions, ...compilerOptions }, files }, null, 2))
-  try {
-    return execFileSync('node', [tscPath, '-p', tsconfig, '--pretty', 'false'], { cwd: appDir, stdio: 'pipe' }).toString().trim()
-  } catch (err) {
-    const output = `${err.stdout?.toString() ?? ''}${err.stderr?.toString() ?? ''}`.trim()
-    return output === '' ? String(err) : output
-  }
+  return new Promise((resolve) => {
+    execFile('node', [tscPath, '-p', tsconfig, '--pretty', 'false'], { cwd: appDir, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const output = `${stdout}${stderr}`.trim()
+      resolve(err !== null && output === '' ? String(err) : output)
+    })
+  })
 }

@@ -88,9 +88,8 @@ export interface RealtimeTestClient {
    */
   expectNothing (options?: ExpectNothingOptions): Promise<void>
 
-  /** Sends a client message `{ type, data, id? }`. */
-  send<K extends ClientMessageType>(type: K, data: ClientMessages[K], options?: { id?: string }): void
-  send (type: string, data?: unknown, options?: { id?: string }): void
+  /** Sends a client message `{ type, data, id? }`; data typed from ClientMessages for the types it names. */
+  send<K extends string>(type: K, data?: K extends ClientMessageType ? ClientMessages[K] : unknown, options?: { id?: string }): void
   /** Sends a frame as is (invalid JSON, oversized frames...). */
   sendRaw (frame: string | Uint8Array): void
 

@@ -14,6 +14,9 @@
 // - in the CommonJS copy, a block with top-level await has its statements
 //   after the imports wrapped in `async function main ()` (CommonJS has no
 //   top-level await), on the same lines so errors point at the block.
+// All blocks are one program, as they would be one app: what a block declares
+// by merging (RealtimeTypes, RealtimeEvents) applies to every block, so keep
+// the docs' declarations compatible with each other.
 // A block that is a fragment (a signature, half an object) is skipped with a
 // comment on the line before its fence: <!-- no-check: why -->. Use it sparingly.
 import { readFileSync, readdirSync, existsSync, mkdirSync, writeFileSync, copyFileSync } from 'node:fs'
@@ -147,7 +150,7 @@ function toDocumentPositions (output, origins) {
  * diagnostics, pointing at the markdown file and line.
  */
 export async function checkCodeBlocks (appDir, files = documentationFiles()) {
-  const blocks = files.flatMap(file => extractCodeBlocks(readFileSync(path.join(root, file), 'utf8'), file))
+  const blocks = files.flatMap(file => extractCodeBlocks(readFileSync(path.resolve(root, file), 'utf8'), path.isAbsolute(file) ? path.relative(root, file) : file))
   const { files: sources, origins } = writeCodeBlocks(appDir, blocks)
   const output = await typeCheck(appDir, sources, { tsconfig: 'tsconfig.code-blocks.json' })
   return {

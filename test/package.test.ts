@@ -1,7 +1,8 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { copyFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs'
+import ts from 'typescript'
 import path from 'node:path'
 
 // Packs the package as npm would publish it, installs the tarball into a
@@ -14,7 +15,7 @@ const fixtures = path.join(__dirname, 'fixtures', 'consumer')
 
 t.test('the packed package, installed in a fresh app', async (t) => {
   const { createConsumerApp, typeCheck } = await import('../scripts/consumer-app.mjs')
-  const { checkCodeBlocks } = await import('../scripts/code-blocks.mjs')
+  const { checkCodeBlocks, extractCodeBlocks } = await import('../scripts/code-blocks.mjs')
   const consumer = createConsumerApp()
   t.teardown(consumer.cleanup)
   const app = consumer.appDir
@@ -61,6 +62,20 @@ t.test('the packed package, installed in a fresh app', async (t) => {
     copyFileSync(path.join(fixtures, 'smoke.mjs'), path.join(app, 'smoke.mjs'))
     t.same(JSON.parse(await run('smoke.cjs')), { kit: 'kit', client: 'carol', across: 'across' }, 'CommonJS: kit, client, cluster(2)')
     t.same(JSON.parse(await run('smoke.mjs')), { kit: 'kit', client: 'carol', bundle: 'dave', across: 'across' }, 'ESM: kit, client, browser bundle, cluster(2)')
+  })
+
+  t.test('the examples of docs/testing.md run, against the tarball', async (t) => {
+    const blocks = extractCodeBlocks(readFileSync(path.join(__dirname, '..', 'docs', 'testing.md'), 'utf8'), 'docs/testing.md')
+    const files = blocks.map((block, index) => {
+      const file = `testing-doc-${index}.mjs`
+      const js = ts.transpileModule(block.code, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText
+      writeFileSync(path.join(app, file), js)
+      return file
+    })
+    t.ok(files.length >= 2, 'the complete example and the marker example')
+    // node --test runs each file; one that fails or throws fails the run
+    const { stdout } = await promisify(execFile)('node', ['--test', ...files], { cwd: app })
+    t.match(stdout, /# fail 0/)
   })
 
   t.test('TypeScript hosts (ESM and CommonJS) type-check against the packed types, skipLibCheck off', async (t) => {

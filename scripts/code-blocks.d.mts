@@ -18,5 +18,5 @@ export declare const GLOBALS_FILE: string
 export declare function documentationFiles (): string[]
 export declare function extractCodeBlocks (markdown: string, file: string): CodeBlock[]
 export declare function toCommonJs (code: string): string
-export declare function writeCodeBlocks (appDir: string, blocks: CodeBlock[]): { files: string[], origins: Map<string, { block: CodeBlock, kind: 'ESM' | 'CommonJS' }> }
+export declare function writeCodeBlocks (appDir: string, blocks: CodeBlock[]): { folder: string, files: string[], origins: Map<string, { block: CodeBlock, kind: 'ESM' | 'CommonJS' }> }
 export declare function checkCodeBlocks (appDir: string, files?: string[]): Promise<CodeBlockCheck>

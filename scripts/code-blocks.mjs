@@ -112,11 +112,15 @@ function blockFileName (block) {
  * Writes the blocks into `appDir/code-blocks/` (each as .mts and .cts) with
  * the globals file; returns the files, relative to the app, and where each came from.
  */
+let checks = 0
+
 export function writeCodeBlocks (appDir, blocks) {
-  const folder = path.join(appDir, 'code-blocks')
+  // a folder of its own per check, so that checks can run side by side in one app
+  const folderName = `code-blocks-${process.pid}-${++checks}`
+  const folder = path.join(appDir, folderName)
   mkdirSync(folder, { recursive: true })
   copyFileSync(GLOBALS_FILE, path.join(folder, 'globals.d.ts'))
-  const files = ['code-blocks/globals.d.ts']
+  const files = [`${folderName}/globals.d.ts`]
   const origins = new Map()
   for (const block of blocks) {
     if (block.skip !== undefined) continue
@@ -125,20 +129,29 @@ export function writeCodeBlocks (appDir, blocks) {
     writeFileSync(path.join(folder, `${name}.mts`), `${block.code}\nexport {}\n`)
     writeFileSync(path.join(folder, `${name}.cts`), `${toCommonJs(block.code)}\nexport {}\n`)
     for (const extension of ['mts', 'cts']) {
-      files.push(`code-blocks/${name}.${extension}`)
-      origins.set(`code-blocks/${name}.${extension}`, { block, kind: extension === 'mts' ? 'ESM' : 'CommonJS' })
+      files.push(`${folderName}/${name}.${extension}`)
+      origins.set(`${folderName}/${name}.${extension}`, { block, kind: extension === 'mts' ? 'ESM' : 'CommonJS' })
     }
   }
-  return { files, origins }
+  return { folder: folderName, files, origins }
 }
 
-/** Rewrites tsc's `code-blocks/x.mts(3,5): error ...` as `README.md:41 (ESM): error ...`. */
+/**
+ * Rewrites tsc's `code-blocks-1/x.mts(3,5): error ...` as
+ * `README.md:41 (ESM, column 5): error ...`, one entry per diagnostic (its
+ * indented continuation lines joined to it).
+ */
 function toDocumentPositions (output, origins) {
-  if (output === '') return []
-  return output.split('\n').filter(line => line.trim() !== '').map((line) => {
-    const match = /^(code-blocks\/[^(]+)\((\d+),(\d+)\): (.*)$/.exec(line)
+  const diagnostics = []
+  for (const line of output.split('\n')) {
+    if (line.trim() === '') continue
+    if (/^\s/.test(line) && diagnostics.length > 0) diagnostics[diagnostics.length - 1] += ` ${line.trim()}`
+    else diagnostics.push(line)
+  }
+  return diagnostics.map((diagnostic) => {
+    const match = /^([^(]+)\((\d+),(\d+)\): (.*)$/.exec(diagnostic)
     const origin = match === null ? undefined : origins.get(match[1])
-    if (origin === undefined) return line
+    if (origin === undefined) return diagnostic
     return `${origin.block.file}:${origin.block.line + Number(match[2]) - 1} (${origin.kind}, column ${match[3]}): ${match[4]}`
   })
 }
@@ -151,8 +164,8 @@ function toDocumentPositions (output, origins) {
  */
 export async function checkCodeBlocks (appDir, files = documentationFiles()) {
   const blocks = files.flatMap(file => extractCodeBlocks(readFileSync(path.resolve(root, file), 'utf8'), path.isAbsolute(file) ? path.relative(root, file) : file))
-  const { files: sources, origins } = writeCodeBlocks(appDir, blocks)
-  const output = await typeCheck(appDir, sources, { tsconfig: 'tsconfig.code-blocks.json' })
+  const { folder, files: sources, origins } = writeCodeBlocks(appDir, blocks)
+  const output = await typeCheck(appDir, sources, { tsconfig: `tsconfig.${folder}.json` })
   return {
     blocks: blocks.filter(block => block.skip === undefined),
     skipped: blocks.filter(block => block.skip !== undefined),

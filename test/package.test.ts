@@ -15,7 +15,7 @@ const fixtures = path.join(__dirname, 'fixtures', 'consumer')
 
 t.test('the packed package, installed in a fresh app', async (t) => {
   const { createConsumerApp, typeCheck } = await import('../scripts/consumer-app.mjs')
-  const { checkCodeBlocks, extractCodeBlocks } = await import('../scripts/code-blocks.mjs')
+  const { checkCodeBlocks, documentationFiles, extractCodeBlocks } = await import('../scripts/code-blocks.mjs')
   const consumer = createConsumerApp()
   t.teardown(consumer.cleanup)
   const app = consumer.appDir
@@ -30,7 +30,9 @@ t.test('the packed package, installed in a fresh app', async (t) => {
     }
   }
   const hostTypes = typeCheck(app, hostFiles)
-  const codeBlocks = checkCodeBlocks(app)
+  // the docs, and a fixture that proves the check reports what is broken: one program
+  const brokenFixture = 'test/fixtures/consumer/blocks.md'
+  const codeBlocks = checkCodeBlocks(app, [...documentationFiles(), brokenFixture])
 
   t.test('require() and import of the main entry', async (t) => {
     writeFileSync(path.join(app, 'cjs.js'), `
@@ -84,7 +86,19 @@ t.test('the packed package, installed in a fresh app', async (t) => {
 
   t.test('every TypeScript code block of README.md and docs/*.md compiles as printed', async (t) => {
     const result = await codeBlocks
-    t.ok(result.blocks.length > 0, `${result.blocks.length} blocks checked, ${result.skipped.length} skipped`)
-    t.same(result.errors, [], 'no diagnostics, ESM and CommonJS')
+    const docs = result.blocks.filter(block => block.file !== brokenFixture)
+    t.ok(docs.length > 0, `${docs.length} blocks checked, ${result.skipped.filter(block => block.file !== brokenFixture).length} skipped`)
+    t.same(result.errors.filter(error => !error.startsWith(brokenFixture)), [], 'no diagnostics, ESM and CommonJS')
+  })
+
+  t.test('the code-block check reports a broken block at its markdown line, ESM and CommonJS', async (t) => {
+    const result = await codeBlocks
+    t.equal(result.blocks.filter(block => block.file === brokenFixture).length, 2)
+    t.equal(result.skipped.filter(block => block.file === brokenFixture).length, 1, 'the no-check fragment')
+    const errors = result.errors.filter(error => error.startsWith(brokenFixture))
+    t.equal(errors.length, 2, errors.join('\n'))
+    for (const kind of ['ESM', 'CommonJS']) {
+      t.ok(errors.some(error => error.startsWith(`${brokenFixture}:18 (${kind}, column 7): error TS2322`)), kind)
+    }
   })
 })

@@ -58,7 +58,7 @@ function opened (socket: WebSocket): Promise<void> {
           const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString())
           if (parsed !== null && typeof parsed === 'object') body = parsed as Record<string, unknown>
         } catch {}
-        reject(handshakeRefusal(response.statusCode ?? 0, body))
+        reject(handshakeRefusal(Number(response.statusCode), body))
         socket.terminate()
       })
     })

@@ -40,8 +40,9 @@ export interface ErrorReply extends Error {
 }
 
 export function errorReply (data: Record<string, unknown>): ErrorReply {
-  const wireCode = typeof data.code === 'string' ? data.code : 'ERROR'
-  const message = typeof data.message === 'string' ? data.message : ''
+  // an error frame always has both (ErrorDataSchema)
+  const wireCode = String(data.code)
+  const message = String(data.message)
   return Object.assign(new ServerErrorReplyError(wireCode, message), { wireCode, data }) as ErrorReply
 }
 

@@ -59,7 +59,6 @@ export class InProcessBus {
       held = new Set()
       this.#slots.set(userId, held)
     }
-    if (held.has(connectionId)) return true
     if (held.size >= max) return false
     held.add(connectionId)
     return true

@@ -31,7 +31,7 @@ export class TestClient implements RealtimeTestClient {
   constructor (socket: WebSocket, timeoutMs: number) {
     this.#socket = socket
     this.#timeoutMs = timeoutMs
-    socket.on('message', (raw: Buffer, isBinary: boolean) => this.#onMessage(raw, isBinary))
+    socket.on('message', (raw: Buffer) => this.#onMessage(raw))
     this.closed = new Promise((resolve) => {
       socket.once('close', (code: number, reason: Buffer) => {
         this.#closeInfo = { code, reason: reason.toString() }
@@ -57,11 +57,10 @@ export class TestClient implements RealtimeTestClient {
   get queued (): readonly ServerEnvelope[] { return [...this.#queue] }
   get isOpen (): boolean { return this.#closeInfo === undefined && this.#socket.readyState === 1 }
 
-  #onMessage (raw: Buffer, isBinary: boolean): void {
+  #onMessage (raw: Buffer): void {
     let message: ServerEnvelope
     try {
-      const text = raw.toString()
-      message = isBinary ? { type: '(binary)', data: text, timestamp: '', id: '' } : JSON.parse(text) as ServerEnvelope
+      message = JSON.parse(raw.toString()) as ServerEnvelope
     } catch {
       // the server only sends JSON: keep what came, for the test to see, rather than throw in a socket callback
       message = { type: '(invalid JSON)', data: raw.toString(), timestamp: '', id: '' }

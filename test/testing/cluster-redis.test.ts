@@ -21,6 +21,13 @@ if (requireRedis(t)) {
     await alice.expectNothing({ until: (message) => (message.data as { message?: string }).message === 'marker' })
   })
 
+  t.test('a key prefix of the test\'s own choosing is kept', async (t) => {
+    const keyPrefix = `fastify-realtime-test-given-${process.pid}`
+    const nodes = await cluster(1, { redis: { url: REDIS_URL, keyPrefix } })
+    t.teardown(() => nodes.close())
+    t.equal(nodes.keyPrefix, keyPrefix)
+  })
+
   t.test('two Redis clusters at once never see each other\'s messages', async (t) => {
     const [one, two] = await Promise.all([cluster(1, { redis: REDIS_URL }), cluster(2, { redis: REDIS_URL })])
     t.teardown(() => Promise.all([one.close(), two.close()]))

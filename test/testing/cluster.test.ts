@@ -12,6 +12,7 @@ t.test('cluster(2) on the in-process bus: a delivery on one node reaches the use
   t.teardown(() => nodes.close())
   t.equal(nodes.nodes.length, 2)
   t.ok(nodes.bus instanceof InProcessBus)
+  t.equal(nodes.bus?.nodeCount, 2)
   const alice = await nodes.connect(1, { userId: 'alice' })
   const bob = await nodes.connect(1, { userId: 'bob' })
 
@@ -72,4 +73,30 @@ t.test('cluster refuses a bad node count and an unknown node', async (t) => {
   const nodes = await cluster(1)
   t.teardown(() => nodes.close())
   await t.rejects(nodes.connect(1, { userId: 'u' }), { code: 'FST_REALTIME_TESTING_SETUP' })
+})
+
+t.test('a node that fails to build closes the ones already started', async (t) => {
+  const Fastify = (await import('fastify')).default
+  const realtime = (await import('../../lib/index.js')).default
+  const built: Array<import('fastify').FastifyInstance> = []
+  const failure = cluster(3, {
+    build: async ({ index, adapter, secret }) => {
+      if (index === 1) throw new Error('node 1 does not build')
+      const app = Fastify()
+      await app.register(realtime, { jwt: secret, adapter })
+      built.push(app)
+      return app
+    }
+  })
+  await t.rejects(failure, { message: 'node 1 does not build' })
+  t.equal(built.length, 1)
+  t.notOk(built[0]?.server.listening, 'node 0 was closed')
+})
+
+t.test('the kit signs with the jwt secret the nodes were given, as a string or in @fastify/jwt options', async (t) => {
+  for (const jwt of ['a-string-secret-of-the-test-cluster-nodes', { secret: 'an-options-secret-of-the-test-cluster-nodes' }]) {
+    const nodes = await cluster(1, { realtime: { jwt } })
+    t.equal((await nodes.connect(0, { userId: 'u' })).userId, 'u', typeof jwt)
+    await nodes.close()
+  }
 })

@@ -1,9 +1,14 @@
 import t from 'tap'
 import { once } from 'node:events'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import Fastify, { type FastifyInstance } from 'fastify'
 import fastifyJwt from '@fastify/jwt'
 import realtime, { type RealtimeOptions } from '../../lib/index.js'
-import { connect, type RealtimeTestClient } from '../../lib/testing/index.js'
+import {
+  connect, type RealtimeTestClient,
+  TestTimeoutError, TestConnectionClosedError, UnexpectedMessagesError, HandshakeRefusedError, ServerErrorReplyError, TestSetupError
+} from '../../lib/testing/index.js'
 
 const secret = 'a-test-secret-that-is-long-enough-for-hs256'
 
@@ -132,6 +137,7 @@ t.test('close and closed report the code and reason; a server close is seen too'
   const app = await appWith(t, { maxConnectionsPerUser: 2 })
   const client = await connect(app, { userId: 'u' }, { secret })
   t.same(await client.close(1000, 'done'), { code: 1000, reason: 'done' })
+  t.same(await client.close(), { code: 1000, reason: 'done' }, 'closing again answers how it closed')
   t.notOk(client.isOpen)
   const other = await connect(app, { userId: 'u' }, { secret })
   await app.realtime.disconnectUser('u', 'bye')
@@ -198,4 +204,63 @@ t.test('after pause and resume, what was sent meanwhile is read', async (t) => {
   await app.realtime.sendToUser('u', notification('while paused'))
   client.resume()
   t.match(await client.next('system.notification'), { data: { message: 'while paused' } })
+})
+
+t.test('connect reaches an app listening on 0.0.0.0, on IPv6 loopback, or on a unix socket', async (t) => {
+  const listens = [{ host: '0.0.0.0', port: 0 }, { host: '::', port: 0 }, { host: '::1', port: 0 }, { path: join(tmpdir(), `realtime-kit-${process.pid}.sock`) }]
+  for (const listen of listens) {
+    // on a unix socket request.ip is undefined, which the handshake rate limit does not survive (see the todo below)
+    const app = await appWith(t, 'path' in listen ? { handshakeRateLimit: false } : {})
+    await app.listen(listen)
+    const client = await connect(app, { userId: 'u' }, { secret })
+    t.equal(client.userId, 'u', JSON.stringify(listen))
+    await client.close()
+    await app.close()
+  }
+})
+
+t.test('an app on a unix socket accepts handshakes with the default handshakeRateLimit', {
+  todo: 'plugin bug, outside the kit: @fastify/rate-limit\'s default key generator throws on request.ip undefined, so every upgrade is a 500'
+}, async (t) => {
+  const app = await appWith(t)
+  await app.listen({ path: join(tmpdir(), `realtime-kit-limit-${process.pid}.sock`) })
+  t.equal((await connect(app, { userId: 'u' }, { secret })).userId, 'u')
+})
+
+t.test('a refusal without the plugin\'s JSON body still says what came back', async (t) => {
+  const app = Fastify()
+  await app.register(realtime, { jwt: secret })
+  t.teardown(() => app.close())
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.headers['x-answer'] === 'text') return reply.code(418).send('a teapot')
+    if (request.headers['x-answer'] === 'message') return reply.code(403).send({ message: 'not you' })
+  })
+  await t.rejects(connect(app, { userId: 'u' }, { secret, headers: { 'x-answer': 'text' } }), { code: 'FST_REALTIME_TESTING_REFUSED', statusCode: 418, body: {}, message: /no JSON body/ })
+  await t.rejects(connect(app, { userId: 'u' }, { secret, headers: { 'x-answer': 'message' } }), { code: 'FST_REALTIME_TESTING_REFUSED', statusCode: 403, message: /not you/ })
+})
+
+t.test('a frame that is not JSON is queued as such, never thrown in a socket callback', async (t) => {
+  const app = await appWith(t)
+  // a host WebSocket route of its own that misbehaves, reached through the kit's path option
+  app.get('/raw', { websocket: true }, (socket) => {
+    socket.send('not json')
+    socket.send(JSON.stringify({ type: 'connection.established', data: { connection_id: 'c', user_id: 'raw' }, timestamp: '', id: '' }))
+  })
+  const client = await connect(app, { userId: 'u' }, { secret, path: '/raw' })
+  t.equal(client.userId, 'raw')
+  t.match(await client.next(), { type: '(invalid JSON)', data: 'not json' })
+})
+
+t.test('every rejection is an instance of its exported error class', async (t) => {
+  const app = await appWith(t)
+  const client = await connect(app, { userId: 'u' }, { secret, timeoutMs: 50 })
+  const caught = async (promise: Promise<unknown>): Promise<unknown> => await promise.then(() => undefined, (err: unknown) => err)
+  t.ok(await caught(client.next('review.updated')) instanceof TestTimeoutError)
+  t.ok(await caught(client.subscribe(['no.such.event'])) instanceof ServerErrorReplyError)
+  await app.realtime.sendToUser('u', notification('unexpected'))
+  t.ok(await caught(client.expectNothing({ timeoutMs: 5000 })) instanceof UnexpectedMessagesError)
+  t.ok(await caught(connect(app, { token: 'bad' })) instanceof HandshakeRefusedError)
+  t.ok(await caught(connect(app, { userId: 'u' })) instanceof TestSetupError)
+  await client.close()
+  t.ok(await caught(client.next()) instanceof TestConnectionClosedError)
 })

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { ResolvedOptions } from './options.js'
 import type { RealtimeNode, Identity } from './realtime-node.js'
 import type { Adapter } from './adapters/adapter.js'
+import type { RealtimeTokenPayload, RealtimeUser } from './host-types.js'
 import {
   ForbiddenOriginError, HandshakeRateLimitedError, HandshakeTimeoutError, ServerClosingError, ServerFullError,
   ServerOverloadedError, UnauthorizedError, UserConnectionLimitError
@@ -160,7 +161,7 @@ export function createHandshakeHook (deps: HandshakeDeps) {
   }
 
   /** The limits, checked again after any await: other handshakes may have been admitted, or close() begun, meanwhile. */
-  function admit (payload: Record<string, unknown>, userId: string, user: unknown): HandshakeError | Identity {
+  function admit (payload: Record<string, unknown>, userId: string, user: RealtimeUser): HandshakeError | Identity {
     if (node.isClosing) return new ServerClosingError()
     if (node.registry.size >= options.maxConnections) return new ServerFullError()
     if (node.registry.countForUser(userId) >= options.maxConnectionsPerUser) {
@@ -175,12 +176,13 @@ export function createHandshakeHook (deps: HandshakeDeps) {
     const verified = await pending
     if (verified instanceof Error) return verified
     let userId = verified.userId
-    let user: unknown
+    let user: RealtimeUser
     if (options.authenticate !== undefined) {
       if (node.isClosing) return new ServerClosingError()
       let result
       try {
-        result = await options.authenticate(verified.payload, request)
+        // the hook sees `sub` as the checked user id string, also when the token's sub is a number
+        result = await options.authenticate({ ...verified.payload, sub: verified.userId } as RealtimeTokenPayload, request)
       } catch (err) {
         request.log.warn({ err }, 'authenticate hook failed')
         return new UnauthorizedError('Authentication failed')

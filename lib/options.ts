@@ -19,6 +19,7 @@ import { checkChannels } from './channels/check-options.js'
  */
 export const MIN_MAX_MESSAGE_SIZE = 1024
 import { checkMetricsOption, type MetricsOptions, type ResolvedMetricsOptions } from './observability/metrics.js'
+import type { AuthenticateResult, RealtimeTokenPayload } from './host-types.js'
 
 /** The data options: one schema, every default declared here. */
 export const RealtimeDataOptionsSchema = Type.Object({
@@ -60,19 +61,38 @@ export const RealtimeDataOptionsSchema = Type.Object({
 }, { additionalProperties: true })
 export type RealtimeDataOptions = Static<typeof RealtimeDataOptionsSchema>
 
-/** What `authenticate` returns: false/null refuses the connection with 401. */
-export type AuthenticateResult = { userId?: string, user?: unknown } | boolean | null | undefined
-export type AuthenticateHook = (payload: Record<string, unknown>, request: FastifyRequest) => AuthenticateResult | Promise<AuthenticateResult>
+export type { AuthenticateResult }
+/** `payload` is the verified token, its `sub` already the user id (see RealtimeTypes to type the rest). */
+export type AuthenticateHook = (payload: RealtimeTokenPayload, request: FastifyRequest) => AuthenticateResult | Promise<AuthenticateResult>
 
 export type OriginCheck = (origin: string | undefined, request: FastifyRequest) => boolean
 
-export interface MessageTypeDefinition<T extends TSchema = TSchema> {
+/**
+ * A TypeBox schema, from either of TypeBox's builds. An ES module host's
+ * `Type.Object()` comes from TypeBox's ESM types, whose `Kind` symbol is
+ * another declaration than the CommonJS `TSchema` these types import: matched
+ * by shape, so `defineMessage` takes both (at run time they are the same).
+ */
+export interface MessageSchema {
+  static: unknown
+  params: unknown[]
+}
+/** What data a schema describes: TypeBox's `Static<T>`, for a schema of either build. */
+export type MessageData<T extends MessageSchema> = (T & { params: [] })['static']
+
+export interface MessageTypeDefinition<T extends MessageSchema = TSchema> {
   schema: T
-  handler: MessageHandler<Static<T>>
+  handler: MessageHandler<MessageData<T>>
+}
+
+/** An entry of `messages`: what defineMessage returns, or `{ schema, handler }` (its data then `unknown`). */
+export interface MessageEntry {
+  schema: MessageSchema
+  handler: MessageHandler<unknown>
 }
 
 /** Types a host message's handler from its schema: `messages: { 'x': defineMessage({ schema, handler }) }`. */
-export function defineMessage<T extends TSchema> (definition: MessageTypeDefinition<T>): MessageTypeDefinition {
+export function defineMessage<T extends MessageSchema> (definition: MessageTypeDefinition<T>): MessageTypeDefinition {
   return definition as unknown as MessageTypeDefinition
 }
 
@@ -100,7 +120,7 @@ export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, '
   /** Load the user, refuse inactive ones (return false), or map the payload to a user id. */
   authenticate?: AuthenticateHook
   /** Host-defined client message types, each validated by its schema before its handler runs. */
-  messages?: Record<string, MessageTypeDefinition>
+  messages?: Record<string, MessageEntry>
   /** Cross-node transport; the in-memory adapter (single process) by default. */
   adapter?: Adapter
   /**

@@ -29,6 +29,8 @@ import { HandshakeObserver } from './observability/handshake-observer.js'
 import { observedDelivery } from './observability/delivery-observer.js'
 import { deliveryChannel, messageChannel, traceHandler } from './observability/tracing.js'
 import { closeFields } from './observability/labels.js'
+import type { ServerSocket } from './server-socket.js'
+import type { RealtimeUser } from './host-types.js'
 
 export const FEATURES = Object.freeze(['heartbeat', 'subscriptions', 'rate_limiting'])
 
@@ -38,7 +40,7 @@ export const CLOSE_GRACE_MS = 2000
 /** Who the handshake said the client is. */
 export interface Identity {
   userId: string
-  user: unknown
+  user: RealtimeUser
   /** Token expiry in ms since the epoch, or Infinity. */
   expiresAt: number
   /** Pre-allocated when a cluster adapter claimed a slot for this connection. */
@@ -171,7 +173,8 @@ export class RealtimeNode {
   })
 
   /** Registers an upgraded socket and starts its conversation. */
-  accept (socket: WebSocket, identity: Identity): Connection {
+  accept (serverSocket: ServerSocket, identity: Identity): Connection {
+    const socket = serverSocket as WebSocket // typed structurally in the signature: the published .d.ts must not need @types/ws
     const now = Date.now()
     // the node's logger, not the upgrade request's: a connection must not keep its request alive
     const connection = new Connection(socket, identity.connectionId ?? randomUUID(), identity.userId, identity.user, identity.expiresAt, this.#log, now)

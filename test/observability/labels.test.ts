@@ -13,8 +13,8 @@ t.test('refusal reasons: the named ones, a later FST_REALTIME_ code by its own n
 })
 
 t.test('close codes: known ones by number, the rest "other"; names for the logs', async (t) => {
-  for (const code of [1000, 1001, 1003, 1005, 1006, 1008, 1009, 1011, 4000, 4001, 4008, 4029, 4500, 4503]) t.equal(closeLabel(code), String(code))
-  for (const code of [1002, 3000, 4002, 4999, 0]) t.equal(closeLabel(code), 'other')
+  for (const code of [1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1011, 1012, 4000, 4001, 4008, 4009, 4029, 4500, 4503]) t.equal(closeLabel(code), String(code))
+  for (const code of [1004, 3000, 4002, 4999, 0]) t.equal(closeLabel(code), 'other')
   t.equal(closeName(4000), 'HEARTBEAT_TIMEOUT')
   t.equal(closeName(4500), 'DISCONNECTED_BY_SERVER')
   t.equal(closeName(1006), 'ABNORMAL')

@@ -57,6 +57,7 @@ export async function buildApp (options: BuildOptions): Promise<FastifyInstance>
   await app.register(fastifyJwt, { secret: options.jwtSecret, verify: { algorithms: ['HS256'] }, sign: { algorithm: 'HS256', expiresIn: '1h' } })
 
   await app.register(realtime, {
+    asyncapi: { title: 'fastify-realtime example app', description: 'The example host app of fastify-realtime (examples/app.ts): the protocol\'s own messages, its upload.cancel message and its review, upload and lobby namespaces.' },
     ...options.realtime,
     prefix: '/api/v1',
     channels: exampleChannels(reviews, uploads),
@@ -85,6 +86,9 @@ export async function buildApp (options: BuildOptions): Promise<FastifyInstance>
     api.post<{ Body: Static<typeof TokenBody> }>('/auth/token', {
       schema: { body: TokenBody, response: { 200: Type.Object({ token: Type.String() }) } }
     }, async (request) => ({ token: app.jwt.sign({ sub: request.body.userId }) }))
+
+    // the protocol reference (AsyncAPI 3.0), public like any API description; docs/protocol.md is generated from it
+    api.get('/realtime/asyncapi.json', async () => app.realtime.asyncapi())
 
     api.register(async (secured) => {
       secured.addHook('onRequest', authenticated)

@@ -2,6 +2,7 @@ import type { ConnectionInfo } from './connection.js'
 import type { RealtimeStats } from './stats.js'
 import type { ClusterStats, MembershipTarget } from './adapters/adapter.js'
 import type { NotificationLevel, OutboundMessage, RealtimeEvents } from './protocol/server-messages.js'
+import type { AsyncApiDocument } from './asyncapi/types.js'
 
 export interface NotificationOptions {
   level?: NotificationLevel
@@ -68,6 +69,14 @@ export interface RealtimeApi {
   clusterStats (): Promise<ClusterView>
   getConnection (connectionId: string): ConnectionInfo | undefined
   connectionsOf (userId: string): ConnectionInfo[]
+  /**
+   * The protocol of this server as an AsyncAPI 3.0 document, built from the
+   * schemas that validate its frames: every client and server message (your
+   * `messages` and `events` included), the channel namespaces, the token
+   * locations as security schemes, close codes and wire error codes. Built
+   * once, on the first call; the same deeply frozen object after that.
+   */
+  asyncapi (): AsyncApiDocument
 
   // ---- channels (`namespace:id` of a declared namespace) ----
 

@@ -7,6 +7,7 @@ import { InvalidChannelError, InvalidCloseCodeError, InvalidOutboundMessageError
 import { MAX_CLOSE_REASON_BYTES, truncateUtf8 } from './bounded-text.js'
 import type { MembershipTarget } from './adapters/adapter.js'
 import { CHANNEL_ID_PATTERN } from './channels/names.js'
+import type { AsyncApiDocument } from './asyncapi/types.js'
 
 function checkMessage (message: OutboundMessage<string>): void {
   if (message === null || typeof message !== 'object') throw new InvalidOutboundMessageError('message must be { type, data }')
@@ -24,7 +25,7 @@ function checkCloseCode (code: number): void {
 }
 
 /** The seed's helpers, on top of the node's delivery. */
-export function createRealtimeApi (node: RealtimeNode, adapter: Adapter): RealtimeApi {
+export function createRealtimeApi (node: RealtimeNode, adapter: Adapter, asyncapi: () => AsyncApiDocument): RealtimeApi {
   const now = (): string => new Date().toISOString()
   const toUsers = (userIds: readonly string[], type: string, data: unknown, subscribedTo?: string): Promise<number> =>
     node.deliverTo(subscribedTo === undefined ? { kind: 'users', userIds } : { kind: 'users', userIds, event: subscribedTo }, type, data)
@@ -96,6 +97,7 @@ export function createRealtimeApi (node: RealtimeNode, adapter: Adapter): Realti
     },
     getConnection: (connectionId) => node.registry.get(connectionId),
     connectionsOf: (userId) => [...(node.registry.forUser(userId) ?? [])],
+    asyncapi,
 
     async publish (channel, message) {
       checkChannel(channel)

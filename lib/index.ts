@@ -18,3 +18,8 @@ export { RedisAdapter, redisAdapter, RedisAdapterDataOptionsSchema } from './ada
 export type { RedisAdapterOptions, RedisAdapterDataOptions, RedisAdapterStatus, RedisClientLike } from './adapters/redis.js'
 export { SlidingWindowRateLimiter } from './rate-limiter.js'
 export { SUBPROTOCOL } from './handshake.js'
+export type {
+  AsyncApiDocument, AsyncApiInfo, AsyncApiServer, AsyncApiServerVariable, AsyncApiChannel, AsyncApiOperation, AsyncApiMessage,
+  AsyncApiParameter, AsyncApiReference, AsyncApiSecurityScheme, AsyncApiCorrelationId, CloseCodeEntry, WireErrorEntry,
+  ProtocolLimits, JsonSchema, MessageOrigin, MessageDirection, TokenLocation
+} from './asyncapi/types.js'

@@ -16,6 +16,7 @@ import { CloseCode } from './protocol/codes.js'
 import { InvalidOptionsError } from './errors.js'
 import type { RealtimeApi } from './api.js'
 import type { Adapter } from './adapters/adapter.js'
+import { asyncApiOnce } from './asyncapi/index.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -31,7 +32,11 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
   }
   const adapter: Adapter = options.adapter ?? new MemoryAdapter()
   const node = new RealtimeNode(options, adapter, app.log)
-  const api = createRealtimeApi(node, adapter)
+  const prefix = (rawOptions as { prefix?: string }).prefix ?? ''
+  // the routes' scope knows the full prefix (a parent's included): it sets this when it registers them
+  let endpointPath = prefix + options.path
+  const asyncapi = asyncApiOnce(() => ({ options, clientSchemas: node.router.schemas(), endpointPath }))
+  const api = createRealtimeApi(node, adapter, asyncapi)
   node.api = api
   app.decorate('realtime', api)
 
@@ -88,8 +93,8 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
     await adapter.close()
   })
 
-  const prefix = (rawOptions as { prefix?: string }).prefix ?? ''
   await app.register(async function realtimeRoutes (scope) {
+    endpointPath = scope.prefix + options.path
     let verifier: JwtVerifier
     if (hasHostJwt) {
       verifier = hostVerifier(scope.jwt)

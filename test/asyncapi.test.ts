@@ -4,7 +4,7 @@ import Ajv from 'ajv'
 import addFormats from 'ajv-formats'
 import { Type, type TSchema } from '@sinclair/typebox'
 import {
-  defineMessage, CloseCode, WireError, DEFAULT_EVENTS, SERVER_MESSAGE_SCHEMAS, UploadCancelDataSchema,
+  defineMessage, resolveOptions, CloseCode, WireError, DEFAULT_EVENTS, SERVER_MESSAGE_SCHEMAS, UploadCancelDataSchema,
   PingDataSchema, HeartbeatDataSchema, SubscribeDataSchema, UnsubscribeDataSchema,
   type AsyncApiDocument, type AsyncApiMessage, type RealtimeOptions
 } from '../lib/index.js'
@@ -47,8 +47,9 @@ const hostOptions: RealtimeOptions = {
   events: [...DEFAULT_EVENTS, 'invoice.paid'],
   messages: {
     'chat.send': defineMessage({ schema: ChatSendSchema, handler (data, context) { context.reply('chat.sent', { text: data.text }) } }),
-    // a type no AsyncAPI key may hold as it is
-    'odd type/é': defineMessage({ schema: OddTypeSchema, handler () {} })
+    // types no AsyncAPI key may hold as they are, and that read the same once made into keys
+    'odd type/é': defineMessage({ schema: OddTypeSchema, handler () {} }),
+    'odd_type/é': defineMessage({ schema: OddTypeSchema, handler () {} })
   },
   channels: { room: { authorize: () => true }, feed: {} }
 }
@@ -86,7 +87,8 @@ t.test('a server with its own message types, events and namespaces: every schema
     subscribe: SubscribeDataSchema,
     unsubscribe: UnsubscribeDataSchema,
     'chat.send': ChatSendSchema,
-    'odd type/é': OddTypeSchema
+    'odd type/é': OddTypeSchema,
+    'odd_type/é': OddTypeSchema
   }
   const clientMessages = messagesOf(body, 'client-to-server')
   t.same([...clientMessages.keys()], Object.keys(routed), 'exactly the routed client types, in order')
@@ -176,6 +178,12 @@ t.test('asyncapi() is built once: the same deeply frozen document on every call'
   t.equal(first.info.title, 'fastify-realtime')
   t.same(Object.keys(first.channels), ['realtime'], 'no namespace declared, no namespace channel')
   t.same(await problemsOf(first), [], 'the frozen object itself parses')
+})
+
+t.test('the asyncapi option is checked like every data option', async (t) => {
+  t.throws(() => resolveOptions({ asyncapi: { title: '' } }), { code: 'FST_REALTIME_OPTIONS_INVALID', message: /asyncapi\.title/ })
+  t.throws(() => resolveOptions({ asyncapi: { titel: 'x' } as never }), { code: 'FST_REALTIME_OPTIONS_INVALID', message: /asyncapi/ })
+  t.same(resolveOptions({}).asyncapi, { title: 'fastify-realtime', version: '1.0.0' })
 })
 
 async function answerTo (client: TestClient, frame: { type: string, id: string, data?: unknown }): Promise<{ code: string }> {

@@ -101,7 +101,8 @@ export function buildAsyncApi ({ options, clientSchemas, endpointPath }: AsyncAp
       'x-fastify-realtime-direction': 'server-to-client',
       'x-fastify-realtime-origin': 'host'
     }, namespace)
-    const membership = ['subscription.joined', 'subscription.ended'].flatMap(type => serverKeys.get(type) ?? [])
+    // both are protocol messages (SERVER_MESSAGE_SCHEMAS), always documented above
+    const membership = ['subscription.joined', 'subscription.ended'].map(type => serverKeys.get(type) as string)
     const hasAuthorize = definition.authorize !== undefined
     channels[channel] = {
       address: `${namespace}:{id}`,
@@ -123,11 +124,7 @@ export function buildAsyncApi ({ options, clientSchemas, endpointPath }: AsyncAp
   const schemes = securitySchemes(endpointPath)
   return {
     asyncapi: '3.0.0',
-    info: {
-      title: options.asyncapi.title,
-      version: options.asyncapi.version,
-      ...(options.asyncapi.description === undefined ? {} : { description: options.asyncapi.description })
-    },
+    info: { ...options.asyncapi },
     defaultContentType: 'application/json',
     servers: { [ENDPOINT]: realtimeServer(Object.keys(schemes)) },
     channels,

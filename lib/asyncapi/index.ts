@@ -23,6 +23,5 @@ function deepFreeze<T> (value: T): T {
   return value
 }
 
-export { buildAsyncApi }
 export type { AsyncApiSource }
 export type * from './types.js'

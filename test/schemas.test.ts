@@ -1,12 +1,12 @@
 import t from 'tap'
 import { Value } from '@sinclair/typebox/value'
 import { FormatRegistry, type TSchema } from '@sinclair/typebox'
-import { ServerEnvelopeSchema, EventSchemas, ReplySchemas } from '../lib/index.js'
+import { ServerEnvelopeSchema, SERVER_MESSAGE_SCHEMAS } from '../lib/index.js'
 import { startServer } from './helpers/server.js'
 
 // Every message a client can receive validates against the exported TypeBox
 // schema of its type, inside the exported envelope schema.
-const schemas: Record<string, TSchema> = { ...EventSchemas, ...ReplySchemas }
+const schemas: Record<string, TSchema> = SERVER_MESSAGE_SCHEMAS
 // TypeBox checks formats only once told how (AJV users get date-time from ajv-formats)
 FormatRegistry.Set('date-time', (value) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value))
 

@@ -37,7 +37,11 @@ function renderMessage (message, answers) {
   const lines = [`### \`${message.name}\``, '']
   if (message[`${X}origin`] === 'host') lines.push('*Defined by the host app.*', '')
   if (message.summary !== undefined) lines.push(message.summary, '')
-  if (answers !== undefined) lines.push(`Answered with ${answers.map(messageLink).join(' or ')}.`, '')
+  if (answers !== undefined && message[`${X}origin`] === 'host') {
+    lines.push(`Its handler decides what answers it; the server itself answers ${answers.map(messageLink).join(' or ')} when the data is invalid, the user is rate limited or the handler fails.`, '')
+  } else if (answers !== undefined) {
+    lines.push(`Answered with ${answers.map(messageLink).join(' or ')}.`, '')
+  }
   const subscribable = message[`${X}subscribable`]
   if (subscribable !== undefined) {
     lines.push(subscribable ? 'Clients may subscribe to it (it is in `events`).' : 'Not in this server\'s `events`: clients cannot subscribe to it, though it can still be sent to users and connections.', '')

@@ -62,6 +62,7 @@ export async function buildApp (options: BuildOptions): Promise<FastifyInstance>
 
   await app.register(realtime, {
     metrics: options.metricsRegistry === undefined ? true : { registry: options.metricsRegistry },
+    asyncapi: { title: 'fastify-realtime example app', description: 'The example host app of fastify-realtime (examples/app.ts): the protocol\'s own messages, its upload.cancel message and its review, upload and lobby namespaces.' },
     ...options.realtime,
     prefix: '/api/v1',
     channels: exampleChannels(reviews, uploads),
@@ -101,6 +102,9 @@ export async function buildApp (options: BuildOptions): Promise<FastifyInstance>
       directory.add(request.body.userId)
       return { token: app.jwt.sign({ sub: request.body.userId }) }
     })
+
+    // the protocol reference (AsyncAPI 3.0), public like any API description; docs/protocol.md is generated from it
+    api.get('/realtime/asyncapi.json', async () => app.realtime.asyncapi())
 
     api.register(async (secured) => {
       secured.addHook('onRequest', authenticated)

@@ -5,6 +5,7 @@ import type { RealtimeHealth } from './observability/health.js'
 import type { MetricsRegistry } from './observability/metrics.js'
 import type { NotificationLevel, OutboundMessage, RealtimeEvents } from './protocol/server-messages.js'
 import type { PresenceApi } from './presence/presence-api.js'
+import type { AsyncApiDocument } from './asyncapi/types.js'
 
 export interface NotificationOptions {
   level?: NotificationLevel
@@ -71,6 +72,14 @@ export interface RealtimeApi extends PresenceApi {
   clusterStats (): Promise<ClusterView>
   getConnection (connectionId: string): ConnectionInfo | undefined
   connectionsOf (userId: string): ConnectionInfo[]
+  /**
+   * The protocol of this server as an AsyncAPI 3.0 document, built from the
+   * schemas that validate its frames: every client and server message (your
+   * `messages` and `events` included), the channel namespaces, the token
+   * locations as security schemes, close codes and wire error codes. Built
+   * once, on the first call; the same deeply frozen object after that.
+   */
+  asyncapi (): AsyncApiDocument
 
   // ---- channels (`namespace:id` of a declared namespace) ----
 

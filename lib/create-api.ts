@@ -10,6 +10,7 @@ import { MAX_CLOSE_REASON_BYTES, truncateUtf8 } from './bounded-text.js'
 import type { MembershipTarget } from './adapters/adapter.js'
 import { CHANNEL_ID_PATTERN } from './channels/names.js'
 import { createPresenceApi } from './presence/presence-api.js'
+import type { AsyncApiDocument } from './asyncapi/types.js'
 
 function checkMessage (message: OutboundMessage<string>): void {
   if (message === null || typeof message !== 'object') throw new InvalidOutboundMessageError('message must be { type, data }')
@@ -33,7 +34,7 @@ export interface ApiObservability {
 }
 
 /** The seed's helpers, on top of the node's delivery. */
-export function createRealtimeApi (node: RealtimeNode, adapter: Adapter, observability: ApiObservability): RealtimeApi {
+export function createRealtimeApi (node: RealtimeNode, adapter: Adapter, observability: ApiObservability, asyncapi: () => AsyncApiDocument): RealtimeApi {
   const now = (): string => new Date().toISOString()
   const toUsers = (userIds: readonly string[], type: string, data: unknown, subscribedTo?: string): Promise<number> =>
     node.deliverTo(subscribedTo === undefined ? { kind: 'users', userIds } : { kind: 'users', userIds, event: subscribedTo }, type, data)
@@ -109,6 +110,7 @@ export function createRealtimeApi (node: RealtimeNode, adapter: Adapter, observa
     health: observability.health,
     metricsRegistry: observability.metricsRegistry,
     ...createPresenceApi(node.presence, node.channels),
+    asyncapi,
 
     async publish (channel, message) {
       checkChannel(channel)

@@ -31,3 +31,8 @@ export type { ChannelPresenceMode } from './channels/namespace.js'
 export type { UserStatusChange } from './presence/user-status.js'
 export type { PresenceBackend, PresenceBackendContext, PresenceChange, PresenceMember, PresenceStatus } from './presence/backend.js'
 export { MemoryPresence } from './presence/memory-presence.js'
+export type {
+  AsyncApiDocument, AsyncApiInfo, AsyncApiServer, AsyncApiServerVariable, AsyncApiChannel, AsyncApiOperation, AsyncApiMessage,
+  AsyncApiParameter, AsyncApiReference, AsyncApiSecurityScheme, AsyncApiCorrelationId, CloseCodeEntry, WireErrorEntry,
+  ProtocolLimits, JsonSchema, MessageOrigin, MessageDirection, TokenLocation
+} from './asyncapi/types.js'

@@ -57,7 +57,12 @@ export const RealtimeDataOptionsSchema = Type.Object({
       max: Type.Integer({ minimum: 1, default: 60 }),
       timeWindowMs: Type.Integer({ minimum: 1, default: 60000 })
     }, { additionalProperties: false })
-  ], { default: false, description: 'every upgrade attempt per client address, through @fastify/rate-limit; off by default' })
+  ], { default: false, description: 'every upgrade attempt per client address, through @fastify/rate-limit; off by default' }),
+  asyncapi: Type.Object({
+    title: Type.String({ minLength: 1, default: 'fastify-realtime' }),
+    version: Type.String({ minLength: 1, default: '1.0.0', description: 'the version of your realtime API' }),
+    description: Type.Optional(Type.String())
+  }, { default: {}, additionalProperties: false, description: 'the info of the AsyncAPI document app.realtime.asyncapi() returns' })
 }, { additionalProperties: true })
 export type RealtimeDataOptions = Static<typeof RealtimeDataOptionsSchema>
 

@@ -18,6 +18,7 @@ import type { RealtimeApi } from './api.js'
 import type { Adapter } from './adapters/adapter.js'
 import { setUpObservability } from './observability/setup.js'
 import { createPresence } from './presence/create-presence.js'
+import { asyncApiOnce } from './asyncapi/index.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -35,7 +36,11 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
   const node = new RealtimeNode(options, adapter, app.log)
   const observability = setUpObservability(node, adapter, options)
   const presence = createPresence(options, adapter, node, app.log)
-  const api = createRealtimeApi(node, adapter, observability)
+  const prefix = (rawOptions as { prefix?: string }).prefix ?? ''
+  // the routes' scope knows the full prefix (a parent's included): it sets this when it registers them
+  let endpointPath = prefix + options.path
+  const asyncapi = asyncApiOnce(() => ({ options, clientSchemas: node.router.schemas(), endpointPath }))
+  const api = createRealtimeApi(node, adapter, observability, asyncapi)
   node.api = api
   app.decorate('realtime', api)
 
@@ -96,8 +101,8 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
     observability.close()
   })
 
-  const prefix = (rawOptions as { prefix?: string }).prefix ?? ''
   await app.register(async function realtimeRoutes (scope) {
+    endpointPath = scope.prefix + options.path
     let verifier: JwtVerifier
     if (hasHostJwt) {
       verifier = hostVerifier(scope.jwt)

@@ -1,14 +1,14 @@
 import t from 'tap'
 import { Value } from '@sinclair/typebox/value'
 import { FormatRegistry, Type, type TSchema } from '@sinclair/typebox'
-import { ServerEnvelopeSchema, EventSchemas, ReplySchemas, WireError, defineMessage } from '../lib/index.js'
+import { ServerEnvelopeSchema, SERVER_MESSAGE_SCHEMAS, EventSchemas, WireError, defineMessage } from '../lib/index.js'
 import { startServer } from './helpers/server.js'
 import { openSocket, type Envelope, type TestClient } from './helpers/client.js'
 
 // Every message a client can receive, as it came over a real socket, validates
 // against the exported TypeBox schema of its type inside the exported envelope
 // schema; every type the server can send is provoked at least once.
-const schemas: Record<string, TSchema> = { ...EventSchemas, ...ReplySchemas }
+const schemas: Record<string, TSchema> = SERVER_MESSAGE_SCHEMAS
 // TypeBox checks formats only once told how (AJV users get date-time from ajv-formats)
 FormatRegistry.Set('date-time', (value) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value))
 

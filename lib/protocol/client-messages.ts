@@ -14,7 +14,7 @@ export const ClientEnvelopeSchema = Type.Object({
 export type ClientEnvelope = Static<typeof ClientEnvelopeSchema>
 
 export const PingDataSchema = Type.Object({
-  pingId: Type.Optional(Type.Union([Type.String({ maxLength: 128 }), Type.Number(), Type.Null()]))
+  pingId: Type.Optional(Type.Union([Type.String({ maxLength: 128 }), Type.Number(), Type.Null()], { description: 'Echoed in the pong' }))
 })
 export type PingData = Static<typeof PingDataSchema>
 
@@ -32,8 +32,8 @@ export const MAX_NAMES_PER_SUBSCRIBE = 100
  * naming it (the frame's size is already bounded by maxMessageSize).
  */
 export const SubscribeDataSchema = Type.Object({
-  events: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), { minItems: 1, maxItems: MAX_NAMES_PER_SUBSCRIBE })),
-  channels: Type.Optional(Type.Array(Type.String(), { minItems: 1, maxItems: MAX_NAMES_PER_SUBSCRIBE }))
+  events: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), { minItems: 1, maxItems: MAX_NAMES_PER_SUBSCRIBE, description: 'Event types, each one of the server\'s `events`' })),
+  channels: Type.Optional(Type.Array(Type.String(), { minItems: 1, maxItems: MAX_NAMES_PER_SUBSCRIBE, description: 'Channels `namespace:id` of declared namespaces' }))
 })
 export type SubscribeData = Static<typeof SubscribeDataSchema>
 export const UnsubscribeDataSchema = SubscribeDataSchema
@@ -41,8 +41,8 @@ export type UnsubscribeData = SubscribeData
 
 /** The seed's upload.cancel; host apps register it (see the example app). */
 export const UploadCancelDataSchema = Type.Object({
-  upload_id: Type.String({ minLength: 1, maxLength: 256 })
-})
+  upload_id: Type.String({ minLength: 1, maxLength: 256, description: 'The upload to cancel' })
+}, { description: 'Cancels one of your uploads; answered with upload.cancelled, or an error' })
 export type UploadCancelData = Static<typeof UploadCancelDataSchema>
 
 /** Data of each client message type the protocol defines. */

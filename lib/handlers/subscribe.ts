@@ -88,9 +88,8 @@ function commit (events: string[], channels: ChannelRequest[], refusals: Refusal
     if (!connection.isOpen) return
     try {
       context.reply('subscription.confirmed', confirmation(events, names, context))
-    } catch (err) {
-      if ((err as { code?: unknown }).code !== 'FST_REALTIME_MESSAGE_TOO_LARGE') throw err
-      // the confirmation lists everything the connection is in: past maxMessageSize, all or nothing means nothing
+    } catch {
+      // only a confirmation over maxMessageSize throws (it lists everything the connection is in): all or nothing means nothing
       context.registry.unindexEvents(connection, connection.removeSubscriptions(addedEvents))
       for (const channel of fresh) index.remove(connection, channel.name)
       context.sendError(WireError.tooManySubscriptions, 'Too many subscriptions: the confirmation would exceed maxMessageSize')

@@ -6,6 +6,7 @@
 import WebSocket from 'ws'
 import { io } from 'socket.io-client'
 import { serveControl, now, seqOf, createJwtSigner, EVENT } from './lib/common.mjs'
+import { channelsByConnection, channelName } from './lib/channel-plan.mjs'
 
 const KIND = process.env.KIND ?? 'ws'
 const PORT = Number(process.env.PORT)
@@ -19,6 +20,11 @@ const clients = []
 /** seq -> { count, first, last } */
 const receipts = new Map()
 let awaiting = null
+/** Receipts of every seq together, and who waits for their count to reach a number. */
+let totalReceipts = 0
+let awaitingTotal = null
+/** Channel messages this process's clients get from one publish to every channel. */
+let channelSubscriptions = 0
 const counters = { unexpectedCloses: 0, errors: 0, errorSample: null, parseErrors: 0, extensions: '' }
 
 // echo state
@@ -31,7 +37,9 @@ function record (seq, t) {
   r.count++
   if (t < r.first) r.first = t
   if (t > r.last) r.last = t
+  totalReceipts++
   if (awaiting !== null && awaiting.seq === seq && r.count >= awaiting.expected) awaiting.done()
+  if (awaitingTotal !== null && totalReceipts >= awaitingTotal.expected) awaitingTotal.done()
 }
 
 function onReply (c, msg, t) {
@@ -116,7 +124,8 @@ function openSocketIo (token, localAddress) {
   c.close = () => { c.closedByUs = true; s.disconnect() }
   s.on('message', (msg) => {
     const t = now()
-    if (msg?.type === EVENT && typeof msg.data?.message === 'string') {
+    // a fan-out broadcast or a channel message: both carry the seq marker in data.message
+    if (typeof msg?.data?.message === 'string' && msg.data.message.startsWith('#')) {
       const seq = seqOf(`"message":"${msg.data.message.slice(0, 16)}`)
       if (seq >= 0) { record(seq, t); return }
     }
@@ -150,13 +159,19 @@ function waitFor (c, type, timeoutMs) {
 }
 
 serveControl({
-  /** Opens `count` clients for users from..from+count-1, `concurrency` at a time. */
+  /**
+   * Opens `count` clients for users from..from+count-1, `concurrency` at a
+   * time. `subscribe`: true subscribes each to the fan-out event; a channel
+   * plan `{ channels, connections }` subscribes client i to its channels.
+   */
   connect: async ({ from, count, concurrency, subscribe, events = [EVENT] }) => {
     const tokens = []
     for (let i = 0; i < count; i++) tokens.push(sign({ sub: `user-${from + i}` }))
+    const plan = typeof subscribe === 'object' && subscribe !== null ? channelsByConnection(subscribe) : null
     const handshakes = []
     let failed = 0
     let subscribed = 0
+    let subscriptions = 0
     let next = 0
     const startAt = now()
     async function worker () {
@@ -170,12 +185,25 @@ serveControl({
           await established
           handshakes.push(now() - t0)
           clients.push(c)
-          if (subscribe) {
+          if (plan !== null) {
+            const channels = plan[from + i].map(channelName)
+            // a subscribe carries at most 100 names
+            for (let k = 0; k < channels.length; k += 100) {
+              const confirmed = waitFor(c, 'subscription.confirmed', HANDSHAKE_TIMEOUT_MS)
+              c.send(JSON.stringify({ type: 'subscribe', data: { channels: channels.slice(k, k + 100) } }))
+              await confirmed
+            }
+            c.subscribed = true
+            subscribed++
+            subscriptions += channels.length
+            channelSubscriptions += channels.length
+          } else if (subscribe) {
             const confirmed = waitFor(c, 'subscription.confirmed', HANDSHAKE_TIMEOUT_MS)
             c.send(JSON.stringify({ type: 'subscribe', data: { events } }))
             await confirmed
             c.subscribed = true
             subscribed++
+            subscriptions++
           }
         } catch (err) {
           failed++
@@ -185,7 +213,19 @@ serveControl({
       }
     }
     await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker))
-    return { established: handshakes.length, failed, subscribed, handshakes, startAt, endAt: now(), open: clients.filter((c) => c.open).length }
+    return { established: handshakes.length, failed, subscribed, subscriptions, handshakes, startAt, endAt: now(), open: clients.filter((c) => c.open).length }
+  },
+
+  /** Resolves when this process's clients got `passes` publishes to every channel they are in, or at the timeout. */
+  awaitChannels: async ({ passes, timeoutMs }) => {
+    const expected = channelSubscriptions * passes
+    if (totalReceipts < expected) {
+      await new Promise((resolve) => {
+        const timer = setTimeout(() => { awaitingTotal = null; resolve() }, timeoutMs)
+        awaitingTotal = { expected, done: () => { clearTimeout(timer); awaitingTotal = null; resolve() } }
+      })
+    }
+    return { received: totalReceipts, expected }
   },
 
   /** Resolves when every open client of this process got broadcast `seq`, or at the timeout. */

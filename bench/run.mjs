@@ -7,19 +7,25 @@
 //   node bench/run.mjs [--quick | --smoke] [--targets=ws,fastify-websocket,socketio,fastify-realtime]
 //                      [--scenarios=connect,memory,fanout,echo] [--rounds=N] [--noise-threshold=0.2]
 //                      [--retry-disturbed=N] [--cpu-prof] [--report=bench/out/<raw>.json]
+//                      [--metrics-overhead]   the plugin with metrics off and on, side by side (fanout, echo),
+//                                             writing only the "## Metrics overhead" section of RESULTS.md
 import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { execFileSync } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Child } from './lib/child.mjs'
+import { percentile, loadavg, cpuModel } from './lib/common.mjs'
 import {
-  percentile, readMachineJiffies, readProcessJiffies, loadavg, cpuModel, EVENT
-} from './lib/common.mjs'
+  clientStats, connectAll as connectClients, cpuMicros, noiseProbe, round, sleep, startLoadgens as startLoadgenProcesses,
+  startTarget as startTargetProcess, stopAll
+} from './lib/harness.mjs'
+import { fanout } from './lib/fanout.mjs'
 import { renderMarkdown, summarize } from './lib/report.mjs'
+import { METRICS_OVERHEAD_HEADING, renderMetricsOverhead } from './lib/metrics-overhead.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const ALL_TARGETS = ['ws', 'fastify-websocket', 'socketio', 'fastify-realtime']
+/** `fastify-realtime+metrics`: the plugin's target with `metrics: true` (targets/fastify-realtime.mjs, METRICS=1). */
+const ALL_TARGETS = ['ws', 'fastify-websocket', 'socketio', 'fastify-realtime', 'fastify-realtime+metrics']
 const ALL_SCENARIOS = ['connect', 'memory', 'fanout', 'echo']
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => {
@@ -35,8 +41,10 @@ const CONFIGS = {
 }
 const config = { ...CONFIGS[mode] }
 if (args.rounds) config.rounds = Number(args.rounds)
-const targets = args.targets ? String(args.targets).split(',') : ALL_TARGETS
-const scenarios = args.scenarios ? String(args.scenarios).split(',') : ALL_SCENARIOS
+const isMetricsOverhead = args['metrics-overhead'] === true
+const DEFAULT_TARGETS = isMetricsOverhead ? ['fastify-realtime', 'fastify-realtime+metrics'] : ALL_TARGETS.filter((t) => !t.includes('+'))
+const targets = args.targets ? String(args.targets).split(',') : DEFAULT_TARGETS
+const scenarios = args.scenarios ? String(args.scenarios).split(',') : (isMetricsOverhead ? ['fanout', 'echo'] : ALL_SCENARIOS)
 const NOISE_THRESHOLD = Number(args['noise-threshold'] ?? 0.2)
 const LOADGENS = Number(args.loadgens ?? (mode === 'smoke' ? 1 : 2))
 const CONCURRENCY = Number(args.concurrency ?? 100)
@@ -46,7 +54,7 @@ const RETRY_DISTURBED = Number(args['retry-disturbed'] ?? 0)
 
 for (const t of targets) if (!ALL_TARGETS.includes(t)) fail(`unknown target ${t}`)
 for (const s of scenarios) if (!ALL_SCENARIOS.includes(s)) fail(`unknown scenario ${s}`)
-if (targets.includes('fastify-realtime') && !existsSync(join(here, '..', 'dist', 'index.js'))) {
+if (targets.some((t) => t.startsWith('fastify-realtime')) && !existsSync(join(here, '..', 'dist', 'index.js'))) {
   fail('dist/index.js is missing: run `npm run build` first (or leave fastify-realtime out of --targets)')
 }
 
@@ -55,103 +63,26 @@ function fail (msg) {
   process.exit(2)
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const log = (...a) => console.log(...a)
 
-function cpuMicros (a, b) {
-  return (b.cpu.user - a.cpu.user) + (b.cpu.system - a.cpu.system)
-}
-
-/** Machine busyness over a measured phase: the share of all cores used by processes other than ours. */
-function noiseProbe (pids) {
-  const m0 = readMachineJiffies()
-  const p0 = pids.map(readProcessJiffies)
-  const l0 = loadavg()
-  return () => {
-    const m1 = readMachineJiffies()
-    const ours = pids.map(readProcessJiffies).reduce((s, j, i) => s + Math.max(0, j - p0[i]), 0)
-    const total = m1.total - m0.total
-    const busy = m1.busy - m0.busy
-    const others = total > 0 ? Math.max(0, (busy - ours) / total) : 0
-    return {
-      others: round(others, 3),
-      machineBusy: total > 0 ? round(busy / total, 3) : 0,
-      interrupts: total > 0 ? round((m1.interrupts - m0.interrupts) / total, 3) : 0,
-      loadavg1: l0[0],
-      disturbed: others > NOISE_THRESHOLD
-    }
-  }
-}
-
-function round (x, d = 2) {
-  const f = 10 ** d
-  return Math.round(x * f) / f
-}
-
-function split (n, parts) {
-  const out = []
-  let from = 0
-  for (let i = 0; i < parts; i++) {
-    const count = Math.floor(n / parts) + (i < n % parts ? 1 : 0)
-    out.push({ from, count })
-    from += count
-  }
-  return out.filter((s) => s.count > 0)
-}
-
-const PROFILE_DIR = join(here, 'out', 'profiles')
 let runLabel = ''
 
-async function startTarget (target) {
-  const nodeArgs = ['--expose-gc']
-  if (args['cpu-prof']) {
-    mkdirSync(PROFILE_DIR, { recursive: true })
-    nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${runLabel}.cpuprofile`)
-  }
-  const server = new Child(`server:${target}`, join(here, 'targets', `${target}.mjs`), {
-    nodeArgs,
-    env: { PORT: '0' }
+function startTarget (target) {
+  // `fastify-realtime+metrics`: the same target script with METRICS=1
+  const [script, variant] = target.split('+')
+  return startTargetProcess(target, {
+    script,
+    env: { METRICS: variant === 'metrics' ? '1' : '0' },
+    ...(args['cpu-prof'] ? { cpuProfLabel: runLabel } : {})
   })
-  await server.ready
-  return server
 }
 
-async function startLoadgens (target, port, n) {
-  const count = Math.max(1, Math.min(LOADGENS, n))
-  const lgs = []
-  for (let i = 0; i < count; i++) {
-    lgs.push(new Child(`loadgen${i}:${target}`, join(here, 'loadgen.mjs'), {
-      env: { KIND: target === 'socketio' ? 'socketio' : 'ws', PORT: String(port), LG_INDEX: String(i) }
-    }))
-  }
-  await Promise.all(lgs.map((l) => l.ready))
-  return lgs
+function startLoadgens (target, port, n) {
+  return startLoadgenProcesses(target, port, n, { loadgens: LOADGENS })
 }
 
-async function connectAll (lgs, n, subscribe) {
-  const shares = split(n, lgs.length)
-  const per = Math.max(1, Math.floor(CONCURRENCY / lgs.length))
-  const res = await Promise.all(shares.map((s, i) =>
-    lgs[i].request('connect', { from: s.from, count: s.count, concurrency: per, subscribe }, 180_000)))
-  const handshakes = res.flatMap((r) => r.handshakes).sort((a, b) => a - b)
-  return {
-    established: res.reduce((s, r) => s + r.established, 0),
-    failed: res.reduce((s, r) => s + r.failed, 0),
-    subscribed: res.reduce((s, r) => s + r.subscribed, 0),
-    startAt: Math.min(...res.map((r) => r.startAt)),
-    endAt: Math.max(...res.map((r) => r.endAt)),
-    handshakes
-  }
-}
-
-async function clientStats (lgs) {
-  const st = await Promise.all(lgs.map((l) => l.request('stats')))
-  return {
-    unexpectedCloses: st.reduce((s, x) => s + x.unexpectedCloses, 0),
-    clientErrors: st.reduce((s, x) => s + x.errors, 0),
-    errorSample: st.map((x) => x.errorSample).find((x) => x) ?? null,
-    extensions: st[0]?.extensions ?? ''
-  }
+function connectAll (lgs, n, subscribe) {
+  return connectClients(lgs, n, { subscribe, concurrency: CONCURRENCY })
 }
 
 const SCENARIOS = {
@@ -200,48 +131,8 @@ const SCENARIOS = {
     }
   },
 
-  async fanout ({ server, lgs, n, probe }) {
-    const c = await connectAll(lgs, n, true)
-    await sleep(300)
-    const latencies = []
-    const perBroadcast = []
-    const cpu0 = await server.request('cpu')
-    const done = probe()
-    for (let seq = 1; seq <= config.broadcasts; seq++) {
-      const b = await server.request('broadcast', { seq, bytes: PAYLOAD_BYTES, event: EVENT }, 60_000)
-      const rs = await Promise.all(lgs.map((l) => l.request('await', { seq, timeoutMs: 20_000 }, 30_000)))
-      const got = rs.reduce((s, r) => s + r.count, 0)
-      const last = Math.max(...rs.map((r) => r.last).filter(Number.isFinite))
-      const first = Math.min(...rs.map((r) => r.first).filter(Number.isFinite))
-      const latency = last - b.sendAt
-      latencies.push(latency)
-      perBroadcast.push({ seq, reached: b.reached, got, lastMs: round(latency, 3), firstMs: round(first - b.sendAt, 3), sendCallMs: round(b.doneAt - b.sendAt, 3) })
-      await sleep(20)
-    }
-    const noise = done()
-    const cpu1 = await server.request('cpu')
-    await sleep(300)
-    // final count: anything still missing after the grace period is lost
-    const all = await Promise.all(lgs.map((l) => l.request('receipts')))
-    let delivered = 0
-    for (const r of all) for (let seq = 1; seq <= config.broadcasts; seq++) delivered += r.receipts[seq]?.count ?? 0
-    const expected = c.subscribed * config.broadcasts
-    const sorted = [...latencies].sort((a, b) => a - b)
-    return {
-      metrics: {
-        lastP50Ms: percentile(sorted, 50),
-        lastP99Ms: percentile(sorted, 99),
-        cpuPerDeliveryUs: cpuMicros(cpu0, cpu1) / Math.max(1, delivered)
-      },
-      established: c.established,
-      subscribed: c.subscribed,
-      failed: c.failed,
-      delivered,
-      expected,
-      losses: expected - delivered + c.failed + (c.established - c.subscribed),
-      perBroadcast,
-      noise
-    }
+  fanout ({ server, lgs, n, probe }) {
+    return fanout({ server, lgs, n, probe, broadcasts: config.broadcasts, bytes: PAYLOAD_BYTES, concurrency: CONCURRENCY })
   },
 
   async echo ({ server, lgs, probe }) {
@@ -298,7 +189,7 @@ async function runOne (target, scenario, n, round) {
     server = await startTarget(target)
     lgs = await startLoadgens(target, server.info.port, n)
     const pids = [server.pid, process.pid, ...lgs.map((l) => l.pid)]
-    const probe = () => noiseProbe(pids)
+    const probe = () => noiseProbe(pids, NOISE_THRESHOLD)
     const result = await SCENARIOS[scenario]({ server, lgs, n, probe })
     if (!TIMING_SCENARIOS.has(scenario)) result.noise.disturbed = false
     const cs = await clientStats(lgs)
@@ -306,8 +197,7 @@ async function runOne (target, scenario, n, round) {
   } catch (err) {
     return { target, scenario, n, round, ok: false, error: String(err?.stack ?? err), serverStderr: server?.stderr ?? '', durationMs: Date.now() - started }
   } finally {
-    await Promise.all(lgs.map((l) => l.stop()))
-    await server?.stop()
+    await stopAll(server, lgs)
     await sleep(mode === 'smoke' ? 50 : 500)
   }
 }
@@ -330,7 +220,8 @@ function gitCommit () {
 function rerender (file) {
   const raw = JSON.parse(readFileSync(file, 'utf8'))
   raw.summary = summarize(raw.runs, raw.targets, { noiseThreshold: raw.noiseThreshold })
-  writeFileSync(join(here, 'RESULTS.md'), withNotes(renderMarkdown(raw)))
+  const isOverheadRun = raw.targets.includes('fastify-realtime+metrics') && !raw.targets.includes('ws')
+  writeFileSync(join(here, 'RESULTS.md'), isOverheadRun ? replaceSection(renderMetricsOverhead(raw)) : withNotes(renderMarkdown(raw)))
   log(`wrote bench/RESULTS.md from ${file}`)
 }
 
@@ -349,6 +240,18 @@ function withNotes (md) {
   const current = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : ''
   const foreign = current.split(/\n(?=## )/).slice(1).filter((section) => !own.some((h) => section.startsWith(h)))
   return [md, notes, ...foreign].filter((x) => x !== '').map((x) => x.replace(/\n*$/, '\n')).join('\n')
+}
+
+/** The metrics-overhead run owns one section of RESULTS.md: replaced in place (or appended), the rest kept. */
+function replaceSection (section) {
+  const resultsFile = join(here, 'RESULTS.md')
+  const current = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '# Benchmark results\n'
+  const parts = current.split(/\n(?=## )/)
+  const at = parts.findIndex((p) => p.startsWith(METRICS_OVERHEAD_HEADING))
+  const own = section.replace(/\n*$/, '\n')
+  if (at === -1) parts.push(own)
+  else parts[at] = own
+  return parts.map((p) => p.replace(/\n*$/, '\n')).join('\n')
 }
 
 async function main () {
@@ -391,8 +294,14 @@ async function main () {
   const outFile = join(outDir, `${mode}-${stamp}.json`)
   writeFileSync(outFile, JSON.stringify(raw, null, 1))
   log(`raw results: ${outFile}`)
-  const md = renderMarkdown(raw)
-  if (mode === 'smoke') {
+  const md = isMetricsOverhead ? renderMetricsOverhead(raw) : renderMarkdown(raw)
+  if (isMetricsOverhead) {
+    log(md)
+    if (mode !== 'smoke') {
+      writeFileSync(join(here, 'RESULTS.md'), replaceSection(md))
+      log(`wrote the "${METRICS_OVERHEAD_HEADING}" section of bench/RESULTS.md`)
+    }
+  } else if (mode === 'smoke') {
     log(md)
   } else {
     writeFileSync(join(here, 'RESULTS.md'), withNotes(md))

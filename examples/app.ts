@@ -4,9 +4,14 @@ import fastifyJwt from '@fastify/jwt'
 import fastifyStatic from '@fastify/static'
 import { Type, type Static } from '@sinclair/typebox'
 import realtime, {
-  defineMessage, NotificationLevelSchema, UploadCancelDataSchema, type RealtimeOptions
+  defineMessage, NotificationLevelSchema, UploadCancelDataSchema, type MetricsRegistry, type RealtimeOptions
 } from 'fastify-realtime'
 import { SimulatedUploads } from './uploads.js'
+import { ReviewStore } from './reviews.js'
+import { exampleChannels } from './channels.js'
+import { reviewRoutes, reviewChannel } from './review-routes.js'
+import { channelRoutes } from './channel-routes.js'
+import { UserIdSchema, callerOf, Delivered } from './http.js'
 
 export interface BuildOptions {
   jwtSecret: string
@@ -14,17 +19,16 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger']
   /** Time between two 10 % steps of a simulated upload. */
   uploadStepMs?: number
+  /** Reviews the in-memory store keeps (the oldest is forgotten past it). */
+  maxReviews?: number
+  /** The prom-client registry for the plugin's metrics (server.ts adds Node's default metrics to it); the plugin's own by default. */
+  metricsRegistry?: MetricsRegistry
 }
 
-const TokenBody = Type.Object({ userId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.@-]+$' }) }, { additionalProperties: false })
+const TokenBody = Type.Object({ userId: UserIdSchema }, { additionalProperties: false })
 const NotificationBody = Type.Object({
   message: Type.String({ minLength: 1, maxLength: 2000 }),
   level: Type.Optional(NotificationLevelSchema),
-  targetUsers: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { maxItems: 1000 }))
-}, { additionalProperties: false })
-const ReviewParams = Type.Object({ reviewId: Type.String({ minLength: 1, maxLength: 128 }) })
-const ReviewBody = Type.Object({
-  changes: Type.Record(Type.String(), Type.Unknown()),
   targetUsers: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { maxItems: 1000 }))
 }, { additionalProperties: false })
 const FileParams = Type.Object({ fileId: Type.String({ minLength: 1, maxLength: 128 }) })
@@ -34,9 +38,6 @@ const FileBody = Type.Object({
   progress: Type.Optional(Type.Number({ minimum: 0, maximum: 100 }))
 }, { additionalProperties: false })
 const UploadBody = Type.Object({ totalBytes: Type.Integer({ minimum: 1, maximum: 1e12 }) }, { additionalProperties: false })
-const Delivered = Type.Object({ delivered: Type.Integer() })
-
-interface TokenPayload { sub: string }
 
 // run from source (tests) or compiled into examples/dist (npm start)
 const exampleRoot = path.basename(__dirname) === 'dist' ? path.dirname(__dirname) : __dirname
@@ -46,13 +47,22 @@ const repoRoot = path.dirname(exampleRoot)
 export async function buildApp (options: BuildOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: options.logger ?? false })
   const uploads = new SimulatedUploads(options.uploadStepMs ?? 300)
+  const reviews = new ReviewStore({
+    ...(options.maxReviews === undefined ? {} : { maxReviews: options.maxReviews }),
+    // a forgotten review's channel would go on carrying whatever is posted to its id: empty it
+    onForget: (review) => {
+      for (const userId of review.members) app.realtime.leave({ userId }, reviewChannel(review.id), 'deleted').catch(() => {})
+    }
+  })
 
   // The host owns JWT: the plugin uses this registration (and its pinned algorithm)
   await app.register(fastifyJwt, { secret: options.jwtSecret, verify: { algorithms: ['HS256'] }, sign: { algorithm: 'HS256', expiresIn: '1h' } })
 
   await app.register(realtime, {
+    metrics: options.metricsRegistry === undefined ? true : { registry: options.metricsRegistry },
     ...options.realtime,
     prefix: '/api/v1',
+    channels: exampleChannels(reviews, uploads),
     messages: {
       'upload.cancel': defineMessage({
         schema: UploadCancelDataSchema,
@@ -75,6 +85,13 @@ export async function buildApp (options: BuildOptions): Promise<FastifyInstance>
       await request.jwtVerify()
     }
 
+    // for a load balancer's check, so no token: 200 while ok or degraded (local delivery works), 503 when failing
+    api.get('/realtime/health', async (_request, reply) => {
+      const health = app.realtime.health()
+      reply.code(health.status === 'failing' ? 503 : 200)
+      return health
+    })
+
     api.post<{ Body: Static<typeof TokenBody> }>('/auth/token', {
       schema: { body: TokenBody, response: { 200: Type.Object({ token: Type.String() }) } }
     }, async (request) => ({ token: app.jwt.sign({ sub: request.body.userId }) }))
@@ -90,11 +107,8 @@ export async function buildApp (options: BuildOptions): Promise<FastifyInstance>
         return { delivered: await app.realtime.broadcastSystemNotification(message, targetUsers === undefined ? notification : { ...notification, targetUsers }) }
       })
 
-      secured.post<{ Params: Static<typeof ReviewParams>, Body: Static<typeof ReviewBody> }>('/reviews/:reviewId/changes', {
-        schema: { params: ReviewParams, body: ReviewBody, response: { 200: Delivered } }
-      }, async (request) => ({
-        delivered: await app.realtime.broadcastReviewUpdated(request.params.reviewId, request.body.changes, request.body.targetUsers)
-      }))
+      reviewRoutes(secured, reviews)
+      channelRoutes(secured)
 
       secured.post<{ Params: Static<typeof FileParams>, Body: Static<typeof FileBody> }>('/files/:fileId/status', {
         schema: { params: FileParams, body: FileBody, response: { 200: Delivered } }
@@ -106,9 +120,8 @@ export async function buildApp (options: BuildOptions): Promise<FastifyInstance>
       secured.post<{ Body: Static<typeof UploadBody> }>('/uploads', {
         schema: { body: UploadBody, response: { 202: Type.Object({ upload_id: Type.String() }) } }
       }, async (request, reply) => {
-        const { sub } = request.user as TokenPayload
         reply.code(202)
-        return { upload_id: uploads.start(sub, request.body.totalBytes) }
+        return { upload_id: uploads.start(callerOf(request), request.body.totalBytes) }
       })
 
       secured.get('/realtime/stats', async () => app.realtime.stats())

@@ -7,6 +7,9 @@ export interface ExampleConfig {
   jwtSecret: string
   isDevelopmentSecret: boolean
   redisUrl: string | undefined
+  /** GET /metrics listens here, apart from the public port. */
+  metricsPort: number
+  metricsHost: string
   realtime: RealtimeOptions
 }
 
@@ -77,6 +80,8 @@ export function loadConfig (env: Env = process.env): ExampleConfig {
     jwtSecret: secret === undefined || secret === '' ? DEVELOPMENT_SECRET : secret,
     isDevelopmentSecret: secret === undefined || secret === '',
     redisUrl: env.REDIS_URL === '' ? undefined : env.REDIS_URL,
+    metricsPort: integer(env, 'METRICS_PORT') ?? 9464,
+    metricsHost: env.METRICS_HOST ?? '127.0.0.1',
     realtime: realtimeOptionsFromEnv(env)
   }
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { RealtimeApi } from 'fastify-realtime'
+import { Namespace } from './channels.js'
 
 interface Upload {
   id: string
@@ -11,7 +12,11 @@ interface Upload {
 
 /**
  * A pretend upload: progress from 0 to 100 % in 10 % steps, then
- * upload.completed, each sent to the owner's connections subscribed to it.
+ * upload.completed, each sent to the owner's connections subscribed to it
+ * (the event, for all of one's uploads) and to the channel `upload:<id>`
+ * (one upload; only its uploader may subscribe). The two paths are
+ * independent: a connection subscribed to both gets each message twice, so
+ * a client picks one.
  */
 export class SimulatedUploads {
   readonly #uploads = new Map<string, Upload>()
@@ -35,12 +40,17 @@ export class SimulatedUploads {
     return id
   }
 
+  /** Who started a running upload (what the `upload` channel namespace admits); undefined once it ended. */
+  uploaderOf (uploadId: string): string | undefined {
+    return this.#uploads.get(uploadId)?.userId
+  }
+
   /** Stops a user's own upload; false if there is no such upload of theirs. */
   cancel (uploadId: string, userId: string): boolean {
     const upload = this.#uploads.get(uploadId)
     if (upload === undefined || upload.userId !== userId) return false
     this.#stop(upload)
-    this.#send(upload.userId, 'upload.cancelled', { upload_id: upload.id, reason: 'cancelled by user', timestamp: new Date().toISOString() })
+    this.#send(upload, 'upload.cancelled', { upload_id: upload.id, reason: 'cancelled by user', timestamp: new Date().toISOString() })
     return true
   }
 
@@ -53,12 +63,12 @@ export class SimulatedUploads {
     this.#report(upload)
     if (upload.progress === 100) {
       this.#stop(upload)
-      this.#send(upload.userId, 'upload.completed', { upload_id: upload.id, total_bytes: upload.totalBytes, timestamp: new Date().toISOString() }, 'upload.completed')
+      this.#send(upload, 'upload.completed', { upload_id: upload.id, total_bytes: upload.totalBytes, timestamp: new Date().toISOString() }, 'upload.completed')
     }
   }
 
   #report (upload: Upload): void {
-    this.#send(upload.userId, 'upload.progress', {
+    this.#send(upload, 'upload.progress', {
       upload_id: upload.id,
       progress: upload.progress,
       bytes_uploaded: Math.round(upload.totalBytes * upload.progress / 100),
@@ -72,9 +82,19 @@ export class SimulatedUploads {
     this.#uploads.delete(upload.id)
   }
 
-  #send (userId: string, type: string, data: unknown, subscribedTo?: string): void {
-    const options = subscribedTo === undefined ? undefined : { subscribedTo }
-    this.#realtime?.sendToUser(userId, { type, data }, options).catch(() => {
+  /**
+   * Without `subscribedTo` the message goes to every connection of the
+   * uploader, which includes the channel's subscribers (only the uploader
+   * may subscribe to it): the channel is left out, or they would get it twice.
+   */
+  #send (upload: Upload, type: string, data: unknown, subscribedTo?: string): void {
+    const realtime = this.#realtime
+    if (realtime === undefined) return
+    const message = { type, data }
+    const deliveries = subscribedTo === undefined
+      ? [realtime.sendToUser(upload.userId, message)]
+      : [realtime.sendToUser(upload.userId, message, { subscribedTo }), realtime.publish(`${Namespace.upload}:${upload.id}`, message)]
+    Promise.all(deliveries).catch(() => {
       // a publish to other nodes failed: local delivery already happened, the demo carries on
     })
   }

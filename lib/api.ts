@@ -1,6 +1,8 @@
 import type { ConnectionInfo } from './connection.js'
 import type { RealtimeStats } from './stats.js'
 import type { ClusterStats, MembershipTarget } from './adapters/adapter.js'
+import type { RealtimeHealth } from './observability/health.js'
+import type { MetricsRegistry } from './observability/metrics.js'
 import type { NotificationLevel, OutboundMessage, RealtimeEvents } from './protocol/server-messages.js'
 
 export interface NotificationOptions {
@@ -56,6 +58,10 @@ export interface RealtimeApi {
   /**
    * Closes every connection of the user on every node (revocation), with
    * close code 4500 unless told otherwise. Resolves the local count.
+   * `code` must be 4000-4999 (the application's range) or one of 1000,
+   * 1001, 1008, 1011, 1012, 1013: any other rejects with
+   * FST_REALTIME_CLOSE_CODE_INVALID before anything is closed. `reason` is
+   * cut to the 123 bytes a close frame holds, between two characters.
    */
   disconnectUser (userId: string, reason?: string, code?: number): Promise<number>
   /** This node's counters. */
@@ -93,6 +99,14 @@ export interface RealtimeApi {
   subscribersOf (channel: string): number
   /** Connections in `channel` across the cluster (this node's count without a cluster adapter). */
   clusterSubscribersOf (channel: string): Promise<number>
+  /**
+   * For a load balancer's check: 'ok', 'degraded' (the cluster adapter is
+   * away; local delivery works) or 'failing' (this node refuses new
+   * connections: shutting down, full or overloaded).
+   */
+  health (): RealtimeHealth
+  /** The prom-client registry holding the plugin's metrics (the host's when it gave one); undefined when metrics are off. */
+  readonly metricsRegistry: MetricsRegistry | undefined
 }
 
 /** Whose membership join/leave changes: every connection of a user, or one connection. */

@@ -1,6 +1,8 @@
 import type { WebSocket } from 'ws'
 import type { FastifyBaseLogger } from 'fastify'
 import { CloseCode } from './protocol/codes.js'
+import { MAX_CLOSE_REASON_BYTES, truncateUtf8 } from './bounded-text.js'
+import type { RefusalState } from './flood-guard.js'
 
 /** What handlers and hooks may know about a connection. */
 export interface ConnectionInfo {
@@ -14,8 +16,11 @@ export interface ConnectionInfo {
   readonly connectedAt: number
 }
 
-/** 'closed': this send found a slow consumer and closed it; 'gone': it was already closing. */
-export type SendResult = 'sent' | 'dropped' | 'closed' | 'gone'
+/**
+ * 'closed': this send found a slow consumer and closed it; 'gone': it was
+ * already closing; 'failed': ws threw, and the connection was closed.
+ */
+export type SendResult = 'sent' | 'dropped' | 'closed' | 'gone' | 'failed'
 
 /** ws internals that the pre-framed fast path reads: the raw socket and the sender's state. */
 interface WsInternals {
@@ -42,6 +47,8 @@ export class Connection implements ConnectionInfo {
   pingSentAt = 0
   /** The token's `exp` in ms, or Infinity. */
   readonly expiresAt: number
+  /** What the rate limit's refusals cost this connection so far; made at its first refusal. */
+  refusals: RefusalState | undefined = undefined
   #subscriptions: Set<string> | undefined
   #channels: Set<string> | undefined
   #isOpen = true
@@ -131,35 +138,63 @@ export class Connection implements ConnectionInfo {
       }
       return 'dropped'
     }
-    if (frame !== undefined && socket.readyState === 1) {
-      // A broadcast's frame is built once; with compression off ws's sender
-      // is idle between calls, so writing the finished frame is what ws would write.
-      const internals = socket as unknown as WsInternals
-      if (internals._sender?._state === SENDER_IDLE && internals._socket !== null) {
-        internals._socket.write(frame)
-        return 'sent'
+    try {
+      if (frame !== undefined && socket.readyState === 1) {
+        // A broadcast's frame is built once; with compression off ws's sender
+        // is idle between calls, so writing the finished frame is what ws would write.
+        const internals = socket as unknown as WsInternals
+        if (internals._sender?._state === SENDER_IDLE && internals._socket !== null) {
+          internals._socket.write(frame)
+          return 'sent'
+        }
       }
+      socket.send(payload, { binary: false })
+      return 'sent'
+    } catch (err) {
+      // sends run inside socket callbacks and timers: a throw here would take the process down
+      this.log.warn({ err }, 'websocket send failed; closing the connection')
+      this.close(CloseCode.internalError, 'send failed')
+      return 'failed'
     }
-    socket.send(payload, { binary: false })
-    return 'sent'
   }
 
   ping (now: number): void {
     /* c8 ignore next */ // the sweep only pings registered connections, which are open
     if (!this.#isOpen) return
     this.pingSentAt = now
-    this.#socket.ping()
+    try {
+      this.#socket.ping()
+    } catch (err) {
+      this.log.warn({ err }, 'websocket ping failed; closing the connection')
+      this.close(CloseCode.internalError, 'ping failed')
+    }
   }
 
   /** When the server started closing this connection (ms since the epoch), 0 while open. */
   closingSince = 0
 
-  /** Starts the closing handshake; the node cuts the socket off if the peer never answers. */
+  /** The code the server closed with (metrics and logs), 0 while it has not. */
+  closeCode = 0
+
+  /**
+   * Starts the closing handshake; the node cuts the socket off if the peer
+   * never answers. The reason is cut to the 123 bytes a close frame holds
+   * (between two characters). If ws still refuses (a code it does not
+   * accept), the socket is terminated: a connection is never left marked
+   * closed while its socket stays open.
+   */
   close (code: number, reason: string): void {
     if (!this.#isOpen) return
     this.#isOpen = false
     this.closingSince = Date.now()
-    this.#socket.close(code, reason)
+    this.closeCode = code
+    try {
+      this.#socket.close(code, truncateUtf8(String(reason), MAX_CLOSE_REASON_BYTES))
+    } catch (err) {
+      this.log.warn({ err, closeCode: code }, 'websocket close refused; terminating the connection')
+      this.closingSince = 0
+      this.#socket.terminate()
+    }
   }
 
   /** For a peer that cannot complete a closing handshake. */

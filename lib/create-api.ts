@@ -2,8 +2,11 @@ import type { RealtimeApi, NotificationOptions, ClusterView } from './api.js'
 import type { RealtimeNode } from './realtime-node.js'
 import type { Adapter } from './adapters/adapter.js'
 import type { OutboundMessage } from './protocol/server-messages.js'
+import type { RealtimeHealth } from './observability/health.js'
+import type { MetricsRegistry } from './observability/metrics.js'
 import { CloseCode } from './protocol/codes.js'
-import { InvalidChannelError, InvalidOutboundMessageError, PublishFailedError } from './errors.js'
+import { InvalidChannelError, InvalidCloseCodeError, InvalidOutboundMessageError, PublishFailedError } from './errors.js'
+import { MAX_CLOSE_REASON_BYTES, truncateUtf8 } from './bounded-text.js'
 import type { MembershipTarget } from './adapters/adapter.js'
 import { CHANNEL_ID_PATTERN } from './channels/names.js'
 
@@ -11,8 +14,25 @@ function checkMessage (message: OutboundMessage<string>): void {
   if (message === null || typeof message !== 'object') throw new InvalidOutboundMessageError('message must be { type, data }')
 }
 
+/** Close codes of the protocol's own that a host may also send; any 4000-4999 is the application's. */
+const HOST_CLOSE_CODES: ReadonlySet<number> = new Set([
+  CloseCode.normal, CloseCode.goingAway, CloseCode.policyViolation, CloseCode.internalError, CloseCode.serviceRestart, CloseCode.tryAgainLater
+])
+
+/** Checked before anything is closed: ws would throw on a code it does not accept and leave the connection half-closed. */
+function checkCloseCode (code: number): void {
+  if (Number.isInteger(code) && ((code >= 4000 && code <= 4999) || HOST_CLOSE_CODES.has(code))) return
+  throw new InvalidCloseCodeError(String(code))
+}
+
+/** What the plugin's observability adds to the API. */
+export interface ApiObservability {
+  health: () => RealtimeHealth
+  metricsRegistry: MetricsRegistry | undefined
+}
+
 /** The seed's helpers, on top of the node's delivery. */
-export function createRealtimeApi (node: RealtimeNode, adapter: Adapter): RealtimeApi {
+export function createRealtimeApi (node: RealtimeNode, adapter: Adapter, observability: ApiObservability): RealtimeApi {
   const now = (): string => new Date().toISOString()
   const toUsers = (userIds: readonly string[], type: string, data: unknown, subscribedTo?: string): Promise<number> =>
     node.deliverTo(subscribedTo === undefined ? { kind: 'users', userIds } : { kind: 'users', userIds, event: subscribedTo }, type, data)
@@ -63,10 +83,14 @@ export function createRealtimeApi (node: RealtimeNode, adapter: Adapter): Realti
       return toUsers([userId], status === 'processing' ? 'file.processing' : 'file.ready', data)
     },
     async disconnectUser (userId, reason = 'disconnected by server', code = CloseCode.disconnectedByServer) {
-      const closed = node.disconnectLocal(userId, code, reason)
+      checkCloseCode(code)
+      // a close frame holds 123 bytes of reason: cut once here, so every node closes with the same text
+      const trimmed = truncateUtf8(String(reason), MAX_CLOSE_REASON_BYTES)
+      const closed = node.disconnectLocal(userId, code, trimmed)
       try {
-        await adapter.publish({ kind: 'disconnect', userId, code, reason })
+        await adapter.publish({ kind: 'disconnect', userId, code, reason: trimmed })
       } catch (err) {
+        node.counters.publishFailures++
         throw Object.assign(new PublishFailedError((err as Error).message), { delivered: closed })
       }
       return closed
@@ -81,6 +105,8 @@ export function createRealtimeApi (node: RealtimeNode, adapter: Adapter): Realti
     },
     getConnection: (connectionId) => node.registry.get(connectionId),
     connectionsOf: (userId) => [...(node.registry.forUser(userId) ?? [])],
+    health: observability.health,
+    metricsRegistry: observability.metricsRegistry,
 
     async publish (channel, message) {
       checkChannel(channel)

@@ -17,6 +17,8 @@ export const MessageTooLargeError = createError<'FST_REALTIME_MESSAGE_TOO_LARGE'
   'FST_REALTIME_MESSAGE_TOO_LARGE', 'fastify-realtime: message is %d bytes, over maxMessageSize (%d): not sent')
 export const InvalidOutboundMessageError = createError<'FST_REALTIME_MESSAGE_INVALID', [string]>(
   'FST_REALTIME_MESSAGE_INVALID', 'fastify-realtime: cannot send message: %s')
+export const InvalidCloseCodeError = createError<'FST_REALTIME_CLOSE_CODE_INVALID', [string]>(
+  'FST_REALTIME_CLOSE_CODE_INVALID', 'fastify-realtime: cannot close with code %s: use 4000-4999 (the application\'s range) or one of 1000, 1001, 1008, 1011, 1012, 1013')
 export const InvalidChannelError = createError<'FST_REALTIME_CHANNEL_INVALID', [string]>(
   'FST_REALTIME_CHANNEL_INVALID', 'fastify-realtime: %s')
 export const PublishFailedError = createError<'FST_REALTIME_PUBLISH_FAILED', [string]>(
@@ -43,3 +45,10 @@ export const AdapterDependencyMissingError = createError<'FST_REALTIME_ADAPTER_D
   'FST_REALTIME_ADAPTER_DEPENDENCY_MISSING', 'fastify-realtime: %s needs the optional peer dependency %s: npm install it')
 export const AdapterUnavailableError = createError<'FST_REALTIME_ADAPTER_UNAVAILABLE', [string]>(
   'FST_REALTIME_ADAPTER_UNAVAILABLE', 'fastify-realtime: the cluster adapter could not start: %s', 503)
+
+// Shutdown: a handshake still in progress when app.close() began
+export const ServerClosingError = createError<'FST_REALTIME_SERVER_CLOSING', []>(
+  'FST_REALTIME_SERVER_CLOSING', 'Server is shutting down, try again later', 503)
+// Observability, at register time
+export const MetricsDependencyMissingError = createError<'FST_REALTIME_METRICS_DEPENDENCY_MISSING', []>(
+  'FST_REALTIME_METRICS_DEPENDENCY_MISSING', 'fastify-realtime: metrics need the optional peer dependency prom-client@15: npm install it')

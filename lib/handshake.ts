@@ -4,51 +4,19 @@ import type { ResolvedOptions } from './options.js'
 import type { RealtimeNode, Identity } from './realtime-node.js'
 import type { Adapter } from './adapters/adapter.js'
 import {
-  ForbiddenOriginError, HandshakeTimeoutError, ServerFullError, ServerOverloadedError, UnauthorizedError, UserConnectionLimitError
+  ForbiddenOriginError, HandshakeRateLimitedError, HandshakeTimeoutError, ServerClosingError, ServerFullError,
+  ServerOverloadedError, UnauthorizedError, UserConnectionLimitError
 } from './errors.js'
+import { isThenable, type JwtVerifier } from './jwt.js'
+import { addressKey, type FailedHandshakes } from './failed-handshakes.js'
+import { dropBearerProtocol, extractToken } from './handshake-token.js'
 
-/** The subprotocol the server speaks; a browser offers it with `bearer.<jwt>`. */
-export const SUBPROTOCOL = 'fastify-realtime.v1'
-const BEARER_PROTOCOL_PREFIX = 'bearer.'
-
-export interface JwtVerifier {
-  verify (token: string): unknown
-}
+export { SUBPROTOCOL, extractToken, redactUrl } from './handshake-token.js'
+export type { JwtVerifier } from './jwt.js'
 
 interface HandshakeError extends Error {
   statusCode?: number
   code: string
-}
-
-/**
- * Where a token can be: the seed's path (`/ws/<token>`), a `bearer.<jwt>`
- * subprotocol (the one header a browser can set), or `Authorization: Bearer`.
- */
-export function extractToken (request: FastifyRequest): string | undefined {
-  const params = request.params as Record<string, string | undefined> | undefined
-  const fromPath = params?.['*']
-  if (fromPath !== undefined && fromPath.length > 0) return fromPath.includes('/') ? undefined : fromPath
-  const protocols = request.headers['sec-websocket-protocol']
-  if (typeof protocols === 'string') {
-    for (const offered of protocols.split(',')) {
-      const trimmed = offered.trim()
-      if (trimmed.startsWith(BEARER_PROTOCOL_PREFIX)) return trimmed.slice(BEARER_PROTOCOL_PREFIX.length)
-    }
-  }
-  const authorization = request.headers.authorization
-  if (typeof authorization === 'string' && authorization.slice(0, 7).toLowerCase() === 'bearer ') {
-    return authorization.slice(7).trim()
-  }
-  return undefined
-}
-
-/** The seed's token-in-path leaks into logs through the URL: replace it. */
-export function redactUrl (url: string, path: string): string {
-  const start = url.indexOf(path + '/')
-  if (start === -1) return url
-  const tokenStart = start + path.length + 1
-  const queryStart = url.indexOf('?', tokenStart)
-  return url.slice(0, tokenStart) + '[REDACTED]' + (queryStart === -1 ? '' : url.slice(queryStart))
 }
 
 /** Where the handshake leaves who the client is, for the upgrade handler to pick up. */
@@ -80,44 +48,70 @@ export interface HandshakeDeps {
   adapter: Adapter
   verifier: () => JwtVerifier
   identities: IdentityStore
+  /** The flood bound (failedHandshakeLimit); undefined when it is off. */
+  failures: FailedHandshakes | undefined
 }
+
+interface Verified { payload: Record<string, unknown>, userId: string }
+type TokenCheck = HandshakeError | Verified
+
+/** Failures that count towards an address's flood bound: a bad credential or origin, never a limit or an outage. */
+const isFailure = (statusCode: number | undefined): boolean => statusCode === undefined || statusCode === 401 || statusCode === 403
 
 /**
  * Runs before the upgrade, so every refusal is a real HTTP response with a
  * JSON body, and nothing is allocated for a refused connection.
  */
 export function createHandshakeHook (deps: HandshakeDeps) {
-  const { options, node, adapter, identities } = deps
+  const { options, node, adapter, identities, failures } = deps
 
-  // A callback hook with a synchronous path: with no authenticate hook and
-  // no cluster slot to claim, a handshake costs no promise, timer or microtask.
+  // A callback hook with a synchronous path: with a static key, no authenticate
+  // hook and no cluster slot to claim, a handshake costs no promise, timer or microtask.
   return function realtimeHandshake (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
-    const verified = verifyToken(request)
-    if (verified instanceof Error) return refuse(request, reply, verified)
-    if (options.authenticate === undefined && !claimsSlot(request)) {
+    const address = failures === undefined ? undefined : clientAddress(request)
+    if (address !== undefined) {
+      // an address that only fails is answered here, before any token work
+      const retryAfterMs = (failures as FailedHandshakes).retryAfterMs(address, Date.now())
+      if (retryAfterMs > 0) return refuseFlood(request, reply, retryAfterMs)
+    }
+    const token = checkBeforeToken(request)
+    if (typeof token !== 'string') return refuse(request, reply, token, address)
+    const verified = verifyToken(token, request)
+    if (verified instanceof Error) return refuse(request, reply, verified, address)
+    if (!(verified instanceof Promise) && options.authenticate === undefined && !claimsSlot(request)) {
       const outcome = admit(verified.payload, verified.userId, undefined)
-      if (outcome instanceof Error) return refuse(request, reply, outcome)
-      identities.set(request, outcome)
+      if (outcome instanceof Error) return refuse(request, reply, outcome, address)
+      accepted(request, outcome, address)
       return done()
     }
     withinDeadline(slowChecks(request, verified), options.handshakeTimeoutMs, (late) => releaseSlot(adapter, late, request))
       .then((outcome) => {
-        if (outcome === TIMED_OUT) return refuse(request, reply, new HandshakeTimeoutError())
-        if (outcome instanceof Error) return refuse(request, reply, outcome)
-        accepted(request, outcome)
+        if (outcome === TIMED_OUT) return refuse(request, reply, new HandshakeTimeoutError(), address)
+        if (outcome instanceof Error) return refuse(request, reply, outcome, address)
+        accepted(request, outcome, address)
         done()
       }, done)
   }
 
-  function refuse (request: FastifyRequest, reply: FastifyReply, refusal: HandshakeError): void {
+  function refuse (request: FastifyRequest, reply: FastifyReply, refusal: HandshakeError, address: string | undefined): void {
     node.counters.connectionsRejected++
+    if (address !== undefined && isFailure(refusal.statusCode)) (failures as FailedHandshakes).failed(address, Date.now())
+    node.handshakes.refused(request, refusal)
     request.log.debug({ statusCode: refusal.statusCode, code: refusal.code }, 'websocket handshake refused')
     const statusCode = refusal.statusCode ?? 401
     reply.code(statusCode).send({ statusCode, code: refusal.code, error: errorName(statusCode), message: refusal.message })
   }
 
-  function accepted (request: FastifyRequest, identity: Identity): void {
+  function refuseFlood (request: FastifyRequest, reply: FastifyReply, retryAfterMs: number): void {
+    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000))
+    reply.header('retry-after', String(seconds))
+    refuse(request, reply, new HandshakeRateLimitedError(seconds === 1 ? '1 second' : `${seconds} seconds`), undefined)
+  }
+
+  function accepted (request: FastifyRequest, identity: Identity, address: string | undefined): void {
     identities.set(request, identity)
+    // a completed upgrade buys its address one more failure: crowds behind one address are not locked out
+    if (address !== undefined && isUpgrade(request)) (failures as FailedHandshakes).succeeded(address, Date.now())
     if (identity.connectionId === undefined) return
     // a client that goes away between these checks and the upgrade must not keep its cluster slot
     const onAbandon = (): void => {
@@ -131,36 +125,42 @@ export function createHandshakeHook (deps: HandshakeDeps) {
 
   /** A plain GET (the preflight) only asks whether it would be accepted: it claims no slot. */
   function claimsSlot (request: FastifyRequest): boolean {
-    return adapter.acquireConnection !== undefined && (request as FastifyRequest & { ws?: boolean }).ws === true
+    return adapter.acquireConnection !== undefined && isUpgrade(request)
   }
 
-  /** The cheap checks first (origin, capacity, load), then the token. */
-  function verifyToken (request: FastifyRequest): HandshakeError | { payload: Record<string, unknown>, userId: string } {
+  /** The cheap checks first (origin, closing, capacity, load), then the token is found. */
+  function checkBeforeToken (request: FastifyRequest): HandshakeError | string {
     if (options.allowedOrigins !== undefined && !options.allowedOrigins(request.headers.origin, request)) {
       return new ForbiddenOriginError()
     }
-    if (node.isClosing || node.registry.size >= options.maxConnections) return new ServerFullError()
+    if (node.isClosing) return new ServerClosingError()
+    if (node.registry.size >= options.maxConnections) return new ServerFullError()
     if (options.maxEventLoopDelayMs > 0 && node.eventLoopDelayMs() > options.maxEventLoopDelayMs) return new ServerOverloadedError()
 
     const token = extractToken(request)
+    dropBearerProtocol(request)
     if (token === undefined || token.length === 0) return new UnauthorizedError('Missing token')
-    let payload: Record<string, unknown>
-    try {
-      const verified = deps.verifier().verify(token)
-      if (verified === null || typeof verified !== 'object') return new UnauthorizedError('Invalid token')
-      payload = verified as Record<string, unknown>
-    } catch (err) {
-      // fast-jwt's messages describe the failure, never the token
-      return new UnauthorizedError(`Authentication failed: ${(err as Error).message}`)
-    }
-    const sub = payload.sub
-    const userId = typeof sub === 'string' ? sub : (typeof sub === 'number' ? String(sub) : '')
-    if (userId.length === 0) return new UnauthorizedError('Invalid token: missing user ID')
-    return { payload, userId }
+    return token
   }
 
-  /** The limits, checked again after any await: other handshakes may have been admitted meanwhile. */
+  /**
+   * A static key answers synchronously; a key function (JWKS) with a Promise,
+   * which is always handled here: a refusal is a 401, never an unhandled rejection.
+   */
+  function verifyToken (token: string, request: FastifyRequest): TokenCheck | Promise<TokenCheck> {
+    let result: unknown
+    try {
+      result = deps.verifier().verify(token, request)
+    } catch (err) {
+      return tokenRefusal(err, request)
+    }
+    if (isThenable(result)) return Promise.resolve(result).then(toVerified, (err: unknown) => tokenRefusal(err, request))
+    return toVerified(result)
+  }
+
+  /** The limits, checked again after any await: other handshakes may have been admitted, or close() begun, meanwhile. */
   function admit (payload: Record<string, unknown>, userId: string, user: unknown): HandshakeError | Identity {
+    if (node.isClosing) return new ServerClosingError()
     if (node.registry.size >= options.maxConnections) return new ServerFullError()
     if (node.registry.countForUser(userId) >= options.maxConnectionsPerUser) {
       return new UserConnectionLimitError(options.maxConnectionsPerUser)
@@ -169,11 +169,14 @@ export function createHandshakeHook (deps: HandshakeDeps) {
     return { userId, user, expiresAt: typeof exp === 'number' ? exp * 1000 : Infinity }
   }
 
-  /** The host's authenticate hook and the cluster-wide slot: bounded by handshakeTimeoutMs. */
-  async function slowChecks (request: FastifyRequest, verified: { payload: Record<string, unknown>, userId: string }): Promise<HandshakeError | Identity> {
+  /** An asynchronous verification, the host's authenticate hook and the cluster-wide slot: bounded by handshakeTimeoutMs. */
+  async function slowChecks (request: FastifyRequest, pending: TokenCheck | Promise<TokenCheck>): Promise<HandshakeError | Identity> {
+    const verified = await pending
+    if (verified instanceof Error) return verified
     let userId = verified.userId
     let user: unknown
     if (options.authenticate !== undefined) {
+      if (node.isClosing) return new ServerClosingError()
       let result
       try {
         result = await options.authenticate(verified.payload, request)
@@ -200,8 +203,46 @@ export function createHandshakeHook (deps: HandshakeDeps) {
     }
     if (!acquired) return new UserConnectionLimitError(options.maxConnectionsPerUser)
     identity.connectionId = connectionId
+    if (node.isClosing) {
+      releaseSlot(adapter, identity, request)
+      return new ServerClosingError()
+    }
     return identity
   }
+}
+
+/** What the verifier gave back: a payload with a user id, or a 401. */
+function toVerified (result: unknown): TokenCheck {
+  if (result === null || typeof result !== 'object') return new UnauthorizedError('Invalid token')
+  const payload = result as Record<string, unknown>
+  const sub = payload.sub
+  const userId = typeof sub === 'string' ? sub : (typeof sub === 'number' ? String(sub) : '')
+  if (userId.length === 0) return new UnauthorizedError('Invalid token: missing user ID')
+  return { payload, userId }
+}
+
+/**
+ * fast-jwt's and @fastify/jwt's messages describe the failure, never the
+ * token; a key function's own errors (a JWKS fetch) may name internal hosts,
+ * so they are logged at debug and answered with a fixed text.
+ */
+function tokenRefusal (err: unknown, request: FastifyRequest): HandshakeError {
+  const code = (err as { code?: unknown } | null)?.code
+  if (typeof code === 'string' && (code.startsWith('FAST_JWT_') || code.startsWith('FST_JWT_'))) {
+    return new UnauthorizedError(`Authentication failed: ${String((err as Error).message).slice(0, 200)}`)
+  }
+  request.log.debug({ code: typeof code === 'string' ? code.slice(0, 64) : undefined }, 'token verification failed')
+  return new UnauthorizedError('Authentication failed: the token could not be verified')
+}
+
+/** `request.ip` honours Fastify's `trustProxy`; injectWS has none, and is not limited. */
+function clientAddress (request: FastifyRequest): string | undefined {
+  const ip = request.ip as string | undefined
+  return typeof ip === 'string' && ip.length > 0 ? addressKey(ip) : undefined
+}
+
+function isUpgrade (request: FastifyRequest): boolean {
+  return (request as FastifyRequest & { ws?: boolean }).ws === true
 }
 
 const TIMED_OUT = Symbol('timed out')

@@ -1,8 +1,16 @@
+import type { FastifyRequest } from 'fastify'
 import { createVerifier } from 'fast-jwt'
 import type { ResolvedOptions } from './options.js'
-import type { JwtVerifier } from './handshake.js'
 
 type JwtOptions = NonNullable<ResolvedOptions['jwt']>
+
+/**
+ * Checks a token. Returns the payload (or throws) for a static key; returns a
+ * Promise of it for a key function (JWKS), whose key may need fetching.
+ */
+export interface JwtVerifier {
+  verify (token: string, request: FastifyRequest): unknown
+}
 
 /** The @fastify/jwt options the plugin registers, with the verify algorithm pinned. */
 export function withPinnedAlgorithms (options: ResolvedOptions): JwtOptions {
@@ -20,15 +28,62 @@ export function withPinnedAlgorithms (options: ResolvedOptions): JwtOptions {
 }
 
 /**
- * @fastify/jwt merges its options on every verify() call; with a static key
- * one fast-jwt verifier built from the same options does the same check.
- * A verifier for a static key (a secret, or the public half of a key pair); undefined for key functions. */
-export function directVerifier (jwt: JwtOptions): JwtVerifier | undefined {
+ * The verifier for the plugin's own @fastify/jwt registration. @fastify/jwt
+ * merges its options on every verify() call; with a static key (a secret, or
+ * the public half of a key pair) one fast-jwt verifier built from the same
+ * options does the same check, synchronously. A key function goes through
+ * @fastify/jwt's request verification, which calls it as @fastify/jwt
+ * documents: `(request, decodedToken)`.
+ */
+export function ownVerifier (jwt: JwtOptions): JwtVerifier {
   const secret = jwt.secret as unknown
   const key = typeof secret === 'string' || Buffer.isBuffer(secret)
     ? secret
     : (secret !== null && typeof secret === 'object' && 'public' in secret ? (secret as { public: unknown }).public : undefined)
-  if (typeof key !== 'string' && !Buffer.isBuffer(key)) return undefined
+  if (typeof key !== 'string' && !Buffer.isBuffer(key)) return requestVerifier
   const verify = createVerifier({ ...(jwt.verify as Record<string, unknown>), key: key as string }) as (token: string) => unknown
   return { verify }
+}
+
+/**
+ * The verifier for a host's @fastify/jwt. Its `app.jwt.verify(token)` is
+ * synchronous with a static key; with a key function it cannot give that
+ * function the request (the function gets fast-jwt's arguments, not
+ * @fastify/jwt's), so those go through the request's `jwtVerify` instead.
+ */
+export function hostVerifier (jwt: { verify (token: string): unknown }): JwtVerifier {
+  return hasKeyFunction(jwt) ? requestVerifier : { verify: (token) => jwt.verify(token) }
+}
+
+/**
+ * fast-jwt is asynchronous exactly when its key is a function: then even a
+ * malformed token gets a (rejected) Promise, decided before the key function
+ * is called, so this probe fetches nothing.
+ */
+function hasKeyFunction (jwt: { verify (token: string): unknown }): boolean {
+  let probe: unknown
+  try {
+    probe = jwt.verify('not-a-token')
+  } catch {
+    return false
+  }
+  /* c8 ignore next */ // a static key throws on a malformed token; a verify that returns is not fast-jwt's
+  if (!isThenable(probe)) return false
+  probe.then(undefined, () => {})
+  return true
+}
+
+/** Verifies through @fastify/jwt's `request.jwtVerify`, with the token the handshake found. */
+const requestVerifier: JwtVerifier = {
+  verify: (token, request) => new Promise((resolve, reject) => {
+    const options = { extractToken: () => token } as unknown as Parameters<FastifyRequest['jwtVerify']>[0]
+    request.jwtVerify(options as never, (err: Error | null, payload: unknown) => {
+      if (err !== null && err !== undefined) reject(err)
+      else resolve(payload)
+    })
+  })
+}
+
+export function isThenable (value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function'
 }

@@ -9,6 +9,16 @@ import type { MessageHandler } from './router.js'
 import type { ChannelNamespaceOptions } from './channels/namespace.js'
 import { checkChannels } from './channels/check-options.js'
 
+/**
+ * The smallest maxMessageSize: every frame the plugin sends by itself fits
+ * it. The largest error frame (a 128-character request id of control
+ * characters is 768 bytes as JSON, the envelope about 110, code and
+ * retry_after about 60) leaves room for a shortened text; the welcome
+ * (about 360 bytes) leaves about 660 for the user id.
+ */
+export const MIN_MAX_MESSAGE_SIZE = 1024
+import { checkMetricsOption, type MetricsOptions, type ResolvedMetricsOptions } from './observability/metrics.js'
+
 /** The data options: one schema, every default declared here. */
 export const RealtimeDataOptionsSchema = Type.Object({
   path: Type.String({ default: '/ws', pattern: '^/[^:*]*$', description: 'route of the WebSocket endpoint; the token variant is `${path}/:token`' }),
@@ -16,11 +26,12 @@ export const RealtimeDataOptionsSchema = Type.Object({
   maxConnections: Type.Integer({ minimum: 1, default: 1000 }),
   rateLimit: Type.Object({
     max: Type.Integer({ minimum: 1, default: 100, description: 'messages per window per user' }),
-    windowMs: Type.Integer({ minimum: 1, default: 60000 })
+    windowMs: Type.Integer({ minimum: 1, default: 60000 }),
+    floodFactor: Type.Integer({ minimum: 0, default: 10, description: 'close (4009) a connection refused more than max x floodFactor times within one window; 0 never closes' })
   }, { default: {}, additionalProperties: false }),
   heartbeatIntervalMs: Type.Integer({ minimum: 10, default: 30000 }),
   connectionTimeoutMs: Type.Integer({ minimum: 20, default: 60000 }),
-  maxMessageSize: Type.Integer({ minimum: 128, maximum: 104857600, default: 65536, description: 'bytes, inbound and outbound' }),
+  maxMessageSize: Type.Integer({ minimum: MIN_MAX_MESSAGE_SIZE, maximum: 104857600, default: 65536, description: 'bytes, inbound and outbound' }),
   events: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { uniqueItems: true, default: [...DEFAULT_EVENTS] }),
   maxBufferedBytes: Type.Integer({ minimum: 1024, default: 4194304, description: 'per socket; past it, slowConsumer decides' }),
   slowConsumer: Type.Union([Type.Literal('close'), Type.Literal('drop')], { default: 'close' }),
@@ -29,6 +40,13 @@ export const RealtimeDataOptionsSchema = Type.Object({
   closeOnTokenExpiry: Type.Boolean({ default: true }),
   clockToleranceMs: Type.Integer({ minimum: 0, maximum: 300000, default: 0, description: 'leeway for exp/nbf, at the handshake and for closing on expiry' }),
   maxEventLoopDelayMs: Type.Integer({ minimum: 0, default: 0, description: '0 = never shed connections for loop delay' }),
+  failedHandshakeLimit: Type.Union([
+    Type.Literal(false),
+    Type.Object({
+      max: Type.Integer({ minimum: 1, default: 100, description: 'failed handshakes per client address per window, plus one per successful handshake' }),
+      timeWindowMs: Type.Integer({ minimum: 1, default: 60000 })
+    }, { additionalProperties: false })
+  ], { default: { max: 100, timeWindowMs: 60000 } }),
   authorizeTimeoutMs: Type.Integer({ minimum: 1, default: 5000, description: 'a channel authorize not answered in time refuses with reason timeout' }),
   maxSubscriptionsPerConnection: Type.Integer({ minimum: 1, default: 100, description: 'events + channels one connection may hold; a subscribe past it is refused' }),
   handshakeRateLimit: Type.Union([
@@ -37,7 +55,7 @@ export const RealtimeDataOptionsSchema = Type.Object({
       max: Type.Integer({ minimum: 1, default: 60 }),
       timeWindowMs: Type.Integer({ minimum: 1, default: 60000 })
     }, { additionalProperties: false })
-  ], { default: { max: 60, timeWindowMs: 60000 } })
+  ], { default: false, description: 'every upgrade attempt per client address, through @fastify/rate-limit; off by default' })
 }, { additionalProperties: true })
 export type RealtimeDataOptions = Static<typeof RealtimeDataOptionsSchema>
 
@@ -59,8 +77,17 @@ export function defineMessage<T extends TSchema> (definition: MessageTypeDefinit
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : Partial<T[K]>) : T[K] }
 
-export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, 'events' | 'handshakeRateLimit'>> {
-  /** Upgrade attempts per client IP (through @fastify/rate-limit); false turns it off. */
+export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, 'events' | 'handshakeRateLimit' | 'failedHandshakeLimit'>> {
+  /**
+   * The handshake flood bound: failed handshakes (bad token, refused origin)
+   * per client address per window, plus one for each handshake the address
+   * completed; past it, 429 before any token work. false turns it off.
+   */
+  failedHandshakeLimit?: false | { max?: number, timeWindowMs?: number }
+  /**
+   * Every upgrade attempt per client address, successful or not (through
+   * @fastify/rate-limit). Off by default: it refuses crowds behind one proxy or NAT.
+   */
   handshakeRateLimit?: false | { max?: number, timeWindowMs?: number }
   /** Subscription events clients may subscribe to (the seed's twelve by default). */
   events?: readonly string[]
@@ -87,6 +114,8 @@ export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, '
    * its `authorize`.
    */
   channels?: Record<string, ChannelNamespaceOptions>
+  /** Prometheus metrics on prom-client (an optional peer dependency): true, or { registry, prefix }. Off by default. */
+  metrics?: boolean | MetricsOptions
 }
 
 export interface ResolvedOptions extends Readonly<Omit<RealtimeDataOptions, 'events'>> {
@@ -98,9 +127,10 @@ export interface ResolvedOptions extends Readonly<Omit<RealtimeDataOptions, 'eve
   readonly allowedOrigins: OriginCheck | undefined
   /** Declared namespaces; a Map so that no name reaches Object.prototype. */
   readonly channels: ReadonlyMap<string, ChannelNamespaceOptions>
+  readonly metrics: ResolvedMetricsOptions | undefined
 }
 
-const FUNCTION_KEYS = new Set(['jwt', 'authenticate', 'messages', 'adapter', 'allowedOrigins', 'channels'])
+const FUNCTION_KEYS = new Set(['jwt', 'authenticate', 'messages', 'adapter', 'allowedOrigins', 'channels', 'metrics'])
 const RESERVED_TYPES = new Set(['ping', 'heartbeat', 'subscribe', 'unsubscribe'])
 
 /** Validates and freezes the options; throws one error naming every bad option. */
@@ -133,6 +163,7 @@ export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOpt
   const adapter = checkAdapter(raw.adapter, problems)
   const allowedOrigins = checkOrigins(raw.allowedOrigins, problems)
   const channels = checkChannels(raw.channels, problems)
+  const metrics = checkMetricsOption(raw.metrics, problems)
 
   if (problems.length > 0) throw new InvalidOptionsError(problems.join('; '))
   const d = data as RealtimeDataOptions
@@ -145,7 +176,8 @@ export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOpt
     messages,
     adapter,
     allowedOrigins,
-    channels
+    channels,
+    metrics
   })
 }
 

@@ -7,15 +7,16 @@ import type { WebSocketServer } from 'ws'
 import { resolveOptions, type RealtimeOptions } from './options.js'
 import { RealtimeNode, CLOSE_GRACE_MS } from './realtime-node.js'
 import { createRealtimeApi } from './create-api.js'
-import { SUBPROTOCOL, type JwtVerifier } from './handshake.js'
-import { directVerifier, withPinnedAlgorithms } from './jwt.js'
+import { SUBPROTOCOL } from './handshake.js'
+import { hostVerifier, ownVerifier, withPinnedAlgorithms, type JwtVerifier } from './jwt.js'
 import { registerRoutes } from './routes.js'
-import { closeOtherClients, waitForSockets } from './shutdown.js'
+import { adoptHostServerSockets, closeOtherClients, waitForSockets, type HostServerSockets } from './shutdown.js'
 import { MemoryAdapter } from './adapters/memory.js'
 import { CloseCode } from './protocol/codes.js'
 import { InvalidOptionsError } from './errors.js'
 import type { RealtimeApi } from './api.js'
 import type { Adapter } from './adapters/adapter.js'
+import { setUpObservability } from './observability/setup.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -31,17 +32,14 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
   }
   const adapter: Adapter = options.adapter ?? new MemoryAdapter()
   const node = new RealtimeNode(options, adapter, app.log)
-  const api = createRealtimeApi(node, adapter)
+  const observability = setUpObservability(node, adapter, options)
+  const api = createRealtimeApi(node, adapter, observability)
   node.api = api
   app.decorate('realtime', api)
 
   // Close every client with 1001 (going away) and give them a moment to answer
   // before cutting them off, so close() never waits on ws's 30 s close timer.
-  const shutdown = async (server: WebSocketServer): Promise<void> => {
-    node.close(CloseCode.goingAway, 'server shutting down')
-    closeOtherClients(server)
-    await waitForSockets(server, CLOSE_GRACE_MS)
-  }
+  let hostSockets: HostServerSockets | undefined
   if (!app.hasDecorator('websocketServer')) {
     await app.register(fastifyWebsocket, {
       options: {
@@ -52,12 +50,20 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
       // @fastify/websocket's own preClose closes clients with no code (1005): going away is 1001
       preClose (done) {
         const server = this.websocketServer
-        shutdown(server).then(() => server.close(() => done()), done)
+        node.close(CloseCode.goingAway, 'server shutting down')
+        closeOtherClients(server)
+        waitForSockets(server.clients, CLOSE_GRACE_MS).then(() => server.close(() => done()), done)
       }
     })
   } else {
     app.log.debug('fastify-realtime: using the host\'s @fastify/websocket; its maxPayload applies to inbound frames')
-    app.addHook('preClose', async () => { await shutdown(app.websocketServer) })
+    // the host's preClose runs first and decides for its own clients; the plugin's sockets still say 1001
+    const adopted = adoptHostServerSockets(app.websocketServer)
+    hostSockets = adopted
+    app.addHook('preClose', async () => {
+      node.close(CloseCode.goingAway, 'server shutting down')
+      await waitForSockets(adopted.sockets, CLOSE_GRACE_MS)
+    })
   }
 
   node.onForget = adapter.releaseConnection === undefined
@@ -82,22 +88,24 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
   app.addHook('onClose', async () => {
     node.close(CloseCode.goingAway, 'server shutting down')
     await adapter.close()
+    observability.close()
   })
 
   const prefix = (rawOptions as { prefix?: string }).prefix ?? ''
   await app.register(async function realtimeRoutes (scope) {
-    let verifier = (): JwtVerifier => scope.jwt
-    if (!hasHostJwt) {
+    let verifier: JwtVerifier
+    if (hasHostJwt) {
+      verifier = hostVerifier(scope.jwt)
+    } else {
       const jwtOptions = withPinnedAlgorithms(options)
       await scope.register(fastifyJwt, jwtOptions)
-      const direct = directVerifier(jwtOptions)
-      if (direct !== undefined) verifier = () => direct
+      verifier = ownVerifier(jwtOptions)
     }
     const hasHostRateLimit = scope.hasDecorator('rateLimit')
     if (options.handshakeRateLimit !== false && !hasHostRateLimit) {
       await scope.register(fastifyRateLimit, { global: false })
     }
-    registerRoutes(scope, options, node, adapter, verifier)
+    registerRoutes(scope, options, node, adapter, () => verifier, hostSockets?.acceptedUpgrades)
   }, { prefix })
 }
 

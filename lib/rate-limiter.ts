@@ -1,76 +1,114 @@
 /**
- * Per-key sliding-window rate limiter with constant memory per key.
+ * Per-key sliding-window rate limiter: an exact sliding log.
  *
- * The seed kept up to `max` timestamps per user in a deque. This keeps the
- * same sliding-window behaviour with two counters (the sliding window
- * counter approximation): the previous fixed window's count is weighted by
- * how much of it still overlaps the sliding window. No allocation per
- * message; one small object per key, pruned once its windows are over.
+ * The seed's promise is "at most `max` messages in any `windowMs`". An
+ * approximation (two fixed-window counters) breaks it: it admits up to
+ * 2 * max - 1 in a real window. So each active key keeps the timestamps of
+ * its accepted messages in a ring, oldest first. A message is accepted when
+ * fewer than `max` accepted ones are younger than `windowMs`; otherwise the
+ * wait is exact: until the oldest of them leaves the window.
+ *
+ * Memory: at most `max` numbers per active key. The ring starts small and
+ * doubles up to `max`, so a user who sends a few messages costs a few slots,
+ * and a steady sender reaches its final size after log2(max) growths: no
+ * allocation per message. A key is forgotten by prune() once its newest
+ * message has left the window.
  */
 export interface RateLimiterOptions {
   max: number
   windowMs: number
 }
 
-interface WindowState {
-  start: number
-  current: number
-  previous: number
+/** Slots a new key starts with: enough for chatty-but-polite users without growing. */
+const INITIAL_CAPACITY = 8
+
+/** The accepted timestamps of one key, oldest at `head`, in a ring of `times.length` slots. */
+interface SlidingLog {
+  times: Float64Array
+  head: number
+  count: number
 }
 
 export class SlidingWindowRateLimiter {
   readonly #max: number
   readonly #windowMs: number
-  readonly #windows = new Map<string, WindowState>()
+  readonly #logs = new Map<string, SlidingLog>()
 
   constructor ({ max, windowMs }: RateLimiterOptions) {
     this.#max = max
     this.#windowMs = windowMs
   }
 
-  /** Counts one message for `key`. Returns 0 when allowed, else the milliseconds until one would be. */
+  /**
+   * Counts one message for `key` at `now` (ms). Returns 0 when it is accepted,
+   * else the exact milliseconds until one would be: the oldest accepted
+   * timestamp in the window + windowMs - now. A refused message is not counted.
+   */
   consume (key: string, now: number): number {
-    const windowStart = now - (now % this.#windowMs)
-    let state = this.#windows.get(key)
-    if (state === undefined) {
-      state = { start: windowStart, current: 0, previous: 0 }
-      this.#windows.set(key, state)
-    } else if (state.start !== windowStart) {
-      state.previous = windowStart - state.start === this.#windowMs ? state.current : 0
-      state.current = 0
-      state.start = windowStart
+    let log = this.#logs.get(key)
+    if (log === undefined) {
+      log = { times: new Float64Array(Math.min(this.#max, INITIAL_CAPACITY)), head: 0, count: 0 }
+      this.#logs.set(key, log)
     }
-    const overlap = 1 - (now - windowStart) / this.#windowMs
-    if (state.previous * overlap + state.current + 1 <= this.#max) {
-      state.current++
+    const at = this.#inOrder(log, now)
+    this.#expire(log, at)
+    if (log.count < this.#max) {
+      if (log.count === log.times.length) this.#grow(log)
+      log.times[(log.head + log.count) % log.times.length] = at
+      log.count++
       return 0
     }
-    return this.#retryAfterMs(state, now)
+    return (log.times[log.head] as number) + this.#windowMs - now
   }
 
-  #retryAfterMs (state: WindowState, now: number): number {
-    const W = this.#windowMs
-    const room = this.#max - 1 - state.current
-    let allowedAt: number
-    if (room >= 0 && state.previous > 0) {
-      // the previous window's weight must fall to `room`
-      allowedAt = state.start + W * (1 - room / state.previous)
-    } else {
-      // wait for the next window, where this window's count is the one that fades
-      allowedAt = state.start + W + (state.current > 0 ? W * Math.max(0, 1 - (this.#max - 1) / state.current) : 0)
-    }
-    return Math.max(1, Math.ceil(allowedAt - now))
-  }
-
-  /** Forgets keys whose windows no longer affect any decision. */
+  /** Forgets keys whose newest accepted message is out of the window: they can no longer refuse anything. */
   prune (now: number): void {
-    const horizon = now - 2 * this.#windowMs
-    for (const [key, state] of this.#windows) {
-      if (state.start <= horizon) this.#windows.delete(key)
+    for (const [key, log] of this.#logs) {
+      if (log.count === 0 || now - this.#newest(log) >= this.#windowMs) this.#logs.delete(key)
     }
   }
 
+  /** Keys currently tracked. */
   get size (): number {
-    return this.#windows.size
+    return this.#logs.size
+  }
+
+  /**
+   * Date.now() can step back (NTP). A small step counts the message at the
+   * newest time seen, so the log stays in order; a step back by a whole window
+   * or more starts the key afresh rather than refusing it until the clock
+   * catches up.
+   */
+  #inOrder (log: SlidingLog, now: number): number {
+    if (log.count === 0) return now
+    const newest = this.#newest(log)
+    if (now >= newest) return now
+    if (newest - now < this.#windowMs) return newest
+    log.head = 0
+    log.count = 0
+    return now
+  }
+
+  /** Drops the timestamps that the half-open window (now - windowMs, now] no longer holds. */
+  #expire (log: SlidingLog, now: number): void {
+    const capacity = log.times.length
+    while (log.count > 0 && now - (log.times[log.head] as number) >= this.#windowMs) {
+      log.head = (log.head + 1) % capacity
+      log.count--
+    }
+    if (log.count === 0) log.head = 0
+  }
+
+  #newest (log: SlidingLog): number {
+    return log.times[(log.head + log.count - 1) % log.times.length] as number
+  }
+
+  /** Doubles the ring (up to `max`), unrolling it so the oldest is at 0. */
+  #grow (log: SlidingLog): void {
+    const old = log.times
+    const times = new Float64Array(Math.min(this.#max, old.length * 2))
+    for (let i = 0; i < log.count; i++) times[i] = old[(log.head + i) % old.length] as number
+    log.times = times
+    log.head = 0
   }
 }

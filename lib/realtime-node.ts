@@ -5,7 +5,10 @@ import type { FastifyBaseLogger } from 'fastify'
 import { Connection } from './connection.js'
 import { Registry } from './registry.js'
 import { SlidingWindowRateLimiter } from './rate-limiter.js'
-import { MessageRouter } from './router.js'
+import { FloodGuard, Verdict } from './flood-guard.js'
+import { boundedErrorData, encodeErrorFrame, type ErrorExtra } from './error-frame.js'
+import { clipJsonString } from './bounded-text.js'
+import { MessageRouter, MAX_TYPE_BYTES } from './router.js'
 import { Delivery } from './delivery.js'
 import { Counters, type RealtimeStats } from './stats.js'
 import { sweep, sweepTickMs, SweepTimer } from './heartbeat.js'
@@ -20,6 +23,11 @@ import type { Adapter, ClusterMessage, DeliveryTarget } from './adapters/adapter
 import type { RealtimeApi } from './api.js'
 import { Channels } from './channels/channels.js'
 import type { MembershipTarget } from './adapters/adapter.js'
+import type { NodeMetrics } from './observability/metrics.js'
+import { HandshakeObserver } from './observability/handshake-observer.js'
+import { observedDelivery } from './observability/delivery-observer.js'
+import { deliveryChannel, messageChannel, traceHandler } from './observability/tracing.js'
+import { closeFields } from './observability/labels.js'
 
 export const FEATURES = Object.freeze(['heartbeat', 'subscriptions', 'rate_limiting'])
 
@@ -50,11 +58,17 @@ export class RealtimeNode {
   readonly delivery: Delivery
   /** Declared namespaces, who is in which channel, pending authorizations. */
   readonly channels: Channels
+  /** Set by the plugin when the metrics option is on; the hot paths check it once. */
+  metrics: NodeMetrics | undefined
+  readonly handshakes = new HandshakeObserver(this.counters, () => this.metrics)
   readonly #options: ResolvedOptions
   /** The seed's features, and 'channels' when the host declared namespaces. */
   readonly #features: readonly string[]
   readonly #log: FastifyBaseLogger
   readonly #limiter: SlidingWindowRateLimiter
+  readonly #floodGuard: FloodGuard
+  /** Connections that had refused messages dropped unread since their last answer (see FloodGuard.owedAnswer). */
+  readonly #owedAnswer = new Set<Connection>()
   readonly #sweepTimer = new SweepTimer()
   readonly #loopDelay: IntervalHistogram
   readonly #startedAt = Date.now()
@@ -68,6 +82,7 @@ export class RealtimeNode {
     this.#options = options
     this.#log = log
     this.#limiter = new SlidingWindowRateLimiter(options.rateLimit)
+    this.#floodGuard = new FloodGuard(this.#limiter, options.rateLimit)
     this.channels = new Channels(options, adapter, log)
     this.#features = options.channels.size > 0 ? Object.freeze([...FEATURES, 'channels']) : FEATURES
     this.delivery = new Delivery(this.registry, {
@@ -117,17 +132,18 @@ export class RealtimeNode {
       connections: () => this.registry.all(),
       onTimeout: (connection) => {
         this.counters.heartbeatTimeouts++
-        connection.log.debug('closing connection: no sign of life')
+        connection.log.debug(closeFields(CloseCode.heartbeatTimeout), 'closing connection: no sign of life')
         connection.close(CloseCode.heartbeatTimeout, 'connection timeout')
         this.#forget(connection)
       },
       onExpired: (connection) => {
-        connection.log.debug('closing connection: token expired')
+        connection.log.debug(closeFields(CloseCode.tokenExpired), 'closing connection: token expired')
         connection.close(CloseCode.tokenExpired, 'token expired')
         this.#forget(connection)
       },
       afterSweep: (sweptAt) => {
         this.#cutOffUnanswered(sweptAt)
+        this.#answerOwed(sweptAt)
         this.#limiter.prune(sweptAt)
         this.#sampleLoopDelay()
       }
@@ -137,9 +153,17 @@ export class RealtimeNode {
   readonly #listeners = createSocketListeners({
     message: (connection, data, isBinary) => this.#onMessage(connection, data, isBinary),
     pong: (connection) => { connection.lastSeenAt = Date.now() },
-    close: (connection) => {
+    close: (connection, code) => {
       connection.markClosed()
       this.#closing.delete(connection)
+      this.#forget(connection)
+      this.#onClosed(connection, code)
+    },
+    error: (connection, err) => {
+      // ws fails the connection itself after these (1002 bad framing, 1007 bad UTF-8, 1009 too big): log the
+      // cause, never the payload, and forget it now rather than when (or if) the peer answers ws's close
+      connection.log.debug({ code: err.code }, 'websocket error')
+      connection.close(failureCloseCode(err), 'protocol error')
       this.#forget(connection)
     }
   })
@@ -159,17 +183,42 @@ export class RealtimeNode {
     socket.on('close', this.#listeners.close)
     socket.on('error', this.#listeners.error)
 
-    this.#send(connection, this.delivery.encodeText('connection.established', {
-      connection_id: connection.id,
-      user_id: connection.userId,
-      server_time: new Date(now).toISOString(),
-      features: this.#features,
-      heartbeat_interval_ms: this.#options.heartbeatIntervalMs,
-      connection_timeout_ms: this.#options.connectionTimeoutMs
-    }))
+    let welcome: string
+    try {
+      welcome = this.delivery.encodeText('connection.established', {
+        connection_id: connection.id,
+        user_id: connection.userId,
+        server_time: new Date(now).toISOString(),
+        features: this.#features,
+        heartbeat_interval_ms: this.#options.heartbeatIntervalMs,
+        connection_timeout_ms: this.#options.connectionTimeoutMs
+      })
+    } catch (err) {
+      // maxMessageSize's minimum leaves ~660 bytes for the user id: only a longer one gets here, and it always would
+      this.#log.error({ err, userIdBytes: Buffer.byteLength(connection.userId) }, 'closing connection: its welcome does not fit maxMessageSize (user id too long)')
+      connection.close(CloseCode.policyViolation, 'user id too long')
+      this.#forget(connection)
+      return connection
+    }
+    this.#send(connection, welcome)
     // the node's logger with bindings: a child logger per connection would be kept for its whole life
     this.#log.debug({ connectionId: connection.id, userId: connection.userId }, 'connection established')
     return connection
+  }
+
+  /** Answers, on the sweep tick, connections whose refused messages were dropped unread in the last interval. */
+  #answerOwed (now: number): void {
+    for (const connection of this.#owedAnswer) {
+      const refusals = connection.refusals
+      if (!connection.isOpen || refusals === undefined || !refusals.isOwed) {
+        this.#owedAnswer.delete(connection)
+        continue
+      }
+      const retryAfterMs = this.#floodGuard.owedAnswer(refusals, now)
+      if (retryAfterMs === undefined) continue
+      this.#owedAnswer.delete(connection)
+      this.#sendRateLimited(connection, undefined, retryAfterMs)
+    }
   }
 
   #forget (connection: Connection): void {
@@ -189,6 +238,14 @@ export class RealtimeNode {
     }
   }
 
+  /** Once per socket: counted and logged with the server's close code, or the peer's when it closed first (1005 none, 1006 cut off). */
+  #onClosed (connection: Connection, peerCode: number): void {
+    const isServerClose = connection.closeCode !== 0
+    const code = isServerClose ? connection.closeCode : peerCode
+    this.counters.countClose(code)
+    this.#log.debug({ connectionId: connection.id, userId: connection.userId, ...closeFields(code), initiatedBy: isServerClose ? 'server' : 'client' }, 'connection closed')
+  }
+
   /** Called once per connection when it leaves the registry (adapters release cluster slots). */
   onForget: ((connection: Connection) => void) | undefined
 
@@ -202,20 +259,22 @@ export class RealtimeNode {
       this.#forget(connection)
       return
     }
-    const retryAfterMs = this.#limiter.consume(connection.userId, now)
-    if (retryAfterMs > 0) {
-      this.counters.rateLimited++
-      this.#sendError(connection, WireError.rateLimited, 'Too many messages. Please slow down.', MessageRouter.requestIdOf(data.toString()), { retry_after: Math.max(1, Math.ceil(retryAfterMs / 1000)) })
+    const verdict = this.#floodGuard.check(connection, connection.userId, now)
+    if (verdict !== Verdict.accept) {
+      this.#onRefused(connection, verdict, data, now)
       return
     }
     const decoded = this.router.decode(data.toString())
+    this.counters.countMessage(decoded.ok ? decoded.type : undefined)
     if (!decoded.ok) {
       this.#sendError(connection, decoded.code, decoded.message, decoded.requestId)
       return
     }
     const context = this.#context(connection, decoded.requestId)
     try {
-      const result = decoded.route.handler(decoded.data as never, context)
+      const result = messageChannel.hasSubscribers
+        ? traceHandler(decoded.route.handler, decoded.data as never, context, { connectionId: connection.id, userId: connection.userId, type: decoded.type, requestId: decoded.requestId })
+        : decoded.route.handler(decoded.data as never, context)
       if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
         (result as Promise<void>).catch((err: unknown) => this.#onHandlerError(connection, decoded.type, err, decoded.requestId))
       }
@@ -224,9 +283,28 @@ export class RealtimeNode {
     }
   }
 
+  /** A message over the rate limit: one parse and one answer per interval at most, a close for a flood. */
+  #onRefused (connection: Connection, verdict: Verdict, data: RawData, now: number): void {
+    this.counters.rateLimited++
+    if (verdict === Verdict.answer) {
+      const refusals = connection.refusals as NonNullable<Connection['refusals']>
+      this.#sendRateLimited(connection, MessageRouter.requestIdOf(data.toString()), refusals.allowedAt - now)
+    } else if (verdict === Verdict.drop) {
+      this.#owedAnswer.add(connection)
+    } else {
+      connection.log.warn({ refused: connection.refusals?.refused }, 'closing connection: it kept sending past the rate limit')
+      connection.close(CloseCode.rateLimitFlood, 'rate limit flood')
+      this.#forget(connection)
+    }
+  }
+
+  #sendRateLimited (connection: Connection, requestId: string | undefined, retryAfterMs: number): void {
+    this.#sendError(connection, WireError.rateLimited, 'Too many messages. Please slow down.', requestId, { retry_after: Math.max(1, Math.ceil(retryAfterMs / 1000)) })
+  }
+
   #onHandlerError (connection: Connection, type: string, err: unknown, requestId: string | undefined): void {
     connection.log.error({ err, messageType: type }, 'message handler failed')
-    this.#sendError(connection, WireError.handlerError, `Could not handle ${type.slice(0, 64)} message`, requestId)
+    this.#sendError(connection, WireError.handlerError, `Could not handle ${clipJsonString(type, MAX_TYPE_BYTES)} message`, requestId)
   }
 
   #context (connection: Connection, requestId: string | undefined): CoreContext {
@@ -242,12 +320,38 @@ export class RealtimeNode {
     return this.#options.events
   }
 
-  /** Encodes and sends one message to one connection (replies, errors). */
-  replyTo (connection: Connection, type: string, data: unknown): void {
-    this.#send(connection, this.delivery.encodeText(type, data))
+  /**
+   * Encodes and sends one reply to one connection. Never throws (handlers
+   * call it, often from inside a socket callback): a reply that cannot be
+   * encoded (over maxMessageSize, not serializable) is logged with its
+   * coded error and replaced by a HANDLER_ERROR error frame.
+   */
+  replyTo (connection: Connection, type: string, data: unknown, requestId: string | undefined): void {
+    let text: string
+    try {
+      text = this.delivery.encodeText(type, data)
+    } catch (err) {
+      const messageType = clipJsonString(String(type), MAX_TYPE_BYTES)
+      connection.log.error({ err, messageType }, 'reply not sent')
+      this.#sendError(connection, WireError.handlerError, `Could not send the ${messageType} reply (${(err as { code?: string }).code ?? 'error'})`, requestId)
+      return
+    }
+    this.#send(connection, text)
   }
 
-  errorTo (connection: Connection, code: string, message: string, requestId: string | undefined, extra?: Record<string, unknown>): void {
+  /** Sends a reply only if it fits maxMessageSize (nothing is sent otherwise): false lets the caller undo and answer. */
+  tryReplyTo (connection: Connection, type: string, data: unknown): boolean {
+    let text: string
+    try {
+      text = this.delivery.encodeText(type, data)
+    } catch {
+      return false
+    }
+    this.#send(connection, text)
+    return true
+  }
+
+  errorTo (connection: Connection, code: string, message: string, requestId: string | undefined, extra?: ErrorExtra): void {
     this.#sendError(connection, code, message, requestId, extra)
   }
 
@@ -257,11 +361,18 @@ export class RealtimeNode {
     return this.#api
   }
 
-  #sendError (connection: Connection, code: string, message: string, requestId: string | undefined, extra?: Record<string, unknown>): void {
+  /** Never throws: every part built from client input is bounded, and the frame is fitted to maxMessageSize. */
+  #sendError (connection: Connection, code: string, message: string, requestId: string | undefined, extra?: ErrorExtra): void {
+    const data = boundedErrorData(code, message, requestId, extra)
+    const text = encodeErrorFrame((type, payload) => this.delivery.encodeText(type, payload), this.#options.maxMessageSize, data)
+    /* c8 ignore next 4 */ // maxMessageSize's minimum fits the smallest form of every error frame
+    if (text === undefined) {
+      connection.log.error({ code }, 'error frame not sent: it does not fit maxMessageSize')
+      return
+    }
     this.counters.errors++
-    const data: Record<string, unknown> = { code, message, ...extra }
-    if (requestId !== undefined) data.request_id = requestId
-    this.#send(connection, this.delivery.encodeText('error', data))
+    this.counters.countError(code)
+    this.#send(connection, text)
   }
 
   #send (connection: Connection, text: string): void {
@@ -270,8 +381,10 @@ export class RealtimeNode {
 
   /** Applies a message another node published. */
   receive (message: ClusterMessage): void {
+    this.counters.clusterMessagesReceived++
     if (message.kind === 'deliver') {
       this.delivery.deliverLocal(message.target, Buffer.from(message.payload))
+      if (this.metrics !== undefined && message.publishedAt !== undefined) this.metrics.observeClusterDelivery((Date.now() - message.publishedAt) / 1000)
     } else if (message.kind === 'membership') {
       this.membershipLocal(message.action, message.target, message.channel, message.reason).catch((err: unknown) => {
         this.#log.error({ err }, 'fastify-realtime: could not apply a channel membership change from another node')
@@ -296,13 +409,15 @@ export class RealtimeNode {
       connections = this.registry.forUser(target.userId)
     }
     if (connections === undefined) return 0
-    const notify = (connection: Connection, type: string, notice: unknown): void => this.replyTo(connection, type, notice)
+    const notify = (connection: Connection, type: string, notice: unknown): void => this.replyTo(connection, type, notice, undefined)
     // a copy: leaving may change the user's set while we iterate
     if (action === 'join') return this.channels.join([...connections], channel, notify)
     return this.channels.leave([...connections], channel, reason, notify)
   }
 
   deliverTo (target: DeliveryTarget, type: string, data: unknown): Promise<number> {
+    this.counters.countDelivery(target.kind)
+    if (this.metrics !== undefined || deliveryChannel.hasSubscribers) return observedDelivery(this.delivery, this.metrics, target, type, data)
     return this.delivery.deliver(target, this.delivery.encode(type, data))
   }
 
@@ -329,6 +444,7 @@ export class RealtimeNode {
       connectionsRejected: this.counters.connectionsRejected,
       slowConsumerEvents: this.counters.slowConsumerEvents,
       heartbeatTimeouts: this.counters.heartbeatTimeouts,
+      sendFailures: this.counters.sendFailures,
       subscriptions: this.registry.subscriptionCounts(),
       channels: this.channels.index.channelCount,
       uptimeSeconds: Math.floor((Date.now() - this.#startedAt) / 1000),
@@ -356,7 +472,8 @@ type SocketWithConnection = WebSocket & { [kConnection]: Connection }
 interface SocketEvents {
   message (connection: Connection, data: RawData, isBinary: boolean): void
   pong (connection: Connection): void
-  close (connection: Connection): void
+  close (connection: Connection, code: number): void
+  error (connection: Connection, err: Error & { code?: string }): void
 }
 
 const connectionOf = (socket: WebSocket): Connection => (socket as SocketWithConnection)[kConnection]
@@ -366,11 +483,8 @@ function createSocketListeners (events: SocketEvents) {
   return {
     message (this: WebSocket, data: RawData, isBinary: boolean): void { events.message(connectionOf(this), data, isBinary) },
     pong (this: WebSocket): void { events.pong(connectionOf(this)) },
-    close (this: WebSocket): void { events.close(connectionOf(this)) },
-    error (this: WebSocket, err: Error & { code?: string }): void {
-      // ws closes the socket itself after these (1009 too big, 1007 bad UTF-8, ...): log the cause, never the payload
-      connectionOf(this).log.debug({ code: err.code }, 'websocket error')
-    }
+    close (this: WebSocket, code: number): void { events.close(connectionOf(this), code) },
+    error (this: WebSocket, err: Error & { code?: string }): void { events.error(connectionOf(this), err) }
   }
 }
 
@@ -396,10 +510,25 @@ class HandlerContext implements CoreContext {
   get channels (): Channels { return this.#node.channels }
 
   reply (type: string, data: unknown): void {
-    this.#node.replyTo(this.connection, type, data)
+    this.#node.replyTo(this.connection, type, data, this.requestId)
+  }
+
+  tryReply (type: string, data: unknown): boolean {
+    return this.#node.tryReplyTo(this.connection, type, data)
   }
 
   sendError (code: string, message: string, extra?: { details?: string[], reasons?: string[] }): void {
     this.#node.errorTo(this.connection, code, message, this.requestId, extra)
   }
+}
+
+/**
+ * The close code ws fails a connection with after a bad frame (1002, 1007,
+ * 1009), which it keeps on the error under a symbol of its own: counted and
+ * logged as what the peer saw. 1002 when it is not there.
+ */
+function failureCloseCode (err: Error): number {
+  const key = Object.getOwnPropertySymbols(err).find(symbol => symbol.description === 'status-code')
+  const code = key === undefined ? undefined : (err as unknown as Record<symbol, unknown>)[key]
+  return typeof code === 'number' ? code : CloseCode.protocolError
 }

@@ -5,6 +5,13 @@ import type { ConnectionInfo } from './connection.js'
 import type { RealtimeEvents } from './protocol/server-messages.js'
 import { WireError, type WireErrorCode } from './protocol/codes.js'
 import type { RealtimeApi } from './api.js'
+import { clipJsonString } from './bounded-text.js'
+import { MAX_ERROR_TEXT_BYTES } from './error-frame.js'
+
+/** A schema error's path names the client's own keys (additionalProperties, records): quote only this much of it. */
+const MAX_PATH_BYTES = 128
+/** A message type quoted in an error text. */
+export const MAX_TYPE_BYTES = 64
 
 /** What a message handler gets besides the message's data. */
 export interface MessageContext {
@@ -13,7 +20,12 @@ export interface MessageContext {
   readonly requestId: string | undefined
   readonly log: FastifyBaseLogger
   readonly realtime: RealtimeApi
-  /** Sends a message to this connection only. */
+  /**
+   * Sends a message to this connection only. Never throws, wherever it is
+   * called from: a reply that cannot be sent (over maxMessageSize, data
+   * JSON cannot encode) is logged with its coded error and the client gets
+   * HANDLER_ERROR (with this message's request_id) instead.
+   */
   reply<K extends keyof RealtimeEvents & string>(type: K, data: RealtimeEvents[K]): void
   reply (type: string, data: unknown): void
 }
@@ -70,13 +82,14 @@ export class MessageRouter {
     // own properties only: a type such as "__proto__" or "constructor" must not find a route
     const route = this.#routes.get(type)
     if (route === undefined) {
-      return { ok: false, code: WireError.invalidMessageType, message: `Unknown message type: ${type.slice(0, 64)}`, requestId }
+      return { ok: false, code: WireError.invalidMessageType, message: clipJsonString(`Unknown message type: ${clipJsonString(type, MAX_TYPE_BYTES)}`, MAX_ERROR_TEXT_BYTES), requestId }
     }
     const data = envelope.data === undefined ? {} : envelope.data
     if (!route.check.Check(data)) {
       const first = route.check.Errors(data).First()
-      const where = first === undefined || first.path === '' ? 'data' : `data${first.path.replaceAll('/', '.')}`
-      return { ok: false, code: WireError.invalidMessage, message: `Invalid ${type.slice(0, 64)} message: ${where} ${first?.message ?? 'is invalid'}`, requestId }
+      const where = first === undefined || first.path === '' ? 'data' : `data${clipJsonString(first.path, MAX_PATH_BYTES).replaceAll('/', '.')}`
+      const message = `Invalid ${clipJsonString(type, MAX_TYPE_BYTES)} message: ${where} ${first?.message ?? 'is invalid'}`
+      return { ok: false, code: WireError.invalidMessage, message: clipJsonString(message, MAX_ERROR_TEXT_BYTES), requestId }
     }
     return { ok: true, route, type, data, requestId }
   }

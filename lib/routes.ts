@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
 import type { ResolvedOptions } from './options.js'
@@ -7,19 +8,40 @@ import type { Adapter } from './adapters/adapter.js'
 import { createHandshakeHook, redactUrl, releaseSlot, requestIdentityStore, type JwtVerifier } from './handshake.js'
 import { CloseCode } from './protocol/codes.js'
 import { HandshakeRateLimitedError } from './errors.js'
+import { FailedHandshakes } from './failed-handshakes.js'
+import { closeFields } from './observability/labels.js'
 
 /** The endpoint's two routes (`${path}` and `${path}/*`): handshake hooks, upgrade handler, preflight. */
-export function registerRoutes (scope: FastifyInstance, options: ResolvedOptions, node: RealtimeNode, adapter: Adapter, verifier: () => JwtVerifier): void {
+export function registerRoutes (
+  scope: FastifyInstance, options: ResolvedOptions, node: RealtimeNode, adapter: Adapter, verifier: () => JwtVerifier,
+  /** With a host-registered @fastify/websocket: where accepted upgrades are noted, so their sockets close with 1001. */
+  acceptedUpgrades?: WeakSet<IncomingMessage>
+): void {
   const identities = requestIdentityStore(scope)
-  const handshake = createHandshakeHook({ options, node, adapter, verifier, identities })
+  const failures = options.failedHandshakeLimit === false ? undefined : new FailedHandshakes(options.failedHandshakeLimit)
+  const handshake = node.handshakes.wrap(createHandshakeHook({ options, node, adapter, verifier, identities, failures }), (request) => identities.get(request)?.userId)
   const onRequest = [handshake]
+  if (acceptedUpgrades !== undefined) {
+    // runs only when the handshake hook accepted (it answers every refusal itself)
+    onRequest.push(function noteAcceptedUpgrade (request, _reply, done) {
+      if ((request as FastifyRequest & { ws?: boolean }).ws === true) acceptedUpgrades.add(request.raw)
+      done()
+    })
+  }
+  // opt-in: every attempt per address, before everything else
   if (options.handshakeRateLimit !== false) {
     onRequest.unshift(scope.rateLimit({
       max: options.handshakeRateLimit.max,
       timeWindow: options.handshakeRateLimit.timeWindowMs,
       groupId: 'fastify-realtime-handshake',
       // @fastify/rate-limit's own error has no code: answer like every other refusal
-      errorResponseBuilder: (_request, context) => new HandshakeRateLimitedError(context.after)
+      errorResponseBuilder: (request, context) => {
+        const refusal = new HandshakeRateLimitedError(context.after)
+        node.counters.connectionsRejected++
+        node.handshakes.refused(request, refusal)
+        request.log.debug({ statusCode: 429, code: refusal.code }, 'websocket handshake refused')
+        return refusal
+      }
     }) as unknown as typeof handshake)
   }
 
@@ -30,13 +52,22 @@ export function registerRoutes (scope: FastifyInstance, options: ResolvedOptions
     releaseUpgradeLeftovers(socket, request)
     /* c8 ignore next 4 */ // the route's onRequest hook always sets it; kept as a guard
     if (identity === undefined) {
-      socket.close(CloseCode.internalError, 'handshake state missing')
+      closeRefused(socket, CloseCode.internalError, 'handshake state missing')
+      return
+    }
+    // app.close() began while the request was between the handshake and the upgrade
+    if (node.isClosing) {
+      releaseSlot(adapter, identity, request)
+      socket.on('error', ignoreError)
+      socket.close(CloseCode.goingAway, 'server shutting down')
       return
     }
     // the limits were checked before the upgrade; concurrent handshakes can still race past them
     if (node.registry.size >= options.maxConnections || node.registry.countForUser(identity.userId) >= options.maxConnectionsPerUser) {
       releaseSlot(adapter, identity, request)
-      socket.close(CloseCode.connectionLimit, 'connection limit reached')
+      node.counters.countClose(CloseCode.connectionLimit)
+      request.log.debug(closeFields(CloseCode.connectionLimit), 'closing connection: limit reached after the upgrade')
+      closeRefused(socket, CloseCode.connectionLimit, 'connection limit reached')
       return
     }
     node.accept(socket, identity)
@@ -70,6 +101,20 @@ export function registerRoutes (scope: FastifyInstance, options: ResolvedOptions
 }
 
 /**
+ * Closes a socket that the node never takes. Until the peer answers the
+ * close frame, ws still reads from it, and a bad frame meanwhile is an
+ * 'error' event: with no listener (releaseUpgradeLeftovers removed
+ * @fastify/websocket's) it would be an uncaught exception.
+ */
+function closeRefused (socket: WebSocket, code: number, reason: string): void {
+  socket.on('error', onRefusedSocketError)
+  socket.close(code, reason)
+}
+
+/** One function for every refused socket: ws closes the socket itself after these; nothing to log but their kind. */
+function onRefusedSocketError (): void {}
+
+/**
  * @fastify/websocket keeps each upgrade's request, reply and ServerResponse
  * reachable from the socket for its whole life (about 2.7 KB a connection):
  * let them go.
@@ -80,3 +125,6 @@ function releaseUpgradeLeftovers (socket: WebSocket, request: FastifyRequest): v
   const response = raw?._httpMessage
   if (response?.detachSocket !== undefined) response.detachSocket(raw)
 }
+
+/* c8 ignore next */ // runs only if a frame arrives on a socket refused at shutdown
+function ignoreError (): void {}

@@ -1,4 +1,10 @@
-/** Monotonic counters, read by stats(). Plain fields: incremented on hot paths. */
+import { bump, closeLabel, createTally, refusalReason, UNKNOWN_TYPE, wireCodeLabel, type Tally } from './observability/labels.js'
+
+/**
+ * Monotonic counters, read by stats() and, at scrape time, by the
+ * Prometheus metrics. Plain fields and tallies keyed by bounded labels:
+ * incremented on hot paths, so nothing here allocates or calls out.
+ */
 export class Counters {
   messagesIn = 0
   messagesOut = 0
@@ -8,6 +14,42 @@ export class Counters {
   connectionsRejected = 0
   slowConsumerEvents = 0
   heartbeatTimeouts = 0
+  sendFailures = 0
+  /** Publishes the adapter refused (the other nodes were not reached). */
+  publishFailures = 0
+  /** Messages other nodes published that this node applied. */
+  clusterMessagesReceived = 0
+  /** Refused handshakes by reason label (labels.ts). */
+  readonly refusalsByReason: Tally = createTally()
+  /** Closed connections by close-code label. */
+  readonly closesByCode: Tally = createTally()
+  /** Decoded messages by declared type; everything else under `unknown`. */
+  readonly messagesByType: Tally = createTally()
+  /** Error frames by wire code. */
+  readonly errorsByCode: Tally = createTally()
+  /** app.realtime deliveries by target kind (all, event, users, connection). */
+  readonly deliveriesByTarget: Tally = createTally()
+
+  countRefusal (code: string | undefined): void {
+    bump(this.refusalsByReason, refusalReason(code))
+  }
+
+  countClose (code: number): void {
+    bump(this.closesByCode, closeLabel(code))
+  }
+
+  /** `type` is a declared message type, or undefined for a frame that decoded to none. */
+  countMessage (type: string | undefined): void {
+    bump(this.messagesByType, type ?? UNKNOWN_TYPE)
+  }
+
+  countError (code: string): void {
+    bump(this.errorsByCode, wireCodeLabel(code))
+  }
+
+  countDelivery (targetKind: string): void {
+    bump(this.deliveriesByTarget, targetKind)
+  }
 }
 
 export interface RealtimeStats {
@@ -19,7 +61,7 @@ export interface RealtimeStats {
   messagesOut: number
   /** Error frames sent to clients. */
   errors: number
-  /** Messages refused with RATE_LIMIT_EXCEEDED. */
+  /** Messages refused by the rate limit (answered RATE_LIMIT_EXCEEDED or dropped unread). */
   rateLimited: number
   connectionsOpened: number
   /** Handshakes refused (401, 403, 429, 503). */
@@ -28,6 +70,8 @@ export interface RealtimeStats {
   slowConsumerEvents: number
   /** Connections closed for showing no sign of life. */
   heartbeatTimeouts: number
+  /** Writes ws refused by throwing; each closed its connection (1011). */
+  sendFailures: number
   /** Subscriber count per event. */
   subscriptions: Record<string, number>
   /** Channels with at least one connection of this node in them. */

@@ -20,10 +20,9 @@ const targets = ['ws', 'fastify-websocket', 'socketio', ...(hasBuild ? ['fastify
 
 t.setTimeout(240_000)
 
-t.test('bench --smoke runs every target with zero losses', async (t) => {
-  if (!hasBuild) t.comment('dist/index.js is missing (run npm run build): fastify-realtime left out')
-  const { code, stdout, stderr } = await new Promise<{ code: number | null, stdout: string, stderr: string }>((done) => {
-    execFile(process.execPath, ['bench/run.mjs', '--smoke', `--targets=${targets.join(',')}`], {
+function runBench (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, args, {
       cwd: root,
       timeout: 200_000,
       maxBuffer: 16 * 1024 * 1024
@@ -32,6 +31,11 @@ t.test('bench --smoke runs every target with zero losses', async (t) => {
       done({ code, stdout, stderr })
     })
   })
+}
+
+t.test('bench --smoke runs every target with zero losses', async (t) => {
+  if (!hasBuild) t.comment('dist/index.js is missing (run npm run build): fastify-realtime left out')
+  const { code, stdout, stderr } = await runBench(['bench/run.mjs', '--smoke', `--targets=${targets.join(',')}`])
   t.equal(code, 0, 'the runner exits 0', { stderr: stderr.slice(-2000), stdout: stdout.slice(-4000) })
   const line = stdout.split('\n').find((l) => l.startsWith('BENCH-SUMMARY '))
   t.ok(line, 'the runner prints its summary line')
@@ -46,4 +50,15 @@ t.test('bench --smoke runs every target with zero losses', async (t) => {
     t.equal(s.losses, 0, `${target}: zero losses`)
     t.equal(s.unexpectedCloses, 0, `${target}: no connection closed by the server`)
   }
+})
+
+t.test('bench/channels.mjs --smoke publishes to every channel with zero losses', { skip: hasBuild ? false : 'dist/index.js is missing (run npm run build)' }, async (t) => {
+  const { code, stdout, stderr } = await runBench(['bench/channels.mjs', '--smoke', '--no-baseline'])
+  t.equal(code, 0, 'the runner exits 0', { stderr: stderr.slice(-2000), stdout: stdout.slice(-4000) })
+  const line = stdout.split('\n').find((l) => l.startsWith('BENCH-CHANNELS-SUMMARY '))
+  t.ok(line, 'the runner prints its summary line')
+  if (line === undefined) return
+  // ws, Socket.IO and the plugin on channels, ws and the plugin on fan-out
+  t.same(JSON.parse(line.slice('BENCH-CHANNELS-SUMMARY '.length)), { runs: 5, failedRuns: 0, losses: 0 })
+  t.match(stdout, /\| fastify-realtime \| [\d,]+ \|/, 'the channels table has the plugin\'s row')
 })

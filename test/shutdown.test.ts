@@ -3,7 +3,7 @@ import Fastify from 'fastify'
 import fastifyWebsocket from '@fastify/websocket'
 import realtime from '../lib/index.js'
 import { startServer, SECRET, signToken } from './helpers/server.js'
-import { openSocket } from './helpers/client.js'
+import { openSocket, refusalOf } from './helpers/client.js'
 
 t.test('app.close() closes every client with 1001 and leaves no sockets behind', async (t) => {
   const server = await startServer(t)
@@ -26,12 +26,29 @@ t.test('a client that never answers the close is cut off, so close() still ends'
   t.equal(server.app.websocketServer.clients.size, 0)
 })
 
-t.test('no handshake is accepted while closing', async (t) => {
-  const server = await startServer(t)
-  await server.connect('a')
-  const closing = server.app.close()
+t.test('no handshake is accepted while closing: one still in progress when close() begins is refused during the drain', async (t) => {
+  let entered = (): void => {}
+  let release = (): void => {}
+  const reachedHook = new Promise<void>(resolve => { entered = resolve })
+  const released = new Promise<void>(resolve => { release = resolve })
+  const server = await startServer(t, {
+    realtime: { authenticate: async (payload) => { if (payload.sub === 'late') { entered(); await released } return true } }
+  })
+  // a client that stops reading never answers the close: the drain runs its full grace
+  const stubborn = await server.connect('stubborn')
+  ;(stubborn.ws as unknown as { _socket: import('node:net').Socket })._socket.pause()
+  const witness = await server.connect('witness')
+  const late = refusalOf(openSocket(`${server.wsUrl}/${server.token('late')}`))
+  await reachedHook
+  let isClosed = false
+  const closing = server.app.close().then(() => { isClosed = true })
+  t.equal((await witness.closed).code, 1001, 'close() has begun')
+  release()
+  const refused = await late
+  t.equal(refused.statusCode, 503)
+  t.match(refused.body, { code: 'FST_REALTIME_SERVER_CLOSING' })
+  t.notOk(isClosed, 'refused while close() was still draining, not after it')
   await closing
-  await t.rejects(openSocket(`${server.wsUrl}/${server.token('late')}`))
 })
 
 t.test('with the host\'s own @fastify/websocket registered first, clients still get 1001', async (t) => {
@@ -44,6 +61,5 @@ t.test('with the host\'s own @fastify/websocket registered first, clients still 
   const client = await openSocket(`ws://127.0.0.1:${port}/ws/${signToken({ sub: 'u' })}`)
   await client.next('connection.established')
   await app.close()
-  const { code } = await client.closed
-  t.ok(code === 1001 || code === 1005, `closed with ${code}`)
+  t.same(await client.closed, { code: 1001, reason: 'server shutting down' })
 })

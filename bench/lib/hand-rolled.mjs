@@ -1,11 +1,20 @@
 // The job the hand-rolled baselines (raw ws, @fastify/websocket) do by hand:
 // connection.established, ping -> pong, subscribe -> subscription.confirmed,
 // and a broadcast that builds the envelope once, serializes it once and loops
-// over the subscribers of the event (Map event -> Set of sockets).
+// over the subscribers of the event (Map event -> Set of sockets). Channels
+// (`subscribe {channels}`, publish) are the same loop over the channel's
+// Set, with `channel` in the envelope; no authorization.
 import { randomUUID } from 'node:crypto'
 
-export function envelope (type, data) {
-  return { type, data, timestamp: new Date().toISOString(), id: randomUUID() }
+export function envelope (type, data, channel) {
+  const message = { type, data, timestamp: new Date().toISOString(), id: randomUUID() }
+  if (channel !== undefined) message.channel = channel
+  return message
+}
+
+/** The string names of a subscribe's list (anything else is left out). */
+export function namesOf (list) {
+  return Array.isArray(list) ? list.filter((name) => typeof name === 'string') : []
 }
 
 export function createHub () {
@@ -32,14 +41,16 @@ export function createHub () {
       if (msg.type === 'ping') {
         socket.send(JSON.stringify(envelope('pong', { timestamp: new Date().toISOString(), pingId: msg.data?.pingId ?? null })))
       } else if (msg.type === 'subscribe') {
-        const events = Array.isArray(msg.data?.events) ? msg.data.events.filter((e) => typeof e === 'string') : []
-        for (const e of events) {
-          subs.add(e)
-          let set = subscribers.get(e)
-          if (set === undefined) subscribers.set(e, (set = new Set()))
+        // events and channels share the map: a channel name has a colon, an event never does
+        const events = namesOf(msg.data?.events)
+        const channels = namesOf(msg.data?.channels)
+        for (const name of [...events, ...channels]) {
+          subs.add(name)
+          let set = subscribers.get(name)
+          if (set === undefined) subscribers.set(name, (set = new Set()))
           set.add(socket)
         }
-        socket.send(JSON.stringify(envelope('subscription.confirmed', { events, subscriptions: [...subs] })))
+        socket.send(JSON.stringify(envelope('subscription.confirmed', { events, channels, subscriptions: [...subs] })))
       }
     })
     socket.on('close', () => {
@@ -56,5 +67,13 @@ export function createHub () {
     return set.size
   }
 
-  return { attach, broadcast, stats: () => ({ connections }) }
+  function publish (channel, type, data) {
+    const set = subscribers.get(channel)
+    if (set === undefined) return 0
+    const frame = JSON.stringify(envelope(type, data, channel))
+    for (const socket of set) socket.send(frame)
+    return set.size
+  }
+
+  return { attach, broadcast, publish, stats: () => ({ connections }) }
 }

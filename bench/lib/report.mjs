@@ -19,6 +19,12 @@ export const METRICS = {
     { key: 'lastP99Ms', label: 'last receipt p99 ms', digits: 1, ratio: true },
     { key: 'cpuPerDeliveryUs', label: 'server CPU µs/delivery', digits: 2, ratio: true }
   ],
+  channels: [
+    { key: 'publishesPerSec', label: 'publishes/s', digits: 0, ratio: true, higherIsBetter: true },
+    { key: 'latencyP50Ms', label: 'latency p50 ms', digits: 1, ratio: true },
+    { key: 'latencyP99Ms', label: 'latency p99 ms', digits: 1, ratio: true },
+    { key: 'cpuPerPublishUs', label: 'server CPU µs/publish', digits: 2, ratio: true }
+  ],
   echo: [
     { key: 'roundTripsPerSec', label: 'round trips/s', digits: 0, ratio: true, higherIsBetter: true },
     { key: 'rttP50Ms', label: 'RTT p50 ms', digits: 2 },
@@ -27,11 +33,12 @@ export const METRICS = {
   ]
 }
 
-const TITLES = {
+export const TITLES = {
   connect: 'Connect',
   memory: 'Memory per idle subscribed connection (after forced GC, minus the idle baseline)',
   fanout: 'Fan-out of 1 KiB broadcasts (server send -> last client receipt)',
-  echo: 'Echo (ping/pong)'
+  echo: 'Echo (ping/pong)',
+  channels: 'Targeted delivery to channels'
 }
 
 /**
@@ -154,7 +161,40 @@ function checks (groups) {
   return out
 }
 
-function fmt (v, digits) {
+/** One scenario at one N: a row per target, its medians and their ratios to raw ws. */
+export function groupTable (g, targets) {
+  const lines = []
+  const ms = METRICS[g.scenario]
+  if (g.isDisturbed) {
+    lines.push('*Disturbed: some target had no calm run here, so every median below is over all runs, calm or not. Read the CPU-per-unit columns (the server\'s own CPU time) before the latency and rate columns.*')
+    lines.push('')
+  }
+  const head = ['target']
+  for (const m of ms) {
+    head.push(m.label)
+    if (m.ratio) head.push('× ws')
+  }
+  head.push(g.scenario === 'fanout' || g.scenario === 'channels' ? 'losses' : 'failures', 'runs', 'others (median)')
+  lines.push(`| ${head.join(' | ')} |`)
+  lines.push(`|${head.map((h, i) => (i === 0 ? '---' : '---:')).join('|')}|`)
+  for (const t of targets) {
+    const row = g.rows[t]
+    if (row === undefined || row.runs === 0) continue
+    const cells = [t === 'ws' ? 'ws (raw)' : t]
+    for (const m of ms) {
+      cells.push(fmt(row.medians[m.key], m.digits))
+      if (m.ratio) cells.push(fmt(row.ratios[m.key], 2))
+    }
+    cells.push(String(row.losses + (row.unexpectedCloses ? ` (+${row.unexpectedCloses} closes)` : '')))
+    cells.push(`${row.used}/${row.runs}${row.failedRuns ? `, ${row.failedRuns} failed` : ''}`)
+    cells.push(fmt(row.othersMedian * 100, 0) + ' %')
+    lines.push(`| ${cells.join(' | ')} |`)
+  }
+  lines.push('')
+  return lines
+}
+
+export function fmt (v, digits) {
   if (!Number.isFinite(v)) return '–'
   return v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
 }
@@ -168,35 +208,9 @@ export function renderMarkdown ({ mode, config, machine, summary, targets, runs 
   lines.push(`Mode \`${mode}\`: ${config.rounds} round(s), targets interleaved (${targets.join(', ')}) in every round; each cell is the median over the undisturbed runs of that target; ratios are to raw \`ws\` medians from this same run (lower is better unless the metric is a rate). A run is *disturbed* when the rest of the machine (all CPU busy time from /proc/stat minus the server's, the load generators' and the runner's own) used more than ${Math.round(summary.noiseThreshold * 100)} % of all cores during the measured phase; disturbed runs are left out of the medians (columns "runs" = used/total).`)
   lines.push('')
   for (const g of summary.groups) {
-    const ms = METRICS[g.scenario]
     lines.push(`## ${TITLES[g.scenario]}, N = ${g.n.toLocaleString('en-US')}`)
     lines.push('')
-    if (g.isDisturbed) {
-      lines.push('*Disturbed: some target had no calm run here, so every median below is over all runs, calm or not. Read the CPU-per-unit columns (the server\'s own CPU time) before the latency and rate columns.*')
-      lines.push('')
-    }
-    const head = ['target']
-    for (const m of ms) {
-      head.push(m.label)
-      if (m.ratio) head.push('× ws')
-    }
-    head.push(g.scenario === 'fanout' ? 'losses' : 'failures', 'runs', 'others (median)')
-    lines.push(`| ${head.join(' | ')} |`)
-    lines.push(`|${head.map((h, i) => (i === 0 ? '---' : '---:')).join('|')}|`)
-    for (const t of targets) {
-      const row = g.rows[t]
-      if (row === undefined) continue
-      const cells = [t === 'ws' ? 'ws (raw)' : t]
-      for (const m of ms) {
-        cells.push(fmt(row.medians[m.key], m.digits))
-        if (m.ratio) cells.push(fmt(row.ratios[m.key], 2))
-      }
-      cells.push(String(row.losses + (row.unexpectedCloses ? ` (+${row.unexpectedCloses} closes)` : '')))
-      cells.push(`${row.used}/${row.runs}${row.failedRuns ? `, ${row.failedRuns} failed` : ''}`)
-      cells.push(fmt(row.othersMedian * 100, 0) + ' %')
-      lines.push(`| ${cells.join(' | ')} |`)
-    }
-    lines.push('')
+    lines.push(...groupTable(g, targets))
   }
   if (summary.checks.length > 0) {
     lines.push('## fastify-realtime against the targets of issue 5')

@@ -26,4 +26,4 @@ app.get('/ws/:token', {
 }, (socket, request) => hub.attach(socket, request.userId))
 
 await app.listen({ port: portFromEnv(), host: HOST })
-runTarget('fastify-websocket', { port: app.server.address().port, broadcast: hub.broadcast, stats: hub.stats })
+runTarget('fastify-websocket', { port: app.server.address().port, broadcast: hub.broadcast, publish: hub.publish, stats: hub.stats })

@@ -1,12 +1,13 @@
 // Socket.IO 4, websocket transport only. The token comes in `auth`, checked
-// in a middleware; rooms are the subscriptions; broadcast = io.to(event).emit.
+// in a middleware; rooms are the subscriptions (events and channels);
+// broadcast = io.to(event).emit, publish = io.to(channel).emit.
 // Every protocol message travels as the `message` event carrying the same
 // envelope as the other targets.
 import { createServer } from 'node:http'
 import { randomUUID } from 'node:crypto'
 import { Server } from 'socket.io'
 import { createJwtVerifier } from '../lib/common.mjs'
-import { envelope } from '../lib/hand-rolled.mjs'
+import { envelope, namesOf } from '../lib/hand-rolled.mjs'
 import { runTarget, HOST, portFromEnv } from '../lib/target.mjs'
 
 const verify = createJwtVerifier()
@@ -36,9 +37,11 @@ io.on('connection', (socket) => {
     if (msg.type === 'ping') {
       socket.emit('message', envelope('pong', { timestamp: new Date().toISOString(), pingId: msg.data?.pingId ?? null }))
     } else if (msg.type === 'subscribe') {
-      const events = Array.isArray(msg.data?.events) ? msg.data.events.filter((e) => typeof e === 'string') : []
-      socket.join(events)
-      socket.emit('message', envelope('subscription.confirmed', { events, subscriptions: [...socket.rooms].filter((r) => r !== socket.id) }))
+      // events and channels are both rooms (a channel name has a colon, an event never does)
+      const events = namesOf(msg.data?.events)
+      const channels = namesOf(msg.data?.channels)
+      socket.join([...events, ...channels])
+      socket.emit('message', envelope('subscription.confirmed', { events, channels, subscriptions: [...socket.rooms].filter((r) => r !== socket.id) }))
     }
   })
 })
@@ -48,6 +51,12 @@ function broadcast (event, data) {
   return io.sockets.adapter.rooms.get(event)?.size ?? 0
 }
 
+/** A room per channel: io.to(channel).emit, the envelope carrying the channel. */
+function publish (channel, type, data) {
+  io.to(channel).emit('message', envelope(type, data, channel))
+  return io.sockets.adapter.rooms.get(channel)?.size ?? 0
+}
+
 server.listen(portFromEnv(), HOST, () => {
-  runTarget('socketio', { port: server.address().port, broadcast, stats: () => ({ connections: io.engine.clientsCount }) })
+  runTarget('socketio', { port: server.address().port, broadcast, publish, stats: () => ({ connections: io.engine.clientsCount }) })
 })

@@ -26,5 +26,5 @@ server.on('upgrade', (req, socket, head) => {
 })
 
 server.listen(portFromEnv(), HOST, () => {
-  runTarget('ws', { port: server.address().port, broadcast: hub.broadcast, stats: hub.stats })
+  runTarget('ws', { port: server.address().port, broadcast: hub.broadcast, publish: hub.publish, stats: hub.stats })
 })

@@ -1,6 +1,7 @@
 // The demo page: the packaged client (bundled at /assets/realtime-client.js)
 // driving a small UI. No framework: a few elements and listeners.
 import { RealtimeClient } from '/assets/realtime-client.js'
+import { createReviewsPanel } from '/reviews.js'
 
 const API = '/api/v1'
 const UPLOAD_EVENTS = ['upload.progress', 'upload.completed', 'upload.cancelled']
@@ -15,10 +16,11 @@ let uploadId
 
 // ---- HTTP ------------------------------------------------------------------
 
-async function api (path, body) {
-  const headers = { 'content-type': 'application/json' }
+async function api (path, body, method = 'POST') {
+  const headers = {}
+  if (body !== undefined) headers['content-type'] = 'application/json'
   if (token !== '') headers.authorization = `Bearer ${token}`
-  const response = await fetch(API + path, { method: 'POST', headers, body: JSON.stringify(body) })
+  const response = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
   const payload = await response.json().catch(() => ({}))
   if (!response.ok) throw new Error(payload.message ?? `HTTP ${response.status}`)
   return payload
@@ -85,6 +87,7 @@ function connect (event) {
     showUpload(data.upload_id, undefined, 'cancelled')
     log('upload.cancelled', `${data.upload_id.slice(0, 15)}… cancelled`)
   })
+  reviews.attach(client)
   client.connect().catch(() => {}) // failures arrive on 'state'
 }
 
@@ -102,6 +105,7 @@ function showState (state) {
   const isActive = state !== 'closed'
   $('#disconnect').disabled = !isActive
   for (const id of ['#upload-start', '#notification-send', '#review-send']) $(id).disabled = !isOpen
+  reviews.setEnabled(isOpen)
   if (!isActive) markSubscribed([])
 }
 
@@ -218,6 +222,8 @@ function log (type, text, level) {
 }
 
 // ---- wiring ------------------------------------------------------------------------------
+
+const reviews = createReviewsPanel({ api, log, currentClient: () => client })
 
 const requested = new URLSearchParams(location.search).get('user')
 $('#user-id').value = requested ?? `user-${Math.random().toString(36).slice(2, 6)}`

@@ -24,7 +24,8 @@ export type MembershipTarget = { userId: string } | { connectionId: string }
 
 /** What travels between nodes: already-encoded frames, never objects to re-encode. */
 export type ClusterMessage =
-  | { kind: 'deliver', target: DeliveryTarget, payload: string }
+  /** `publishedAt` (ms since the epoch, the publishing node's clock), when the transport carries it: for the cross-node latency metric. */
+  | { kind: 'deliver', target: DeliveryTarget, payload: string, publishedAt?: number }
   | { kind: 'disconnect', userId: string, code: number, reason: string }
   /** Server-side channel membership (app.realtime.join / leave), applied by every node to its own connections. */
   | { kind: 'membership', action: 'join' | 'leave', target: MembershipTarget, channel: string, reason?: string }
@@ -42,6 +43,15 @@ export interface AdapterContext {
   hasConnection (connectionId: string): boolean
   /** This node's connections in a channel, for adapters that count a channel's subscribers across the cluster. */
   localChannelSubscribers (channel: string): number
+}
+
+/** Whether an adapter reaches the other nodes, for `app.realtime.health()` and the metrics. */
+export interface AdapterHealth {
+  connected: boolean
+  /** Why it is not connected (an error message, never a credential). */
+  lastError?: string
+  /** Times it got its connection back after losing it, since it started. */
+  reconnects?: number
 }
 
 export interface ClusterStats {
@@ -79,5 +89,7 @@ export interface Adapter {
   unsubscribeChannel? (channel: string): Promise<void>
   /** Connections in `channel` on every node; without it the API answers this node's count. */
   clusterSubscribersOf? (channel: string): Promise<number>
+  /** Its connection state; an adapter without one (the in-memory one) is always connected. */
+  health? (): AdapterHealth
   close (): Promise<void>
 }

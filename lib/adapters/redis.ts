@@ -3,7 +3,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import type { Redis, RedisOptions } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Adapter, AdapterContext, ClusterMessage, ClusterStats } from './adapter.js'
+import type { Adapter, AdapterContext, AdapterHealth, ClusterMessage, ClusterStats } from './adapter.js'
 import { AdapterDependencyMissingError, AdapterUnavailableError, InvalidOptionsError } from '../errors.js'
 import { ACQUIRE, HEARTBEAT, LEAVE, RELEASE, RESYNC, STATS } from './redis-scripts.js'
 
@@ -104,6 +104,9 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
   #isDirty = false
   #isClosing = false
   #hasWarnedFrame = false
+  /** Why Redis is unreachable, while it is. */
+  #lastError: string | undefined
+  #reconnects = 0
 
   constructor (options: RedisAdapterOptions = {}) {
     super()
@@ -124,6 +127,14 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
 
   get status (): RedisAdapterStatus {
     return this.#status
+  }
+
+  /** For app.realtime.health() and the metrics: connected, why not, and how often it came back. */
+  health (): AdapterHealth {
+    const connected = this.#status === 'connected'
+    const health: AdapterHealth = { connected, reconnects: this.#reconnects }
+    if (!connected) health.lastError = this.#lastError ?? `Redis adapter is ${this.#status}`
+    return health
   }
 
   /** Connection slots this node holds in Redis (accepted or in handshake). */
@@ -168,6 +179,7 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
       await this.#beat()
     } catch (err) {
       this.#status = 'closed'
+      this.#lastError = (err as Error).message
       pub.disconnect()
       sub.disconnect()
       throw new AdapterUnavailableError(`Redis: ${(err as Error).message}`)
@@ -271,10 +283,14 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
     return `${this.#prefix}channel:${channel}`
   }
 
-  /** `1\n<nodeId>\n<header JSON>\n<payload>`: the payload is the encoded text as is, never re-encoded. */
+  /**
+   * `1\n<nodeId>\n<header JSON>\n<payload>`: the payload is the encoded text as is, never re-encoded.
+   * A deliver header carries `publishedAt` (this node's clock) for the receiving node's latency metric;
+   * nodes that do not read it ignore it.
+   */
   #frame (message: ClusterMessage): string {
     if (message.kind === 'deliver') {
-      return `${FRAME_VERSION}\n${this.#nodeId}\n${JSON.stringify({ kind: 'deliver', target: message.target })}\n${message.payload}`
+      return `${FRAME_VERSION}\n${this.#nodeId}\n${JSON.stringify({ kind: 'deliver', target: message.target, publishedAt: Date.now() })}\n${message.payload}`
     }
     return `${FRAME_VERSION}\n${this.#nodeId}\n${JSON.stringify(message)}\n`
   }
@@ -291,12 +307,17 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
     }
     let message: ClusterMessage
     try {
-      const header = JSON.parse(text.slice(nodeEnd + 1, headerEnd)) as ClusterMessage | AdapterFrame
+      const header = JSON.parse(text.slice(nodeEnd + 1, headerEnd)) as (ClusterMessage & { publishedAt?: unknown }) | AdapterFrame
       if (header.kind === 'count' || header.kind === 'counted') {
         this.#onQueryFrame(header, text.slice(2, nodeEnd))
         return
       }
-      message = header.kind === 'deliver' ? { kind: 'deliver', target: header.target, payload: text.slice(headerEnd + 1) } : header
+      if (header.kind === 'deliver') {
+        message = { kind: 'deliver', target: header.target, payload: text.slice(headerEnd + 1) }
+        if (typeof header.publishedAt === 'number') message.publishedAt = header.publishedAt
+      } else {
+        message = header
+      }
     } catch {
       this.#warnFrame()
       return
@@ -408,6 +429,7 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
 
   #onConnectionLost (err: Error | undefined): void {
     if (this.#isClosing) return
+    if (err !== undefined) this.#lastError = err.message
     if (this.#status === 'connected') {
       this.#isDirty = true
       this.#setStatus('disconnected')
@@ -430,6 +452,8 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
       .then(() => {
         /* c8 ignore next */ // lost again (or closed) while resubscribing: the next ready tries again
         if (this.#isClosing || this.#status !== 'disconnected' || pub.status !== 'ready' || sub.status !== 'ready') return
+        this.#reconnects++
+        this.#lastError = undefined
         this.#setStatus('connected')
         this.#log.info('fastify-realtime: reconnected to Redis; cross-node delivery resumed')
       })

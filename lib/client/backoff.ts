@@ -8,9 +8,16 @@ export interface BackoffOptions {
   multiplier: number
 }
 
+/**
+ * Ceilings 1 s, 2 s, 4 s, then 5 s (Socket.IO's defaults). A deploy takes the
+ * server down for seconds, and a client that has backed off to the cap waits
+ * on average half of it after the server is back: a 30 s cap kept a crowd
+ * away for up to 30 s after a 15 s restart; 5 s brings it back within 5 s,
+ * still spread over those 5 s.
+ */
 export const DEFAULT_BACKOFF: Readonly<BackoffOptions> = Object.freeze({
-  initialDelayMs: 500,
-  maxDelayMs: 30_000,
+  initialDelayMs: 1000,
+  maxDelayMs: 5000,
   multiplier: 2
 })
 

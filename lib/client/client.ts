@@ -437,6 +437,8 @@ export class RealtimeClient {
       this.#emitter.emit('close', { code, reason, willReconnect: this.#options.reconnect })
       // 4001: the token expired; the next attempt asks the token function for a fresh one
       if (code === CloseCode.tokenExpired) this.#scheduleReconnect(error, { delayMs: 0 })
+      // 1001: a planned restart, and this connection worked: come back soon, jittered over the first step
+      else if (code === CloseCode.goingAway) this.#scheduleReconnect(error, { isFirstStep: true })
       else this.#scheduleReconnect(error)
       return
     }
@@ -468,6 +470,7 @@ export class RealtimeClient {
           { extraSteps: 2, ...(verdict.retryAfterMs === undefined ? {} : { minDelayMs: verdict.retryAfterMs }) })
         return
       case 'unreachable':
+        // connection refused: the server is down or restarting, not overloaded; no reason to wait longer
         this.#scheduleReconnect(new RealtimeClientError(ClientErrorCode.connectionLost, `the server is unreachable: ${messageOf(verdict.cause)}`, { cause: verdict.cause }))
         return
       default:
@@ -494,7 +497,7 @@ export class RealtimeClient {
     return this.#options.auth === 'path' ? `${this.#options.url}/${encodeURIComponent(this.#lastToken)}` : this.#options.url
   }
 
-  #scheduleReconnect (error: RealtimeClientError, how: { delayMs?: number, extraSteps?: number, minDelayMs?: number, countsAsAttempt?: boolean } = {}): void {
+  #scheduleReconnect (error: RealtimeClientError, how: { delayMs?: number, isFirstStep?: boolean, extraSteps?: number, minDelayMs?: number, countsAsAttempt?: boolean } = {}): void {
     if (!this.#options.reconnect) {
       this.#stop(error)
       return
@@ -505,7 +508,7 @@ export class RealtimeClient {
       return
     }
     const delayMs = how.delayMs ?? Math.max(
-      backoffDelay(this.#attempt + (how.extraSteps ?? 0), this.#options.backoff, this.#options.random),
+      backoffDelay(how.isFirstStep === true ? 0 : this.#attempt + (how.extraSteps ?? 0), this.#options.backoff, this.#options.random),
       how.minDelayMs ?? 0)
     if (how.countsAsAttempt !== false) this.#attempt++
     this.#setState(ConnectionState.reconnecting, { error })

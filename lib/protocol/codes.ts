@@ -25,15 +25,19 @@ export type WireErrorCode = typeof WireError[keyof typeof WireError]
 export const CloseCode = {
   normal: 1000,
   goingAway: 1001,
+  protocolError: 1002,
   unsupportedData: 1003,
   invalidPayload: 1007,
   policyViolation: 1008,
   tooBig: 1009,
   internalError: 1011,
+  serviceRestart: 1012,
   tryAgainLater: 1013,
   heartbeatTimeout: 4000,
   tokenExpired: 4001,
   slowConsumer: 4008,
+  /** Kept sending far past the rate limit (more than rateLimit.max x rateLimit.floodFactor refused messages in a window). */
+  rateLimitFlood: 4009,
   connectionLimit: 4029,
   disconnectedByServer: 4500,
   forbidden: 4503

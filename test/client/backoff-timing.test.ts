@@ -63,6 +63,33 @@ t.test('a connection that drops before it is stable keeps backing off', async (t
   t.match((await second)[0], { attempt: 2, delayMs: 1000 }, 'the failed retry grows the delay')
 })
 
+t.test('a 1001 going-away close retries within the first step; any other loss keeps the grown delay', async (t) => {
+  const port = await freePort()
+  const clock = new FakeClock()
+  const client = createClient(t, { url: `ws://127.0.0.1:${port}/ws`, token: token('gil'), clock, random, backoff, stableAfterMs: 5000 })
+  const reconnects = record(client, 'reconnect')
+  client.connect()
+  // two refused attempts (nothing listens yet): the exponent grows, with no extra steps for a refused connection
+  t.match((await reconnects.next())[0], { attempt: 1, delayMs: 500 })
+  clock.advance(500)
+  t.match((await reconnects.next())[0], { attempt: 2, delayMs: 1000 }, 'connection refused: the ordinary next step')
+  const server = await startRealtime(t, { port })
+  let opened = next(client, 'open')
+  clock.advance(1000)
+  await opened
+
+  // a loss without a close frame, before the connection is stable: the backoff goes on from where it was
+  opened = next(client, 'open')
+  for (const socket of server.app.websocketServer.clients) socket.terminate()
+  t.match((await reconnects.next())[0], { attempt: 3, delayMs: backoffDelay(2, backoff, random), error: { closeCode: 1006 } })
+  clock.advance(backoffDelay(2, backoff, random))
+  await opened
+
+  // the server restarts (1001): a planned close of a working connection, so the first step again
+  await server.close()
+  t.match((await reconnects.next())[0], { attempt: 4, delayMs: backoffDelay(0, backoff, random), error: { closeCode: 1001 } }, 'soon, jittered over [0, initialDelayMs)')
+})
+
 t.test('a busy server (429) makes the client wait longer, at least its Retry-After', async (t) => {
   const server = await startRealtime(t, { realtime: { maxConnectionsPerUser: 1 } })
   const holder = createClient(t, { url: server.url, token: token('fay') })

@@ -19,8 +19,9 @@ t.test('full jitter: the delay is drawn from [0, ceiling)', async (t) => {
   }
 })
 
-t.test('the defaults: 500 ms first ceiling, doubling, 30 s cap', async (t) => {
-  t.same(DEFAULT_BACKOFF, { initialDelayMs: 500, maxDelayMs: 30_000, multiplier: 2 })
-  t.equal(backoffDelay(0, undefined, () => 0.5), 250)
-  t.equal(backoffDelay(20, undefined, () => 0.5), 15_000)
+t.test('the defaults: 1 s first ceiling, doubling, 5 s cap (back within seconds of a restart)', async (t) => {
+  t.same(DEFAULT_BACKOFF, { initialDelayMs: 1000, maxDelayMs: 5000, multiplier: 2 })
+  t.same([0, 1, 2, 3, 20].map(attempt => backoffCeiling(attempt)), [1000, 2000, 4000, 5000, 5000])
+  t.equal(backoffDelay(0, undefined, () => 0.5), 500)
+  t.equal(backoffDelay(20, undefined, () => 0.999999), 4999, 'never longer than the cap')
 })

@@ -2,7 +2,7 @@ import t from 'tap'
 import { startServer, type TestServer } from '../helpers/server.js'
 import { openSocket, type Refusal, type TestClient } from '../helpers/client.js'
 
-// Real sockets: injectWS has no client IP, and the limit is per IP. Linux
+// Real sockets: injectWS has no client IP, and the flood bound is per address. Linux
 // routes all of 127.0.0.0/8 to loopback, so `localAddress` gives a second client IP.
 
 async function refusal (promise: Promise<TestClient>): Promise<Refusal> {
@@ -23,44 +23,46 @@ async function connectFrom (server: TestServer, user: string, localAddress: stri
   return client
 }
 
-t.test('handshake flood protection: the 6th upgrade attempt from one IP gets 429, another IP still connects', async (t) => {
-  const server = await startServer(t, { realtime: { handshakeRateLimit: { max: 5, timeWindowMs: 60000 } } })
-  // attempts count whether they succeed or not: 3 accepted, 2 with garbage tokens
+t.test('handshake flood protection: past its budget of failures an address gets 429 before any token work, another address still connects', async (t) => {
+  const server = await startServer(t, { realtime: { failedHandshakeLimit: { max: 5, timeWindowMs: 60000 } } })
+  // successes are never limited
   await connectFrom(server, 'a1', '127.0.0.1', t)
   await connectFrom(server, 'a2', '127.0.0.1', t)
   await connectFrom(server, 'a3', '127.0.0.1', t)
-  for (let i = 0; i < 2; i++) {
+  // the first failure opens the address's window: 5 failures, then 429
+  for (let i = 0; i < 5; i++) {
     const bad = await refusal(openSocket(`${server.wsUrl}/garbage-${i}`, { localAddress: '127.0.0.1' }))
     t.equal(bad.statusCode, 401)
   }
   const limited = await refusal(openSocket(`${server.wsUrl}/${server.token('a4')}`, { localAddress: '127.0.0.1' }))
-  t.equal(limited.statusCode, 429, 'the 6th attempt is refused')
+  t.equal(limited.statusCode, 429, 'the address is refused, even with a valid token, until its window ends')
   t.match(limited.body, { statusCode: 429, code: 'FST_REALTIME_HANDSHAKE_RATE_LIMITED', error: 'Too Many Requests', message: /retry in/ })
-  t.not(limited.body.code, 'FST_REALTIME_USER_CONNECTION_LIMIT', 'the IP limit, not the user limit')
+  t.not(limited.body.code, 'FST_REALTIME_USER_CONNECTION_LIMIT', 'the address bound, not the user limit')
 
-  // a plain GET (how a browser client asks why) is counted and answered the same way, with Retry-After
+  // a plain GET (how a browser client asks why) is answered the same way, with Retry-After
   const asked = await fetch(`http://127.0.0.1:${server.port}/ws`, { headers: { authorization: `Bearer ${server.token('a4')}` } })
   t.equal(asked.status, 429)
   t.ok(Number(asked.headers.get('retry-after')) > 0, 'Retry-After says when to try again')
   t.match(await asked.json(), { code: 'FST_REALTIME_HANDSHAKE_RATE_LIMITED' })
 
-  // the limiter runs before the token is verified, so a flood costs no JWT verification...
-  const flood = await Promise.all(Array.from({ length: 20 }, () => refusal(openSocket(`${server.wsUrl}/${server.token('a5')}`, { localAddress: '127.0.0.1' }))))
-  t.same([...new Set(flood.map(r => r.statusCode))], [429], 'every further attempt from that IP is refused')
+  // the bound runs before the token is verified, so a flood costs no JWT verification...
+  const flood = await Promise.all(Array.from({ length: 20 }, (_, i) => refusal(openSocket(`${server.wsUrl}/garbage-flood-${i}`, { localAddress: '127.0.0.1' }))))
+  t.same([...new Set(flood.map(r => r.statusCode))], [429], 'every further attempt from that address is refused')
   t.equal(server.app.realtime.stats().connections, 3, 'nothing was allocated for the refused attempts')
 
   // ...and it does not spill over to other clients
   const other = await connectFrom(server, 'b1', '127.0.0.2', t)
-  t.equal(other.ws.readyState, other.ws.OPEN, 'another IP connects')
+  t.equal(other.ws.readyState, other.ws.OPEN, 'another address connects')
   t.equal(server.app.realtime.stats().connections, 4)
 })
 
-t.test('handshake flood protection: the IP may connect again once its window has passed', async (t) => {
+t.test('handshake flood protection: the opt-in handshakeRateLimit counts every attempt, and the address may connect again once its window has passed', async (t) => {
   const server = await startServer(t, { realtime: { handshakeRateLimit: { max: 2, timeWindowMs: 300 } } })
   await connectFrom(server, 'x', '127.0.0.3', t)
   await connectFrom(server, 'y', '127.0.0.3', t)
   const limited = await refusal(openSocket(`${server.wsUrl}/${server.token('z')}`, { localAddress: '127.0.0.3' }))
   t.equal(limited.statusCode, 429)
+  t.match(limited.body, { code: 'FST_REALTIME_HANDSHAKE_RATE_LIMITED' })
   const deadline = Date.now() + 3000
   let accepted: TestClient | undefined
   while (accepted === undefined && Date.now() < deadline) {
@@ -76,9 +78,8 @@ t.test('handshake flood protection: the IP may connect again once its window has
 })
 
 t.test('lock-out check: a user at its connection limit, retrying hard, never stops other users', async (t) => {
-  const server = await startServer(t, {
-    realtime: { maxConnectionsPerUser: 2, handshakeRateLimit: { max: 1000, timeWindowMs: 60000 } }
-  })
+  // the default options: limits are not failures, so the retries never trip the flood bound
+  const server = await startServer(t, { realtime: { maxConnectionsPerUser: 2 } })
   await connectFrom(server, 'alice', '127.0.0.1', t)
   await connectFrom(server, 'alice', '127.0.0.1', t)
   const retries = await Promise.all(Array.from({ length: 30 }, () => refusal(openSocket(`${server.wsUrl}/${server.token('alice')}`, { localAddress: '127.0.0.1' }))))
@@ -94,9 +95,7 @@ t.test('lock-out check: a user at its connection limit, retrying hard, never sto
 })
 
 t.test('lock-out check: a burst of concurrent handshakes by one user never takes more than its share of the server', async (t) => {
-  const server = await startServer(t, {
-    realtime: { maxConnectionsPerUser: 3, maxConnections: 10, handshakeRateLimit: { max: 1000, timeWindowMs: 60000 } }
-  })
+  const server = await startServer(t, { realtime: { maxConnectionsPerUser: 3, maxConnections: 10 } })
   const attempts = await Promise.allSettled(Array.from({ length: 12 }, () => openSocket(`${server.wsUrl}/${server.token('hog')}`)))
   const opened = attempts.filter((a): a is PromiseFulfilledResult<TestClient> => a.status === 'fulfilled').map(a => a.value)
   t.teardown(() => Promise.all(opened.map(c => c.close())))

@@ -1,0 +1,157 @@
+import t from 'tap'
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
+import { createSigner } from 'fast-jwt'
+import { startServer, SECRET, type TestServer } from '../helpers/server.js'
+import { openSocket, refusalOf, type Refusal, type TestClient } from '../helpers/client.js'
+
+// The handshake flood bound counts FAILED handshakes per client address.
+// Successful ones are never limited: behind a proxy without trustProxy, or a
+// company NAT, every user shares one address. Real sockets throughout:
+// injectWS has no client IP. Linux routes all of 127.0.0.0/8 to loopback, so
+// `localAddress` gives each test its own client address.
+
+const forged = createSigner({ key: 'not-the-server-secret-at-all-00000000' })
+
+async function openFrom (server: TestServer, token: string, localAddress: string): Promise<TestClient> {
+  const client = await openSocket(`${server.wsUrl}/${token}`, { localAddress })
+  await client.next('connection.established')
+  return client
+}
+
+/** Opens a connection, checks it works, closes it: the handshake counted as a success. */
+async function connectAndLeave (server: TestServer, user: string, localAddress: string): Promise<void> {
+  const client = await openFrom(server, server.token(user), localAddress)
+  await client.close()
+}
+
+/** A plain GET from `localAddress` (fetch cannot choose its source address). */
+function getFrom (url: string, localAddress: string, headers: Record<string, string>): Promise<{ status: number, headers: IncomingHttpHeaders, body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { localAddress, headers }, (res) => {
+      let body = ''
+      res.on('data', (chunk: Buffer) => { body += chunk.toString() })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(body) as Record<string, unknown> }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+t.test('300 valid connections opened one after another from one address are all accepted with the default options', async (t) => {
+  const server = await startServer(t)
+  let accepted = 0
+  for (let i = 0; i < 300; i++) {
+    await connectAndLeave(server, `user-${i}`, '127.0.0.1')
+    accepted++
+  }
+  t.equal(accepted, 300)
+  t.equal(server.app.realtime.stats().connectionsRejected, 0, 'none refused')
+})
+
+t.test('a flood of 2,000 bad tokens from one address is bounded before any token work; other addresses are served meanwhile', async (t) => {
+  let verifications = 0
+  // a key function that counts how often a token's signature is checked
+  const server = await startServer(t, {
+    realtime: { jwt: { secret: async () => { verifications++; return SECRET }, verify: { algorithms: ['HS256'] } } }
+  })
+  const statuses = new Map<number, number>()
+  let served: TestClient | undefined
+  const attacker = '127.0.0.2'
+  const concurrency = 20
+  for (let sent = 0; sent < 2000; sent += concurrency) {
+    const batch = Array.from({ length: concurrency }, (_, i) => refusalOf(openSocket(`${server.wsUrl}/${forged({ sub: `mallory-${sent + i}` })}`, { localAddress: attacker })))
+    if (sent === 1000) served = await openFrom(server, server.token('alice'), '127.0.0.3')
+    for (const refused of await Promise.all(batch)) statuses.set(refused.statusCode, (statuses.get(refused.statusCode) ?? 0) + 1)
+  }
+  const unauthorized = statuses.get(401) ?? 0
+  const limited = statuses.get(429) ?? 0
+  t.same([...statuses.keys()].sort(), [401, 429], 'each attempt is a 401 or a 429')
+  t.ok(unauthorized >= 100 && unauthorized <= 100 + concurrency, `${unauthorized} verified and refused: the default budget of 100 (plus the attempts in flight when it ran out)`)
+  t.equal(limited, 2000 - unauthorized, `${limited} answered 429 before any token work`)
+  t.equal(verifications, unauthorized + 1, 'the 429s cost no verification (the +1 is alice)')
+
+  // another address got in during the flood, and is served
+  t.ok(served, 'a valid client from another address connected during the flood')
+  t.equal((await (served as TestClient).request({ type: 'ping', data: { pingId: 'p' } }, 'pong')).data.pingId, 'p')
+  await (served as TestClient).close()
+
+  // the flooding address itself waits for its window, whatever token it brings
+  const sameAddress = await refusalOf(openSocket(`${server.wsUrl}/${server.token('bob')}`, { localAddress: attacker }))
+  t.match(sameAddress, { statusCode: 429, body: { code: 'FST_REALTIME_HANDSHAKE_RATE_LIMITED', error: 'Too Many Requests', message: /retry in \d+ seconds/ } })
+  const asked = await getFrom(`http://127.0.0.1:${server.port}/ws`, attacker, { authorization: `Bearer ${server.token('bob')}` })
+  t.equal(asked.status, 429, 'the preflight GET is answered the same way')
+  const retryAfter = Number(asked.headers['retry-after'])
+  t.ok(retryAfter > 0 && retryAfter <= 60, `Retry-After: ${retryAfter} s, within the 60 s window`)
+})
+
+t.test('once its window has passed, a flooding address gets in with a valid token', async (t) => {
+  const server = await startServer(t, { realtime: { failedHandshakeLimit: { max: 20, timeWindowMs: 500 } } })
+  const address = '127.0.0.4'
+  const refusals: Refusal[] = []
+  for (let i = 0; i < 60; i++) refusals.push(await refusalOf(openSocket(`${server.wsUrl}/garbage-${i}`, { localAddress: address })))
+  t.same(refusals.map(r => r.statusCode), [...Array(20).fill(401), ...Array(40).fill(429)], '20 failures, then 429')
+
+  const deadline = Date.now() + 5000
+  let client: TestClient | undefined
+  while (client === undefined && Date.now() < deadline) {
+    try {
+      client = await openFrom(server, server.token('patient'), address)
+    } catch (err) {
+      t.equal((err as Refusal).statusCode, 429, 'refused only by the bound while the window lasts')
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
+  }
+  t.ok(client, 'accepted once the window ended')
+  await client?.close()
+})
+
+t.test('an address whose handshakes mostly succeed (a proxy, a NAT) is never refused for the failures among them', async (t) => {
+  const server = await startServer(t)
+  const address = '127.0.0.5'
+  const refused: number[] = []
+  let accepted = 0
+  // 300 users connect, 150 clients with stale tokens fail: more failures than the budget of 100 alone
+  for (let i = 0; i < 450; i++) {
+    if (i % 3 === 2) {
+      refused.push((await refusalOf(openSocket(`${server.wsUrl}/${forged({ sub: `stale-${i}` })}`, { localAddress: address }))).statusCode)
+    } else {
+      await connectAndLeave(server, `user-${i}`, address)
+      accepted++
+    }
+  }
+  t.equal(accepted, 300)
+  t.same([...new Set(refused)], [401], 'every stale token is a 401, none is a 429')
+  t.equal(refused.length, 150)
+})
+
+t.test('refused origins count as failures too', async (t) => {
+  const server = await startServer(t, { realtime: { allowedOrigins: ['https://app.example'], failedHandshakeLimit: { max: 5, timeWindowMs: 60000 } } })
+  const address = '127.0.0.6'
+  for (let i = 0; i < 5; i++) {
+    const refused = await refusalOf(openSocket(`${server.wsUrl}/${server.token('u')}`, { localAddress: address, headers: { origin: 'https://evil.example' } }))
+    t.equal(refused.statusCode, 403)
+  }
+  const limited = await refusalOf(openSocket(`${server.wsUrl}/${server.token('u')}`, { localAddress: address, headers: { origin: 'https://app.example' } }))
+  t.match(limited, { statusCode: 429, body: { code: 'FST_REALTIME_HANDSHAKE_RATE_LIMITED' } })
+})
+
+t.test('a limit is not a failure: a user retrying at its connection limit does not lock its address out', async (t) => {
+  const server = await startServer(t, { realtime: { maxConnectionsPerUser: 1, failedHandshakeLimit: { max: 5, timeWindowMs: 60000 } } })
+  const address = '127.0.0.7'
+  const first = await openFrom(server, server.token('busy'), address)
+  t.teardown(() => first.close())
+  for (let i = 0; i < 10; i++) {
+    const refused = await refusalOf(openSocket(`${server.wsUrl}/${server.token('busy')}`, { localAddress: address }))
+    t.equal(refused.body.code, 'FST_REALTIME_USER_CONNECTION_LIMIT')
+  }
+  const other = await openFrom(server, server.token('neighbour'), address)
+  t.ok(other, 'another user from the same address still connects')
+  await other.close()
+})
+
+t.test('the opt-in handshakeRateLimit still limits every attempt when a host wants it', async (t) => {
+  const server = await startServer(t, { realtime: { handshakeRateLimit: { max: 3, timeWindowMs: 60000 } } })
+  for (let i = 0; i < 3; i++) await connectAndLeave(server, `u${i}`, '127.0.0.8')
+  const limited = await refusalOf(openSocket(`${server.wsUrl}/${server.token('u3')}`, { localAddress: '127.0.0.8' }))
+  t.match(limited, { statusCode: 429, body: { code: 'FST_REALTIME_HANDSHAKE_RATE_LIMITED' } })
+})

@@ -12,6 +12,7 @@ import { exampleChannels } from './channels.js'
 import { reviewRoutes, reviewChannel } from './review-routes.js'
 import { channelRoutes } from './channel-routes.js'
 import { UserIdSchema, callerOf, Delivered } from './http.js'
+import { examplePresence, presenceRoutes, UserDirectory } from './presence.js'
 
 export interface BuildOptions {
   jwtSecret: string
@@ -54,6 +55,7 @@ export async function buildApp (options: BuildOptions): Promise<FastifyInstance>
       for (const userId of review.members) app.realtime.leave({ userId }, reviewChannel(review.id), 'deleted').catch(() => {})
     }
   })
+  const directory = new UserDirectory()
 
   // The host owns JWT: the plugin uses this registration (and its pinned algorithm)
   await app.register(fastifyJwt, { secret: options.jwtSecret, verify: { algorithms: ['HS256'] }, sign: { algorithm: 'HS256', expiresIn: '1h' } })
@@ -63,6 +65,7 @@ export async function buildApp (options: BuildOptions): Promise<FastifyInstance>
     ...options.realtime,
     prefix: '/api/v1',
     channels: exampleChannels(reviews, uploads),
+    presence: examplePresence(typeof options.realtime?.presence === 'object' ? options.realtime.presence : {}),
     messages: {
       'upload.cancel': defineMessage({
         schema: UploadCancelDataSchema,
@@ -94,7 +97,10 @@ export async function buildApp (options: BuildOptions): Promise<FastifyInstance>
 
     api.post<{ Body: Static<typeof TokenBody> }>('/auth/token', {
       schema: { body: TokenBody, response: { 200: Type.Object({ token: Type.String() }) } }
-    }, async (request) => ({ token: app.jwt.sign({ sub: request.body.userId }) }))
+    }, async (request) => {
+      directory.add(request.body.userId)
+      return { token: app.jwt.sign({ sub: request.body.userId }) }
+    })
 
     api.register(async (secured) => {
       secured.addHook('onRequest', authenticated)
@@ -125,6 +131,7 @@ export async function buildApp (options: BuildOptions): Promise<FastifyInstance>
       })
 
       secured.get('/realtime/stats', async () => app.realtime.stats())
+      presenceRoutes(secured, app, directory)
     })
   }, { prefix: '/api/v1' })
 

@@ -14,7 +14,9 @@ export const Namespace = { review: 'review', upload: 'upload', lobby: 'lobby' } 
 export function exampleChannels (reviews: ReviewStore, uploads: SimulatedUploads): NonNullable<RealtimeOptions['channels']> {
   return {
     [Namespace.review]: {
-      authorize: (connection, reviewId) => reviews.isMember(reviewId, connection.userId) || { reason: 'not a member of this review' }
+      authorize: (connection, reviewId) => reviews.isMember(reviewId, connection.userId) || { reason: 'not a member of this review' },
+      // who is viewing a review: presence.state on request, presence.joined/left as members open and close it
+      presence: true
     },
     [Namespace.upload]: {
       authorize: (connection, uploadId) => uploads.uploaderOf(uploadId) === connection.userId || { reason: 'not your upload' }

@@ -63,6 +63,8 @@ export function realtimeOptionsFromEnv (env: Env): RealtimeOptions {
     maxEventLoopDelayMs: integer(env, 'REALTIME_MAX_EVENT_LOOP_DELAY_MS'),
     allowedOrigins: origins === undefined || origins.trim() === '' ? undefined : origins.split(',').map(origin => origin.trim()).filter(Boolean)
   })
+  const presenceGraceMs = integer(env, 'REALTIME_PRESENCE_GRACE_MS')
+  if (presenceGraceMs !== undefined) options.presence = { offlineGraceMs: presenceGraceMs }
   if (Object.keys(rateLimit).length > 0) options.rateLimit = rateLimit
   if (handshakeMax === 0) {
     options.handshakeRateLimit = false

@@ -4,6 +4,7 @@ import type { ClusterStats, MembershipTarget } from './adapters/adapter.js'
 import type { RealtimeHealth } from './observability/health.js'
 import type { MetricsRegistry } from './observability/metrics.js'
 import type { NotificationLevel, OutboundMessage, RealtimeEvents } from './protocol/server-messages.js'
+import type { PresenceApi } from './presence/presence-api.js'
 
 export interface NotificationOptions {
   level?: NotificationLevel
@@ -35,7 +36,7 @@ export interface ClusterView extends ClusterStats {
  * A message over maxMessageSize rejects with FST_REALTIME_MESSAGE_TOO_LARGE
  * and is sent to nobody.
  */
-export interface RealtimeApi {
+export interface RealtimeApi extends PresenceApi {
   /** This process's node id (unique per process). */
   readonly nodeId: string
   sendToConnection<K extends string>(connectionId: string, message: OutboundMessage<K>): Promise<number>

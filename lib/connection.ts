@@ -1,4 +1,5 @@
-import type { WebSocket } from 'ws'
+import type { ServerSocket } from './server-socket.js'
+import type { RealtimeUser } from './host-types.js'
 import type { FastifyBaseLogger } from 'fastify'
 import { CloseCode } from './protocol/codes.js'
 import { MAX_CLOSE_REASON_BYTES, truncateUtf8 } from './bounded-text.js'
@@ -8,8 +9,8 @@ import type { RefusalState } from './flood-guard.js'
 export interface ConnectionInfo {
   readonly id: string
   readonly userId: string
-  /** What `authenticate` returned as `user`, if anything. */
-  readonly user: unknown
+  /** What `authenticate` returned as `user`, if anything (typed by RealtimeTypes). */
+  readonly user: RealtimeUser
   readonly subscriptions: ReadonlySet<string>
   /** The channels (`namespace:id`) it is in: subscribed to, or joined by the server. */
   readonly channels: ReadonlySet<string>
@@ -39,7 +40,7 @@ const EMPTY: ReadonlySet<string> = new Set()
 export class Connection implements ConnectionInfo {
   readonly id: string
   readonly userId: string
-  readonly user: unknown
+  readonly user: RealtimeUser
   readonly connectedAt: number
   /** Last sign of life (a message or a pong), in ms since the epoch. */
   lastSeenAt: number
@@ -52,11 +53,11 @@ export class Connection implements ConnectionInfo {
   #subscriptions: Set<string> | undefined
   #channels: Set<string> | undefined
   #isOpen = true
-  readonly #socket: WebSocket
+  readonly #socket: ServerSocket
   readonly #parentLog: FastifyBaseLogger
   #log: FastifyBaseLogger | undefined
 
-  constructor (socket: WebSocket, id: string, userId: string, user: unknown, expiresAt: number, log: FastifyBaseLogger, now: number) {
+  constructor (socket: ServerSocket, id: string, userId: string, user: RealtimeUser, expiresAt: number, log: FastifyBaseLogger, now: number) {
     this.#socket = socket
     this.id = id
     this.userId = userId

@@ -9,6 +9,7 @@ import { InvalidChannelError, InvalidCloseCodeError, InvalidOutboundMessageError
 import { MAX_CLOSE_REASON_BYTES, truncateUtf8 } from './bounded-text.js'
 import type { MembershipTarget } from './adapters/adapter.js'
 import { CHANNEL_ID_PATTERN } from './channels/names.js'
+import { createPresenceApi } from './presence/presence-api.js'
 
 function checkMessage (message: OutboundMessage<string>): void {
   if (message === null || typeof message !== 'object') throw new InvalidOutboundMessageError('message must be { type, data }')
@@ -107,6 +108,7 @@ export function createRealtimeApi (node: RealtimeNode, adapter: Adapter, observa
     connectionsOf: (userId) => [...(node.registry.forUser(userId) ?? [])],
     health: observability.health,
     metricsRegistry: observability.metricsRegistry,
+    ...createPresenceApi(node.presence, node.channels),
 
     async publish (channel, message) {
       checkChannel(channel)

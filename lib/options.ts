@@ -6,6 +6,7 @@ import { DEFAULT_EVENTS } from './protocol/server-messages.js'
 import { InvalidOptionsError } from './errors.js'
 import type { Adapter } from './adapters/adapter.js'
 import type { MessageHandler } from './router.js'
+import { resolvePresenceOptions, type PresenceOptions, type ResolvedPresenceOptions } from './presence/options.js'
 import type { ChannelNamespaceOptions } from './channels/namespace.js'
 import { checkChannels } from './channels/check-options.js'
 
@@ -18,6 +19,7 @@ import { checkChannels } from './channels/check-options.js'
  */
 export const MIN_MAX_MESSAGE_SIZE = 1024
 import { checkMetricsOption, type MetricsOptions, type ResolvedMetricsOptions } from './observability/metrics.js'
+import type { AuthenticateResult, RealtimeTokenPayload } from './host-types.js'
 
 /** The data options: one schema, every default declared here. */
 export const RealtimeDataOptionsSchema = Type.Object({
@@ -59,19 +61,38 @@ export const RealtimeDataOptionsSchema = Type.Object({
 }, { additionalProperties: true })
 export type RealtimeDataOptions = Static<typeof RealtimeDataOptionsSchema>
 
-/** What `authenticate` returns: false/null refuses the connection with 401. */
-export type AuthenticateResult = { userId?: string, user?: unknown } | boolean | null | undefined
-export type AuthenticateHook = (payload: Record<string, unknown>, request: FastifyRequest) => AuthenticateResult | Promise<AuthenticateResult>
+export type { AuthenticateResult }
+/** `payload` is the verified token, its `sub` already the user id (see RealtimeTypes to type the rest). */
+export type AuthenticateHook = (payload: RealtimeTokenPayload, request: FastifyRequest) => AuthenticateResult | Promise<AuthenticateResult>
 
 export type OriginCheck = (origin: string | undefined, request: FastifyRequest) => boolean
 
-export interface MessageTypeDefinition<T extends TSchema = TSchema> {
+/**
+ * A TypeBox schema, from either of TypeBox's builds. An ES module host's
+ * `Type.Object()` comes from TypeBox's ESM types, whose `Kind` symbol is
+ * another declaration than the CommonJS `TSchema` these types import: matched
+ * by shape, so `defineMessage` takes both (at run time they are the same).
+ */
+export interface MessageSchema {
+  static: unknown
+  params: unknown[]
+}
+/** What data a schema describes: TypeBox's `Static<T>`, for a schema of either build. */
+export type MessageData<T extends MessageSchema> = (T & { params: [] })['static']
+
+export interface MessageTypeDefinition<T extends MessageSchema = TSchema> {
   schema: T
-  handler: MessageHandler<Static<T>>
+  handler: MessageHandler<MessageData<T>>
+}
+
+/** An entry of `messages`: what defineMessage returns, or `{ schema, handler }` (its data then `unknown`). */
+export interface MessageEntry {
+  schema: MessageSchema
+  handler: MessageHandler<unknown>
 }
 
 /** Types a host message's handler from its schema: `messages: { 'x': defineMessage({ schema, handler }) }`. */
-export function defineMessage<T extends TSchema> (definition: MessageTypeDefinition<T>): MessageTypeDefinition {
+export function defineMessage<T extends MessageSchema> (definition: MessageTypeDefinition<T>): MessageTypeDefinition {
   return definition as unknown as MessageTypeDefinition
 }
 
@@ -99,7 +120,7 @@ export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, '
   /** Load the user, refuse inactive ones (return false), or map the payload to a user id. */
   authenticate?: AuthenticateHook
   /** Host-defined client message types, each validated by its schema before its handler runs. */
-  messages?: Record<string, MessageTypeDefinition>
+  messages?: Record<string, MessageEntry>
   /** Cross-node transport; the in-memory adapter (single process) by default. */
   adapter?: Adapter
   /**
@@ -108,6 +129,8 @@ export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, '
    * never sends by itself); set a list in production when browsers connect.
    */
   allowedOrigins?: '*' | readonly string[] | OriginCheck
+  /** User presence (`user.status_changed`, `app.realtime.isOnline`...): off unless given; `true` takes the defaults. */
+  presence?: boolean | PresenceOptions
   /**
    * Channel namespaces by name (`review` for `review:42`): clients may
    * subscribe only to channels of a declared namespace, each admitted by
@@ -125,13 +148,15 @@ export interface ResolvedOptions extends Readonly<Omit<RealtimeDataOptions, 'eve
   readonly messages: ReadonlyMap<string, MessageTypeDefinition>
   readonly adapter: Adapter | undefined
   readonly allowedOrigins: OriginCheck | undefined
+  /** Undefined when user presence is off. */
+  readonly presence: ResolvedPresenceOptions | undefined
   /** Declared namespaces; a Map so that no name reaches Object.prototype. */
   readonly channels: ReadonlyMap<string, ChannelNamespaceOptions>
   readonly metrics: ResolvedMetricsOptions | undefined
 }
 
-const FUNCTION_KEYS = new Set(['jwt', 'authenticate', 'messages', 'adapter', 'allowedOrigins', 'channels', 'metrics'])
-const RESERVED_TYPES = new Set(['ping', 'heartbeat', 'subscribe', 'unsubscribe'])
+const FUNCTION_KEYS = new Set(['jwt', 'authenticate', 'messages', 'adapter', 'allowedOrigins', 'presence', 'channels', 'metrics'])
+const RESERVED_TYPES = new Set(['ping', 'heartbeat', 'subscribe', 'unsubscribe', 'presence'])
 
 /** Validates and freezes the options; throws one error naming every bad option. */
 export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOptions {
@@ -162,6 +187,10 @@ export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOpt
   const messages = checkMessages(raw.messages, problems)
   const adapter = checkAdapter(raw.adapter, problems)
   const allowedOrigins = checkOrigins(raw.allowedOrigins, problems)
+  const presence = resolvePresenceOptions(raw.presence, problems)
+  if (presence !== undefined && problems.length === 0 && !(data as RealtimeDataOptions).events.includes('user.status_changed')) {
+    problems.push('presence announces user.status_changed: keep it in events')
+  }
   const channels = checkChannels(raw.channels, problems)
   const metrics = checkMetricsOption(raw.metrics, problems)
 
@@ -176,6 +205,7 @@ export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOpt
     messages,
     adapter,
     allowedOrigins,
+    presence,
     channels,
     metrics
   })

@@ -17,6 +17,7 @@ import { InvalidOptionsError } from './errors.js'
 import type { RealtimeApi } from './api.js'
 import type { Adapter } from './adapters/adapter.js'
 import { setUpObservability } from './observability/setup.js'
+import { createPresence } from './presence/create-presence.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -33,6 +34,7 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
   const adapter: Adapter = options.adapter ?? new MemoryAdapter()
   const node = new RealtimeNode(options, adapter, app.log)
   const observability = setUpObservability(node, adapter, options)
+  const presence = createPresence(options, adapter, node, app.log)
   const api = createRealtimeApi(node, adapter, observability)
   node.api = api
   app.decorate('realtime', api)
@@ -83,10 +85,13 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
       hasConnection: (connectionId) => node.registry.get(connectionId) !== undefined,
       localChannelSubscribers: (channel) => node.channels.index.count(channel)
     })
+    await presence?.backend.start()
     node.start()
   })
   app.addHook('onClose', async () => {
     node.close(CloseCode.goingAway, 'server shutting down')
+    // the leaves of the connections just closed reach the backend before the adapter goes
+    await presence?.close()
     await adapter.close()
     observability.close()
   })

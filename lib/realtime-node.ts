@@ -21,6 +21,7 @@ import type { CoreContext } from './handlers/context.js'
 import type { ResolvedOptions } from './options.js'
 import type { Adapter, ClusterMessage, DeliveryTarget } from './adapters/adapter.js'
 import type { RealtimeApi } from './api.js'
+import type { PresenceTracker } from './presence/presence-tracker.js'
 import { Channels } from './channels/channels.js'
 import type { MembershipTarget } from './adapters/adapter.js'
 import type { NodeMetrics } from './observability/metrics.js'
@@ -28,6 +29,8 @@ import { HandshakeObserver } from './observability/handshake-observer.js'
 import { observedDelivery } from './observability/delivery-observer.js'
 import { deliveryChannel, messageChannel, traceHandler } from './observability/tracing.js'
 import { closeFields } from './observability/labels.js'
+import type { ServerSocket } from './server-socket.js'
+import type { RealtimeUser } from './host-types.js'
 
 export const FEATURES = Object.freeze(['heartbeat', 'subscriptions', 'rate_limiting'])
 
@@ -37,7 +40,7 @@ export const CLOSE_GRACE_MS = 2000
 /** Who the handshake said the client is. */
 export interface Identity {
   userId: string
-  user: unknown
+  user: RealtimeUser
   /** Token expiry in ms since the epoch, or Infinity. */
   expiresAt: number
   /** Pre-allocated when a cluster adapter claimed a slot for this connection. */
@@ -62,7 +65,7 @@ export class RealtimeNode {
   metrics: NodeMetrics | undefined
   readonly handshakes = new HandshakeObserver(this.counters, () => this.metrics)
   readonly #options: ResolvedOptions
-  /** The seed's features, and 'channels' when the host declared namespaces. */
+  /** The seed's features, 'channels' when the host declared namespaces, 'presence' when user presence is on. */
   readonly #features: readonly string[]
   readonly #log: FastifyBaseLogger
   readonly #limiter: SlidingWindowRateLimiter
@@ -84,7 +87,8 @@ export class RealtimeNode {
     this.#limiter = new SlidingWindowRateLimiter(options.rateLimit)
     this.#floodGuard = new FloodGuard(this.#limiter, options.rateLimit)
     this.channels = new Channels(options, adapter, log)
-    this.#features = options.channels.size > 0 ? Object.freeze([...FEATURES, 'channels']) : FEATURES
+    const extra = [...(options.channels.size > 0 ? ['channels'] : []), ...(options.presence !== undefined ? ['presence'] : [])]
+    this.#features = extra.length > 0 ? Object.freeze([...FEATURES, ...extra]) : FEATURES
     this.delivery = new Delivery(this.registry, {
       maxMessageSize: options.maxMessageSize,
       maxBufferedBytes: options.maxBufferedBytes,
@@ -169,12 +173,14 @@ export class RealtimeNode {
   })
 
   /** Registers an upgraded socket and starts its conversation. */
-  accept (socket: WebSocket, identity: Identity): Connection {
+  accept (serverSocket: ServerSocket, identity: Identity): Connection {
+    const socket = serverSocket as WebSocket // typed structurally in the signature: the published .d.ts must not need @types/ws
     const now = Date.now()
     // the node's logger, not the upgrade request's: a connection must not keep its request alive
     const connection = new Connection(socket, identity.connectionId ?? randomUUID(), identity.userId, identity.user, identity.expiresAt, this.#log, now)
     this.registry.add(connection)
     this.counters.connectionsOpened++
+    this.presence?.connected(connection)
 
     // the same four listener functions for every socket: the socket names its connection
     ;(socket as SocketWithConnection)[kConnection] = connection
@@ -225,7 +231,10 @@ export class RealtimeNode {
     // a peer that never answers our close frame (it stopped reading) is cut off by the sweep
     if (!connection.isOpen && connection.closingSince > 0) this.#closing.add(connection)
     this.channels.forget(connection)
-    if (this.registry.remove(connection)) this.onForget?.(connection)
+    if (this.registry.remove(connection)) {
+      this.onForget?.(connection)
+      this.presence?.disconnected(connection)
+    }
   }
 
   /** Terminates connections that did not complete the closing handshake within the grace. */
@@ -248,6 +257,9 @@ export class RealtimeNode {
 
   /** Called once per connection when it leaves the registry (adapters release cluster slots). */
   onForget: ((connection: Connection) => void) | undefined
+
+  /** Told of every accepted and forgotten connection, when presence is on. */
+  presence: PresenceTracker | undefined
 
   #onMessage (connection: Connection, data: RawData, isBinary: boolean): void {
     if (!connection.isOpen) return

@@ -2,6 +2,7 @@
 // driving a small UI. No framework: a few elements and listeners.
 import { RealtimeClient } from '/assets/realtime-client.js'
 import { createReviewsPanel } from '/reviews.js'
+import { trackPresence } from './presence.js'
 
 const API = '/api/v1'
 const UPLOAD_EVENTS = ['upload.progress', 'upload.completed', 'upload.cancelled']
@@ -54,6 +55,7 @@ function connect (event) {
     subscriptions: checkboxes().filter(box => box.checked).map(box => box.dataset.event)
   })
   const current = client
+  trackPresence(client, () => token, userId)
   client.on('state', (change) => {
     if (client !== current) return
     showState(change.state)

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import type { PresenceBackend, PresenceBackendContext } from '../presence/backend.js'
 
 export interface EventTarget { kind: 'event', event: string }
 /** With `event`, only those users' connections subscribed to it. */
@@ -78,6 +79,11 @@ export interface Adapter {
   acquireConnection? (userId: string, connectionId: string, max: number): Promise<boolean>
   releaseConnection? (userId: string, connectionId: string): Promise<void>
   clusterStats? (): Promise<ClusterStats>
+  /**
+   * Presence state shared by the cluster (called once, before start; the
+   * backend is started after the adapter). Without it, presence is kept per node.
+   */
+  presence? (context: PresenceBackendContext): PresenceBackend
   /**
    * This node's first connection entered `channel`: from when the promise
    * resolves, the channel's messages published on any node must reach this

@@ -6,6 +6,8 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Adapter, AdapterContext, AdapterHealth, ClusterMessage, ClusterStats } from './adapter.js'
 import { AdapterDependencyMissingError, AdapterUnavailableError, InvalidOptionsError } from '../errors.js'
 import { ACQUIRE, HEARTBEAT, LEAVE, RELEASE, RESYNC, STATS } from './redis-scripts.js'
+import { RedisPresence, type PresenceClient } from './redis-presence.js'
+import type { PresenceBackend, PresenceBackendContext } from '../presence/backend.js'
 
 /** The data options of redisAdapter(): one schema, every default declared here. */
 export const RedisAdapterDataOptionsSchema = Type.Object({
@@ -15,6 +17,7 @@ export const RedisAdapterDataOptionsSchema = Type.Object({
   heartbeatMs: Type.Optional(Type.Integer({ minimum: 10, description: 'how often a node refreshes its lease; leaseMs / 3 by default' })),
   handshakeGraceMs: Type.Integer({ minimum: 100, default: 10000, description: 'a slot claimed by a handshake that never became a connection is freed after this' }),
   commandTimeoutMs: Type.Integer({ minimum: 10, default: 2000, description: 'a Redis command not answered in time rejects' }),
+  presenceSweepMs: Type.Integer({ minimum: 10, default: 1000, description: 'with presence on: how often a node reaps dead nodes\' users and ends graces that no timer of its own ended' }),
   channelRouting: Type.Union([Type.Literal('per-channel'), Type.Literal('shared')], {
     default: 'per-channel',
     description: "'per-channel': a node SUBSCRIBEs to a channel's Redis channel while it has connections in it, and receives only those channels' messages; 'shared': every channel message goes to every node over the one cluster channel"
@@ -107,6 +110,7 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
   /** Why Redis is unreachable, while it is. */
   #lastError: string | undefined
   #reconnects = 0
+  #presence: RedisPresence | undefined
 
   constructor (options: RedisAdapterOptions = {}) {
     super()
@@ -394,6 +398,21 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
     }
   }
 
+  /** Presence kept in Redis beside the leases: a dead node's users leave when its lease lapses. */
+  presence (context: PresenceBackendContext): PresenceBackend {
+    const adapter = this
+    this.#presence = new RedisPresence(context, {
+      get nodeId () { return adapter.#nodeId },
+      prefix: this.#prefix,
+      leaseMs: this.#options.leaseMs,
+      heartbeatMs: this.#options.heartbeatMs,
+      sweepMs: this.#options.presenceSweepMs,
+      client: () => this.#status === 'connected' ? this.#pub as PresenceClient | undefined : undefined,
+      requestBeat: () => { this.#beat().catch(() => {}) }
+    })
+    return this.#presence
+  }
+
   async clusterStats (): Promise<ClusterStats> {
     const pub = this.#pub
     if (pub === undefined || this.#status !== 'connected') throw new Error(`Redis adapter is ${this.#status}`)
@@ -456,6 +475,8 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
         this.#lastError = undefined
         this.#setStatus('connected')
         this.#log.info('fastify-realtime: reconnected to Redis; cross-node delivery resumed')
+        // announcements need the channel back: presence is put right once connected
+        return this.#presence?.afterBeat(true)
       })
       .catch((err: unknown) => this.#log.debug({ err }, 'fastify-realtime: could not resubscribe yet'))
   }
@@ -480,6 +501,7 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
         for (const [connectionId, lease] of this.#leases) pairs.push(connectionId, lease.userId)
         await pub.rtResync(this.#nodeConnsKey(), this.#nodeId, this.#prefix, ...pairs)
       }
+      await this.#presence?.afterBeat(existed === 1)
     } catch (err) {
       this.#isDirty = true
       if (this.#status === 'connecting') throw err

@@ -44,6 +44,7 @@ export class ChannelIndex<C extends ChannelHolder> {
       this.#listen(channel)
     }
     members.add(connection)
+    this.onMembership?.(connection, channel, true)
     return true
   }
 
@@ -54,6 +55,7 @@ export class ChannelIndex<C extends ChannelHolder> {
     /* c8 ignore next */ // the connection's set and the index change together
     if (members === undefined) return true
     members.delete(connection)
+    this.onMembership?.(connection, channel, false)
     if (members.size === 0) {
       this.#byChannel.delete(channel)
       this.#unlisten(channel)
@@ -65,6 +67,9 @@ export class ChannelIndex<C extends ChannelHolder> {
   removeAll (connection: C): void {
     for (const channel of [...connection.channels]) this.remove(connection, channel)
   }
+
+  /** Told of every connection entering (true) or leaving (false) a channel: presence listens here. */
+  onMembership: ((connection: C, channel: string, isIn: boolean) => void) | undefined
 
   members (channel: string): ReadonlySet<C> | undefined {
     return this.#byChannel.get(channel)

@@ -44,7 +44,15 @@ export interface ChannelNamespaceOptions {
    * (authorizeTimeoutMs) refuses, with reason 'error' or 'timeout'.
    */
   authorize?: ChannelAuthorize
+  /**
+   * Who is in each channel: `true` lists the users (`presence` requests,
+   * `presence.joined` / `presence.left`), `'count'` answers counts only, for
+   * big rooms. Off by default.
+   */
+  presence?: ChannelPresenceMode
 }
 
+export type ChannelPresenceMode = boolean | 'count'
+
 /** The keys a namespace accepts (a misspelled key is an options error, not a silent no-op). */
-export const NAMESPACE_KEYS: ReadonlySet<string> = new Set(['authorize'])
+export const NAMESPACE_KEYS: ReadonlySet<string> = new Set(['authorize', 'presence'])

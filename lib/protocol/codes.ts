@@ -14,7 +14,11 @@ export const WireError = {
   /** A namespace's authorize refused (or timed out, or threw); `details` names the channels, `reasons` says why. */
   channelForbidden: 'CHANNEL_FORBIDDEN',
   /** The subscribe would take the connection past maxSubscriptionsPerConnection (events + channels). */
-  tooManySubscriptions: 'TOO_MANY_SUBSCRIPTIONS'
+  tooManySubscriptions: 'TOO_MANY_SUBSCRIPTIONS',
+  /** presence {channel} for a channel of a namespace without presence. */
+  presenceDisabled: 'PRESENCE_DISABLED',
+  /** presence {channel} for a channel the connection is not in. */
+  notSubscribed: 'NOT_SUBSCRIBED'
 } as const
 export type WireErrorCode = typeof WireError[keyof typeof WireError]
 

@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import type { PresenceJoined, PresenceLeft, PresenceState } from './presence-messages.js'
 
 /**
  * Every message the server sends travels in this envelope. `timestamp` and
@@ -232,6 +233,9 @@ export interface RealtimeEvents {
   'user.status_changed': UserStatusChanged
   'file.processing': FileStatus
   'file.ready': FileStatus
+  'presence.state': PresenceState
+  'presence.joined': PresenceJoined
+  'presence.left': PresenceLeft
 }
 
 export type RealtimeEventName = keyof RealtimeEvents & string

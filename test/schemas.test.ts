@@ -20,7 +20,7 @@ t.test('every frame the server sends matches the exported schemas', async (t) =>
     realtime: {
       rateLimit: { max: RATE_LIMIT, windowMs: 60000 },
       maxSubscriptionsPerConnection: 20,
-      channels: { review: { authorize: (_connection, id) => id === '1' }, open: {} },
+      channels: { review: { authorize: (_connection, id) => id === '1' }, open: {}, room: { presence: true } },
       messages: {
         'note.add': defineMessage({
           schema: Type.Object({ text: Type.String({ maxLength: 20 }) }, { additionalProperties: false }),
@@ -65,6 +65,8 @@ t.test('every frame the server sends matches the exported schemas', async (t) =>
   await provoke({ type: 'subscribe', data: { channels: ['nope:1'] }, id: 'c' })
   await provoke({ type: 'subscribe', data: { channels: ['review:2'] }, id: 'f' })
   await provoke({ type: 'subscribe', data: { channels: Array.from({ length: 20 }, (_, i) => `open:${i}`) }, id: 't' })
+  await provoke({ type: 'presence', data: { channel: 'open:1' }, id: 'pd' })
+  await provoke({ type: 'presence', data: { channel: 'room:1' }, id: 'ns' })
 
   // channels: a channel message, and the server's join and leave
   await seen(client.request({ type: 'subscribe', data: { channels: ['review:1'] }, id: 'ch' }, 'subscription.confirmed'))

@@ -351,6 +351,18 @@ export class RealtimeNode {
     this.#send(connection, text)
   }
 
+  /** Sends a reply only if it fits maxMessageSize (nothing is sent otherwise): false lets the caller undo and answer. */
+  tryReplyTo (connection: Connection, type: string, data: unknown): boolean {
+    let text: string
+    try {
+      text = this.delivery.encodeText(type, data)
+    } catch {
+      return false
+    }
+    this.#send(connection, text)
+    return true
+  }
+
   errorTo (connection: Connection, code: string, message: string, requestId: string | undefined, extra?: ErrorExtra): void {
     this.#sendError(connection, code, message, requestId, extra)
   }
@@ -511,6 +523,10 @@ class HandlerContext implements CoreContext {
 
   reply (type: string, data: unknown): void {
     this.#node.replyTo(this.connection, type, data, this.requestId)
+  }
+
+  tryReply (type: string, data: unknown): boolean {
+    return this.#node.tryReplyTo(this.connection, type, data)
   }
 
   sendError (code: string, message: string, extra?: { details?: string[], reasons?: string[] }): void {

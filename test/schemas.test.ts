@@ -19,6 +19,8 @@ t.test('every frame the server sends matches the exported schemas', async (t) =>
   const server = await startServer(t, {
     realtime: {
       rateLimit: { max: RATE_LIMIT, windowMs: 60000 },
+      maxSubscriptionsPerConnection: 20,
+      channels: { review: { authorize: (_connection, id) => id === '1' }, open: {}, room: { presence: true } },
       messages: {
         'note.add': defineMessage({
           schema: Type.Object({ text: Type.String({ maxLength: 20 }) }, { additionalProperties: false }),
@@ -60,6 +62,20 @@ t.test('every frame the server sends matches the exported schemas', async (t) =>
   await provoke({ type: 'subscribe', data: { events: ['not.an.event'] }, id: 'e' })
   await provoke({ type: 'note.add', data: { text: 'ok', extra: 1 } })
   await provoke({ type: 'note.add', data: { text: 'fail' }, id: 'h' })
+  await provoke({ type: 'subscribe', data: { channels: ['nope:1'] }, id: 'c' })
+  await provoke({ type: 'subscribe', data: { channels: ['review:2'] }, id: 'f' })
+  await provoke({ type: 'subscribe', data: { channels: Array.from({ length: 20 }, (_, i) => `open:${i}`) }, id: 't' })
+  await provoke({ type: 'presence', data: { channel: 'open:1' }, id: 'pd' })
+  await provoke({ type: 'presence', data: { channel: 'room:1' }, id: 'ns' })
+
+  // channels: a channel message, and the server's join and leave
+  await seen(client.request({ type: 'subscribe', data: { channels: ['review:1'] }, id: 'ch' }, 'subscription.confirmed'))
+  await server.app.realtime.publish('review:1', { type: 'system.notification', data: { message: 'in the channel', level: 'info', timestamp: now() } })
+  await seen(client.next('system.notification'))
+  await server.app.realtime.join({ userId: 'schema-user' }, 'open:x')
+  await seen(client.next('subscription.joined'))
+  await server.app.realtime.leave({ userId: 'schema-user' }, 'open:x', 'revoked')
+  await seen(client.next('subscription.ended'))
 
   // every subscription event, through the API (the seed's helpers build their own data)
   const api = server.app.realtime
@@ -87,6 +103,8 @@ t.test('every frame the server sends matches the exported schemas', async (t) =>
   t.match(errors.get(WireError.rateLimited)?.data, { retry_after: Number, request_id: 'r' })
   t.match(errors.get(WireError.invalidEvent)?.data, { details: ['not.an.event'], request_id: 'e' })
   t.match(errors.get(WireError.handlerError)?.data, { request_id: 'h' })
+  t.match(errors.get(WireError.channelForbidden)?.data, { details: ['review:2'], reasons: ['forbidden'], request_id: 'f' })
+  t.match(errors.get(WireError.invalidChannel)?.data, { details: ['nope:1'], request_id: 'c' })
   t.same(client.received, [], 'no frame arrived that the test did not expect')
   t.same(flooder.received, [])
 
@@ -98,7 +116,8 @@ t.test('every frame the server sends matches the exported schemas', async (t) =>
     const envelope = ServerEnvelopeSchema(frame.type, schema)
     const problems = [...Value.Errors(envelope, frame)].map(e => `${e.path} ${e.message}`)
     t.same(problems, [], `${frame.type}${frame.type === 'error' ? ` ${String(frame.data.code)}` : ''} matches its schema`)
-    t.same(Object.keys(frame).sort(), ['data', 'id', 'timestamp', 'type'], 'nothing outside the envelope')
+    // a message published to a channel names it; nothing else is outside the envelope
+    t.same(Object.keys(frame).sort(), frame.channel === undefined ? ['data', 'id', 'timestamp', 'type'] : ['channel', 'data', 'id', 'timestamp', 'type'], 'nothing outside the envelope')
     types.add(frame.type)
   }
   t.same([...types].sort(), Object.keys(schemas).sort(), `every server message type was received and checked (${types.size})`)

@@ -10,4 +10,6 @@ export interface CoreContext extends MessageContext {
   readonly allowedEvents: ReadonlySet<string>
   readonly channels: Channels
   sendError (code: string, message: string, extra?: { details?: string[], reasons?: string[] }): void
+  /** Sends a reply only if it can be encoded within maxMessageSize; false (and nothing sent) otherwise. */
+  tryReply (type: string, data: unknown): boolean
 }

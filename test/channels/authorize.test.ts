@@ -146,3 +146,28 @@ t.test('a leave while the authorization is pending wins over its late yes (no su
   doc.calls[2]?.answer.resolve(true)
   t.match(await again, { type: 'subscription.confirmed' }, 'once the queue drained, the leave is forgotten')
 })
+
+t.test('joins made while authorizing count: the bound is checked again before subscribing', async (t) => {
+  const doc = gated()
+  const server = await startServer(t, { realtime: { maxSubscriptionsPerConnection: 2, channels: { doc: { authorize: doc.authorize }, open: {} } } })
+  const alice = await connect(t, server, 'alice')
+  const answer = subscribe(alice.client, { channels: ['doc:1'] })
+  await until(() => doc.calls.length === 1, 'the authorize call')
+  await server.app.realtime.join({ userId: 'alice' }, 'open:1')
+  await server.app.realtime.join({ userId: 'alice' }, 'open:2')
+  doc.calls[0]?.answer.resolve(true)
+  t.match((await answer).data, { code: 'TOO_MANY_SUBSCRIPTIONS' })
+  t.equal(server.app.realtime.subscribersOf('doc:1'), 0)
+})
+
+t.test('an unsubscribe whose confirmation cannot be sent answers HANDLER_ERROR, logged, and the connection carries on', async (t) => {
+  const server = await startServer(t, { realtime: { maxMessageSize: 16384, channels: { open: {} } } })
+  const alice = await connect(t, server, 'alice')
+  const long = Array.from({ length: 140 }, (_, i) => `open:${String(i).padStart(3, '0')}${'x'.repeat(125)}`)
+  // the server's joins are not bounded: the host decided
+  for (const channel of long) await server.app.realtime.join({ userId: 'alice' }, channel)
+  t.match((await subscribe(alice.client, { channels: [long[0] as string] }, 'unsubscribe')).data, { code: 'HANDLER_ERROR' })
+  t.ok(server.logs.some(line => line.includes('reply not sent') && line.includes('FST_REALTIME_MESSAGE_TOO_LARGE')))
+  t.equal(server.app.realtime.subscribersOf(long[0] as string), 0, 'the unsubscribe itself was applied')
+  t.match(await subscribe(alice.client, { events: ['file.ready'] }).then(m => m.data), { code: 'TOO_MANY_SUBSCRIPTIONS' }, 'over the bound through joins')
+})

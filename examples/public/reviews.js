@@ -47,6 +47,8 @@ export function createReviewsPanel ({ api, log, currentClient }) {
   }
 
   function addChange (message) {
+    // the channel also carries presence.joined/left (who is viewing): the feed lists changes only
+    if (message.type !== 'review.updated') return
     const item = document.createElement('li')
     item.dataset.channel = message.channel
     const time = document.createElement('time')

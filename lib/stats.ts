@@ -1,4 +1,7 @@
-import { bump, closeLabel, createTally, refusalReason, UNKNOWN_TYPE, wireCodeLabel, type Tally } from './observability/labels.js'
+import {
+  bump, channelPresenceKey, closeLabel, createTally, recoveryKey, recoveryOutcome, refusalReason, RECOVERY_INBOX, UNKNOWN_TYPE, wireCodeLabel,
+  type ChannelPresenceChange, type RecoveryOutcome, type Tally
+} from './observability/labels.js'
 
 /**
  * Monotonic counters, read by stats() and, at scrape time, by the
@@ -29,6 +32,12 @@ export class Counters {
   readonly errorsByCode: Tally = createTally()
   /** app.realtime deliveries by target kind (all, event, users, connection). */
   readonly deliveriesByTarget: Tally = createTally()
+  /** User status changes this node decided (each decided once across the cluster), by `online` / `offline`. */
+  readonly userStatusChanges: Tally = createTally()
+  /** Channel presence changes this node decided, keyed by channelPresenceKey(namespace, change). */
+  readonly channelPresenceChanges: Tally = createTally()
+  /** Streams in recovery.result frames sent, keyed by recoveryKey(stream, result). */
+  readonly recoveries: Tally = createTally()
 
   countRefusal (code: string | undefined): void {
     bump(this.refusalsByReason, refusalReason(code))
@@ -49,6 +58,31 @@ export class Counters {
 
   countDelivery (targetKind: string): void {
     bump(this.deliveriesByTarget, targetKind)
+  }
+
+  countUserStatus (status: 'online' | 'offline'): void {
+    bump(this.userStatusChanges, status)
+  }
+
+  /** `namespace` is the channel's declared namespace (the metric shows declared ones only). */
+  countChannelPresence (namespace: string, change: ChannelPresenceChange): void {
+    bump(this.channelPresenceChanges, channelPresenceKey(namespace, change))
+  }
+
+  /** One stream's outcome: `kind` is a channel's namespace or `inbox` (RECOVERY_INBOX). */
+  countRecovery (kind: string, result: RecoveryOutcome): void {
+    bump(this.recoveries, recoveryKey(kind, result))
+  }
+
+  /** Every stream of one recovery.result frame (`streams` as sent: by channel name, or `inbox`). */
+  countRecoveries (streams: Readonly<Record<string, { recovered: boolean, reason?: string }>>): void {
+    for (const stream in streams) {
+      const outcome = streams[stream]
+      /* c8 ignore next */ // for...in over the frame's own record: every key has a value
+      if (outcome === undefined) continue
+      const colon = stream.indexOf(':')
+      this.countRecovery(colon > 0 ? stream.slice(0, colon) : RECOVERY_INBOX, outcome.recovered ? 'recovered' : recoveryOutcome(outcome.reason))
+    }
   }
 }
 

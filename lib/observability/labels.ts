@@ -84,3 +84,30 @@ export function wireCodeLabel (code: string): string {
 export function closeFields (code: number): { code: string, closeCode: number } {
   return { code: closeName(code), closeCode: code }
 }
+
+/** A channel presence change: a user entered (`joined`) or left (`left`) a channel of a namespace with presence. */
+export type ChannelPresenceChange = 'joined' | 'left'
+export const CHANNEL_PRESENCE_CHANGES: readonly ChannelPresenceChange[] = ['joined', 'left']
+
+/** Tally key of a (namespace, change) pair: namespaces never hold a space (NAMESPACE_PATTERN). */
+export function channelPresenceKey (namespace: string, change: ChannelPresenceChange): string {
+  return namespace + ' ' + change
+}
+
+/** A stream's outcome in recovery.result: `recovered`, or the reason it was not. */
+export const RECOVERY_OUTCOMES = ['recovered', 'epoch_changed', 'too_old', 'too_many', 'no_history', 'forbidden', 'unavailable'] as const
+export type RecoveryOutcome = typeof RECOVERY_OUTCOMES[number] | typeof OTHER
+const OUTCOMES: ReadonlySet<string> = new Set(RECOVERY_OUTCOMES)
+
+/** The `result` label of a stream not recovered: its reason, if the protocol names it, else `other`. */
+export function recoveryOutcome (reason: string | undefined): RecoveryOutcome {
+  return reason !== undefined && OUTCOMES.has(reason) ? reason as RecoveryOutcome : OTHER
+}
+
+/** The recovery kind of a user's inbox; a channel's kind is its namespace. */
+export const RECOVERY_INBOX = 'inbox'
+
+/** Tally key of a (kind, result) pair. */
+export function recoveryKey (kind: string, result: RecoveryOutcome): string {
+  return kind + ' ' + result
+}

@@ -1,7 +1,9 @@
 import type { Counters } from '../stats.js'
 import type { AdapterHealth } from '../adapters/adapter.js'
 import { InvalidOptionsError, MetricsDependencyMissingError } from '../errors.js'
-import { KNOWN_REFUSAL_REASONS, KNOWN_WIRE_CODES, type Tally } from './labels.js'
+import {
+  CHANNEL_PRESENCE_CHANGES, channelPresenceKey, KNOWN_REFUSAL_REASONS, KNOWN_WIRE_CODES, OTHER, RECOVERY_INBOX, RECOVERY_OUTCOMES, recoveryKey, type Tally
+} from './labels.js'
 
 /**
  * The part of a prom-client Registry the plugin uses (a structural type, so
@@ -37,6 +39,12 @@ export interface MetricsSource {
   subscriptions (): Record<string, number>
   /** The declared events: the only `event` label values. */
   readonly events: ReadonlySet<string>
+  /** The declared channel namespaces: the only `namespace` label values. */
+  readonly namespaces: readonly string[]
+  /** The namespaces that keep presence (`presence: true` or `'count'`). */
+  readonly presenceNamespaces: readonly string[]
+  /** Memberships (connection in channel) by namespace, for namespaces with any. */
+  channelSubscriptions (): ReadonlyMap<string, number>
   /** Declared message types, shown at 0 before the first one arrives. */
   readonly messageTypes: readonly string[]
   bufferedBytes (): number
@@ -180,6 +188,17 @@ export function createMetrics (source: MetricsSource, options: ResolvedMetricsOp
     }
   }), p + 'subscriptions')
   make(() => new client.Gauge({
+    name: p + 'channel_subscriptions',
+    help: 'Connections in channels on this node (one per connection and channel), by declared namespace',
+    labelNames: ['namespace'],
+    registers,
+    collect () {
+      this.reset()
+      const counts = source.channelSubscriptions()
+      for (const namespace of source.namespaces) this.set({ namespace }, counts.get(namespace) ?? 0)
+    }
+  }), p + 'channel_subscriptions')
+  make(() => new client.Gauge({
     name: p + 'event_loop_delay_seconds',
     help: 'Event loop delay over the last sweep tick (the figure maxEventLoopDelayMs sheds connections on is the mean)',
     labelNames: ['stat'],
@@ -213,6 +232,37 @@ export function createMetrics (source: MetricsSource, options: ResolvedMetricsOp
   counter('heartbeat_timeouts_total', 'Connections closed for showing no sign of life', () => counters.heartbeatTimeouts)
   counter('adapter_publish_failures_total', 'Publishes to the other nodes that the adapter refused (delivered locally only)', () => counters.publishFailures)
   counter('adapter_reconnects_total', 'Times the cluster adapter got its connection back after losing it', () => source.adapterHealth().reconnects ?? 0)
+  labelledCounter('presence_user_changes_total', 'Users going online or offline, as decided by this node (each change is decided by one node of the cluster)', 'status', () => counters.userStatusChanges, ['online', 'offline'])
+  make(() => new client.Counter({
+    name: p + 'presence_channel_changes_total',
+    help: 'Users joining or leaving channels of namespaces with presence, as decided by this node (one node per change), by namespace',
+    labelNames: ['namespace', 'change'],
+    registers,
+    collect () {
+      this.reset()
+      const tally = counters.channelPresenceChanges
+      for (const namespace of source.presenceNamespaces) {
+        for (const change of CHANNEL_PRESENCE_CHANGES) this.inc({ namespace, change }, tally[channelPresenceKey(namespace, change)] ?? 0)
+      }
+    }
+  }), p + 'presence_channel_changes_total')
+  make(() => new client.Counter({
+    name: p + 'recoveries_total',
+    help: 'Streams answered in recovery.result, by kind (a channel\'s namespace, or the inbox) and result (recovered, or why not)',
+    labelNames: ['stream', 'namespace', 'result'],
+    registers,
+    collect () {
+      this.reset()
+      const tally = counters.recoveries
+      const count = (labels: { stream: string, namespace?: string }, kind: string): void => {
+        for (const result of RECOVERY_OUTCOMES) this.inc({ ...labels, result }, tally[recoveryKey(kind, result)] ?? 0)
+        const other = tally[recoveryKey(kind, OTHER)]
+        if (other !== undefined) this.inc({ ...labels, result: OTHER }, other)
+      }
+      for (const namespace of source.namespaces) count({ stream: 'channel', namespace }, namespace)
+      count({ stream: 'inbox' }, RECOVERY_INBOX)
+    }
+  }), p + 'recoveries_total')
   counter('cluster_messages_received_total', 'Messages other nodes published that this node applied', () => counters.clusterMessagesReceived)
 
   const delivery = make(() => new client.Histogram({

@@ -41,6 +41,9 @@ function metricsSource (node: RealtimeNode, adapter: Adapter, options: ResolvedO
     users: () => node.registry.userCount,
     subscriptions: () => node.registry.subscriptionCounts(),
     events: options.events,
+    namespaces: [...options.channels.keys()],
+    presenceNamespaces: [...options.channels].filter(([, namespace]) => namespace.presence !== undefined && namespace.presence !== false).map(([name]) => name),
+    channelSubscriptions: () => node.channels.index.subscriptionsByNamespace,
     messageTypes: [...CORE_MESSAGE_TYPES, ...options.messages.keys()],
     bufferedBytes () {
       let bytes = 0

@@ -8,7 +8,8 @@ import { USERS_SCOPE, type PresenceBackendContext, type PresenceChange } from '.
 import { MemoryPresence } from './memory-presence.js'
 import { PresenceTracker } from './presence-tracker.js'
 import { createUserStatusAnnouncer } from './user-status.js'
-import { createChannelAnnouncer, handlePresenceRequest, hasChannelPresence, trackChannelMembership } from './channel-presence.js'
+import { channelOfScope, createChannelAnnouncer, handlePresenceRequest, hasChannelPresence, trackChannelMembership } from './channel-presence.js'
+import type { Counters } from '../stats.js'
 
 /** The grace when only channels keep presence (the `presence` option is left out). */
 const DEFAULT_GRACE_MS = 5000
@@ -30,6 +31,7 @@ export function createPresence (options: ResolvedOptions, adapter: Adapter, node
     offlineGraceMs: options.presence?.offlineGraceMs ?? DEFAULT_GRACE_MS,
     log,
     changed (change: PresenceChange) {
+      countChange(node.counters, change)
       if (change.scope === USERS_SCOPE) announceUser(change)
       else announceChannel(change)
     }
@@ -47,4 +49,16 @@ export function createPresence (options: ResolvedOptions, adapter: Adapter, node
     node.router.add('presence', PresenceRequestDataSchema, (data, ctx) => handlePresenceRequest(data, ctx as CoreContext, answering))
   }
   return tracker
+}
+
+/** A change this node's backend decided, tallied for the metrics (one node decides each change, so the cluster's sum counts it once). */
+function countChange (counters: Counters, change: PresenceChange): void {
+  if (change.scope === USERS_SCOPE) {
+    counters.countUserStatus(change.status)
+    return
+  }
+  const channel = channelOfScope(change.scope)
+  /* c8 ignore next */ // the backend is handed the users scope and channel scopes only
+  if (channel === undefined) return
+  counters.countChannelPresence(channel.slice(0, channel.indexOf(':')), change.status === 'online' ? 'joined' : 'left')
 }

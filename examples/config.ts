@@ -69,7 +69,7 @@ export function realtimeOptionsFromEnv (env: Env): RealtimeOptions {
   if (handshakeMax === 0) {
     options.handshakeRateLimit = false
   } else if (handshakeMax !== undefined || handshakeWindow !== undefined) {
-    options.handshakeRateLimit = defined({ max: handshakeMax, timeWindowMs: handshakeWindow })
+    options.handshakeRateLimit = defined({ max: handshakeMax, windowMs: handshakeWindow })
   }
   return options
 }

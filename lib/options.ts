@@ -9,6 +9,7 @@ import type { MessageHandler } from './router.js'
 import { resolvePresenceOptions, type PresenceOptions, type ResolvedPresenceOptions } from './presence/options.js'
 import type { ChannelNamespaceOptions } from './channels/namespace.js'
 import { checkChannels } from './channels/check-options.js'
+import { acceptDeprecatedOptions } from './deprecated-options.js'
 
 /**
  * The smallest maxMessageSize: every frame the plugin sends by itself fits
@@ -46,16 +47,16 @@ export const RealtimeDataOptionsSchema = Type.Object({
     Type.Literal(false),
     Type.Object({
       max: Type.Integer({ minimum: 1, default: 100, description: 'failed handshakes per client address per window, plus one per successful handshake' }),
-      timeWindowMs: Type.Integer({ minimum: 1, default: 60000 })
+      windowMs: Type.Integer({ minimum: 1, default: 60000 })
     }, { additionalProperties: false })
-  ], { default: { max: 100, timeWindowMs: 60000 } }),
+  ], { default: { max: 100, windowMs: 60000 } }),
   authorizeTimeoutMs: Type.Integer({ minimum: 1, default: 5000, description: 'a channel authorize not answered in time refuses with reason timeout' }),
   maxSubscriptionsPerConnection: Type.Integer({ minimum: 1, default: 100, description: 'events + channels one connection may hold; a subscribe past it is refused' }),
   handshakeRateLimit: Type.Union([
     Type.Literal(false),
     Type.Object({
       max: Type.Integer({ minimum: 1, default: 60 }),
-      timeWindowMs: Type.Integer({ minimum: 1, default: 60000 })
+      windowMs: Type.Integer({ minimum: 1, default: 60000 })
     }, { additionalProperties: false })
   ], { default: false, description: 'every upgrade attempt per client address, through @fastify/rate-limit; off by default' }),
   asyncapi: Type.Object({
@@ -101,6 +102,14 @@ export function defineMessage<T extends MessageSchema> (definition: MessageTypeD
   return definition as unknown as MessageTypeDefinition
 }
 
+/** `failedHandshakeLimit` and `handshakeRateLimit`: at most `max` per client address per `windowMs`. */
+export interface HandshakeLimitOptions {
+  max?: number
+  windowMs?: number
+  /** @deprecated The 0.1.0 name of `windowMs`: still accepted, with a DeprecationWarning (FST_REALTIME_DEPRECATED_TIME_WINDOW_MS). */
+  timeWindowMs?: number
+}
+
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : Partial<T[K]>) : T[K] }
 
 export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, 'events' | 'handshakeRateLimit' | 'failedHandshakeLimit'>> {
@@ -109,12 +118,12 @@ export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, '
    * per client address per window, plus one for each handshake the address
    * completed; past it, 429 before any token work. false turns it off.
    */
-  failedHandshakeLimit?: false | { max?: number, timeWindowMs?: number }
+  failedHandshakeLimit?: false | HandshakeLimitOptions
   /**
    * Every upgrade attempt per client address, successful or not (through
    * @fastify/rate-limit). Off by default: it refuses crowds behind one proxy or NAT.
    */
-  handshakeRateLimit?: false | { max?: number, timeWindowMs?: number }
+  handshakeRateLimit?: false | HandshakeLimitOptions
   /** Subscription events clients may subscribe to (the seed's twelve by default). */
   events?: readonly string[]
   /**
@@ -172,9 +181,10 @@ export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOpt
   }
   // fastify passes its own register options (prefix, logLevel...) along: they are not ours to judge
   for (const key of ['prefix', 'logLevel', 'logSerializers']) delete data[key]
+  const problems: string[] = []
+  acceptDeprecatedOptions(data, problems)
 
   Value.Default(RealtimeDataOptionsSchema, data)
-  const problems: string[] = []
   for (const error of Value.Errors(RealtimeDataOptionsSchema, data)) {
     problems.push(`${error.path.slice(1).replaceAll('/', '.') || '(root)'} ${error.message}`)
   }

@@ -32,7 +32,7 @@ export function registerRoutes (
   if (options.handshakeRateLimit !== false) {
     onRequest.unshift(scope.rateLimit({
       max: options.handshakeRateLimit.max,
-      timeWindow: options.handshakeRateLimit.timeWindowMs,
+      timeWindow: options.handshakeRateLimit.windowMs,
       groupId: 'fastify-realtime-handshake',
       // @fastify/rate-limit's own error has no code: answer like every other refusal
       errorResponseBuilder: (request, context) => {

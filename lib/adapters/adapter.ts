@@ -63,9 +63,10 @@ export interface ClusterStats {
 
 /**
  * The transport between the nodes of one logical realtime server. The node
- * always delivers to its own connections itself; an adapter only carries
- * messages to the other nodes and, optionally, keeps cluster-wide
- * per-user connection counts.
+ * always delivers to its own connections itself; an adapter carries
+ * messages to the other nodes and, optionally, keeps what the cluster
+ * shares: per-user connection counts, presence, which nodes need a
+ * channel's messages and its subscriber count.
  */
 export interface Adapter {
   start (context: AdapterContext): Promise<void>

@@ -1,18 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
 
-/**
- * The outer shape every client frame must have. `data` may be left out for
- * messages that carry none (heartbeat); `timestamp` and `id` are the client's
- * own and only echoed back (the id as request_id on errors).
- */
-export const ClientEnvelopeSchema = Type.Object({
-  type: Type.String({ minLength: 1, maxLength: 128 }),
-  data: Type.Optional(Type.Unknown()),
-  timestamp: Type.Optional(Type.String({ maxLength: 64 })),
-  id: Type.Optional(Type.String({ maxLength: 128 }))
-})
-export type ClientEnvelope = Static<typeof ClientEnvelopeSchema>
-
 export const PingDataSchema = Type.Object({
   pingId: Type.Optional(Type.Union([Type.String({ maxLength: 128 }), Type.Number(), Type.Null()], { description: 'Echoed in the pong' }))
 })

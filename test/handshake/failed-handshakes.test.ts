@@ -5,7 +5,7 @@ import { FailedHandshakes, addressKey } from '../../lib/failed-handshakes.js'
 // behaviour is in handshake-budget.test.ts).
 
 t.test('the flood bound\'s memory is bounded whatever the number of addresses', async (t) => {
-  const failures = new FailedHandshakes({ max: 2, timeWindowMs: 1000 }, 100)
+  const failures = new FailedHandshakes({ max: 2, windowMs: 1000 }, 100)
   for (let i = 0; i < 1000; i++) failures.failed(`10.0.${i >> 8}.${i & 255}`, 0)
   t.equal(failures.trackedAddresses, 100, 'the oldest windows were forgotten')
   failures.failed('10.0.3.231', 1)

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import type { PresenceRequestData } from './presence-messages.js'
 
 /**
  * The outer shape every client frame must have. `data` may be left out for
@@ -52,6 +53,8 @@ export interface ClientMessages {
   subscribe: SubscribeData
   unsubscribe: UnsubscribeData
   'upload.cancel': UploadCancelData
+  /** Who is in a channel (namespaces with `presence`); answered by presence.state. */
+  presence: PresenceRequestData
 }
 export type ClientMessageType = keyof ClientMessages
 export type ClientMessage<K extends ClientMessageType = ClientMessageType> = {

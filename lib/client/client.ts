@@ -1,5 +1,6 @@
 import { CloseCode, isReconnectable } from '../protocol/codes.js'
 import type { ClientMessages } from '../protocol/client-messages.js'
+import type { PresenceState } from '../protocol/presence-messages.js'
 import type {
   ConnectionEstablished, ErrorData, Pong, ServerEnvelope, SubscriptionConfirmed, SubscriptionEnded, SubscriptionJoined,
   UnsubscriptionConfirmed
@@ -22,13 +23,15 @@ const CONNECTING = 0
 /** Statuses that say a close frame never came: the attempt or the link failed below the protocol. */
 const ABNORMAL_CLOSES = new Set([1005, 1006, 1015])
 
-type RequestKind = 'subscribe' | 'unsubscribe' | 'ping'
+type RequestKind = 'subscribe' | 'unsubscribe' | 'ping' | 'presence'
+/** The first letter of a request's id, by kind (ids are unique per client; the letter helps reading a trace). */
+const ID_PREFIX: Record<RequestKind, string> = { subscribe: 's', unsubscribe: 's', ping: 'p', presence: 'q' }
 
 interface PendingRequest {
   readonly id: string
   readonly kind: RequestKind
   readonly text: string
-  /** What a subscribe or unsubscribe asks for (empty lists for a ping). */
+  /** What a subscribe or unsubscribe asks for (empty lists for a ping or a presence request). */
   readonly lists: SubscriptionLists
   /** A subscribe the client makes itself to restore subscriptions: nobody awaits it. */
   readonly isInternal: boolean
@@ -261,6 +264,19 @@ export class RealtimeClient {
   }
 
   /**
+   * Asks who is in a channel this connection is subscribed to (a namespace
+   * with `presence`). Resolves with the server's presence.state: `count`,
+   * and `users` unless the namespace keeps counts only or the channel is
+   * past the server's cap. Rejects with the server's code: NOT_SUBSCRIBED,
+   * PRESENCE_DISABLED, INVALID_CHANNEL. Queued while not connected. Keep the
+   * list live with the `presence.joined` / `presence.left` events.
+   */
+  presence (channel: string): Promise<PresenceState> {
+    if (typeof channel !== 'string' || channel.length === 0) return Promise.reject(new TypeError('channel must be a non-empty string'))
+    return this.#request<PresenceState>('presence', NO_LISTS, false, { channel })
+  }
+
+  /**
    * Asks the server to stop an upload (the host app answers with
    * upload.cancelled, or an error). True if sent now, false if queued.
    */
@@ -293,10 +309,11 @@ export class RealtimeClient {
 
   // ---- sending ------------------------------------------------------------
 
-  #request<T>(kind: RequestKind, lists: SubscriptionLists, isInternal = false): Promise<T> {
+  /** `given` is the data sent as is (a presence request's); by default, the lists (or a ping's id). */
+  #request<T>(kind: RequestKind, lists: SubscriptionLists, isInternal = false, given?: object): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const id = `${kind === 'ping' ? 'p' : 's'}${++this.#nextId}`
-      const data = kind === 'ping' ? { pingId: id } : wireLists(lists)
+      const id = `${ID_PREFIX[kind]}${++this.#nextId}`
+      const data = given ?? (kind === 'ping' ? { pingId: id } : wireLists(lists))
       const request: PendingRequest = {
         id,
         kind,
@@ -616,6 +633,9 @@ export class RealtimeClient {
       case 'unsubscription.confirmed':
         this.#onConfirmed(message.type === 'subscription.confirmed' ? 'subscribe' : 'unsubscribe', message.data as SubscriptionConfirmed)
         break
+      case 'presence.state':
+        this.#onPresenceState(message.data as PresenceState)
+        break
       case 'subscription.joined':
         this.#subscriptions.channels.add((message.data as SubscriptionJoined).channel)
         break
@@ -687,6 +707,12 @@ export class RealtimeClient {
         this.#emitter.emit('error', new RealtimeClientError(ClientErrorCode.listenerFailed, `a listener of channel ${message.channel} threw`, { cause }))
       }
     }
+  }
+
+  /** The answer to a presence request, by the request id the server echoes. */
+  #onPresenceState (data: PresenceState): void {
+    const request = typeof data.request_id === 'string' ? this.#inflight.get(data.request_id) : undefined
+    if (request?.kind === 'presence') this.#settle(request, data)
   }
 
   #onPong (data: Pong): void {

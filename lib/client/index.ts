@@ -20,6 +20,7 @@ export type { CloseCodeValue, WireErrorCode } from '../protocol/codes.js'
 export type {
   RealtimeEvents, RealtimeEventName, ServerEnvelope, ServerMessage, ConnectionEstablished, ErrorData,
   SubscriptionConfirmed, UnsubscriptionConfirmed, SubscriptionJoined, SubscriptionEnded, Pong, UploadProgress, UploadCompleted, UploadCancelled,
-  UploadError, ReviewUpdated, SystemNotification, FileStatus
+  UploadError, ReviewUpdated, SystemNotification, FileStatus, UserStatusChanged
 } from '../protocol/server-messages.js'
+export type { PresenceState, PresenceUser, PresenceJoined, PresenceLeft, PresenceRequestData } from '../protocol/presence-messages.js'
 export type { ClientMessages, ClientMessageType } from '../protocol/client-messages.js'

@@ -74,7 +74,7 @@ export async function presenceOfChannel (backend: PresenceBackend, channel: stri
 }
 
 /** presence {channel}: answered to a connection in that channel, for namespaces with presence. */
-export async function handlePresenceRequest (data: PresenceRequestData, context: CoreContext, backend: PresenceBackend): Promise<void> {
+export async function handlePresenceRequest (data: PresenceRequestData, context: CoreContext, tracker: PresenceTracker): Promise<void> {
   const { channel } = data
   if (context.channels.parse(channel) === undefined) {
     context.sendError(WireError.invalidChannel, `Not a channel of a declared namespace: ${echo(channel)}`, { details: [echo(channel)] })
@@ -89,7 +89,9 @@ export async function handlePresenceRequest (data: PresenceRequestData, context:
     context.sendError(WireError.notSubscribed, `Subscribe to ${channel} to see who is in it`, { details: [channel] })
     return
   }
-  const { total, members } = await backend.members(channelScope(channel), mode === 'count' ? 0 : MAX_PRESENCE_USERS)
+  // a subscribe just confirmed may still be on its way to the backend: answer once it is there
+  await tracker.settled(context.connection.id)
+  const { total, members } = await tracker.backend.members(channelScope(channel), mode === 'count' ? 0 : MAX_PRESENCE_USERS)
   const state: PresenceState = { channel, count: total }
   if (mode === true && total <= MAX_PRESENCE_USERS) {
     state.users = members.map(member => ({ user_id: member.userId, connections: member.connections, joined_at: new Date(member.joinedAt).toISOString() }))

@@ -45,8 +45,7 @@ export function createPresence (options: ResolvedOptions, adapter: Adapter, node
   node.presence = tracker
   if (tracksChannels) {
     node.channels.index.onMembership = trackChannelMembership(tracker, options.channels)
-    const answering = backend
-    node.router.add('presence', PresenceRequestDataSchema, (data, ctx) => handlePresenceRequest(data, ctx as CoreContext, answering))
+    node.router.add('presence', PresenceRequestDataSchema, (data, ctx) => handlePresenceRequest(data, ctx as CoreContext, tracker))
   }
   return tracker
 }

@@ -82,6 +82,14 @@ export class PresenceTracker {
     })
   }
 
+  /**
+   * Resolves once the backend has every join and leave of this connection
+   * so far (never rejects): an answer to it then includes its own subscribes.
+   */
+  settled (connectionId: string): Promise<void> {
+    return this.#queues.get(connectionId) ?? Promise.resolve()
+  }
+
   /** Waits for every backend call in flight, then closes the backend. */
   async close (): Promise<void> {
     await Promise.all([...this.#queues.values()])

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import type { PresenceRequestData } from './presence-messages.js'
 
 export const PingDataSchema = Type.Object({
   pingId: Type.Optional(Type.Union([Type.String({ maxLength: 128 }), Type.Number(), Type.Null()], { description: 'Echoed in the pong' }))
@@ -39,6 +40,8 @@ export interface ClientMessages {
   subscribe: SubscribeData
   unsubscribe: UnsubscribeData
   'upload.cancel': UploadCancelData
+  /** Who is in a channel (namespaces with `presence`); answered by presence.state. */
+  presence: PresenceRequestData
 }
 export type ClientMessageType = keyof ClientMessages
 export type ClientMessage<K extends ClientMessageType = ClientMessageType> = {

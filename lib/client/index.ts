@@ -1,6 +1,7 @@
 // The fastify-realtime client. Imports only types and the dependency-free
 // codes from ../protocol/: no TypeBox, no Node modules at runtime.
-export { RealtimeClient, SUBPROTOCOL, resolveWebSocketUrl } from './client.js'
+export { RealtimeClient, SUBPROTOCOL } from './client.js'
+export { resolveWebSocketUrl } from './client-options.js'
 export type { WaitForOpenOptions } from './client.js'
 export { ConnectionState } from './types.js'
 export type {

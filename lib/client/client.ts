@@ -9,6 +9,8 @@ import { resolveClientOptions, type ResolvedClientOptions } from './client-optio
 import { TypedEmitter, type Listener } from './emitter.js'
 import { ClientErrorCode, RealtimeClientError } from './errors.js'
 import { preflight, type PreflightVerdict } from './preflight.js'
+import { Recovery } from './recovery.js'
+import type { StreamPosition } from './stream-positions.js'
 import { SubscriptionState, normalizeRequest, type SubscriptionLists, type SubscriptionRequest } from './subscription-state.js'
 import {
   ConnectionState, type ChannelMessage, type ClientEventMap, type ConnectionStateValue, type RealtimeClientOptions,
@@ -28,7 +30,6 @@ type RequestKind = 'subscribe' | 'unsubscribe' | 'ping'
 interface PendingRequest {
   readonly id: string
   readonly kind: RequestKind
-  readonly text: string
   /** What a subscribe or unsubscribe asks for (empty lists for a ping). */
   readonly lists: SubscriptionLists
   /** A subscribe the client makes itself to restore subscriptions: nobody awaits it. */
@@ -39,10 +40,8 @@ interface PendingRequest {
   sentAt: number
 }
 
-interface Outgoing {
-  readonly text: string
-  readonly request?: PendingRequest
-}
+/** A plain message (its text), or a request (its text is written when it is sent: a subscribe carries the positions of then). */
+type Outgoing = { readonly text: string, readonly request?: undefined } | { readonly request: PendingRequest }
 
 
 export interface WaitForOpenOptions {
@@ -80,6 +79,8 @@ export class RealtimeClient {
   readonly #subscriptions = new SubscriptionState()
   /** Per-channel listeners (onChannel). */
   readonly #channelListeners = new Map<string, Set<(message: ChannelMessage) => void>>()
+  /** Positions in each stream with history, and what to do about duplicates and holes. */
+  readonly #recovery: Recovery
   readonly #queue: Outgoing[] = []
   readonly #inflight = new Map<string, PendingRequest>()
   #nextId = 0
@@ -98,6 +99,16 @@ export class RealtimeClient {
       }
       this.#emitter.emit('error', new RealtimeClientError(ClientErrorCode.listenerFailed, `a '${String(event)}' listener threw`, { cause: err }))
     })
+    this.#recovery = new Recovery({
+      positions: options.positions,
+      now: () => this.#options.clock.now(),
+      actions: {
+        resubscribe: (channel) => this.#restore([{ events: [], channels: [channel] }]),
+        reconnect: () => this.#reconnectToRecover(),
+        recovered: (event) => this.#emitter.emit('recovered', event),
+        gap: (event) => this.#emitter.emit('gap', event)
+      }
+    })
     for (const event of options.subscriptions ?? []) this.#subscriptions.events.add(event)
     for (const channel of options.channels ?? []) this.#subscriptions.channels.add(channel)
     if (options.autoConnect === true) void this.connect().catch(() => {})
@@ -113,6 +124,12 @@ export class RealtimeClient {
   get channels (): string[] { return [...this.#subscriptions.channels] }
   /** Messages waiting for a connection. */
   get queuedMessages (): number { return this.#queue.length }
+  /**
+   * Where the client is in each stream with history (channels, and
+   * `inbox`): sent on every reconnect to get what was missed. Save it to
+   * recover across page loads (the `positions` option).
+   */
+  get positions (): Record<string, StreamPosition> { return this.#recovery.positions }
 
   /**
    * Adds a listener: a client event (state, open, close, reconnect, error,
@@ -233,7 +250,10 @@ export class RealtimeClient {
     } catch (err) {
       return Promise.reject(err)
     }
-    if (type === 'unsubscribe') this.#subscriptions.forget(lists)
+    if (type === 'unsubscribe') {
+      this.#subscriptions.forget(lists)
+      this.#recovery.forget(lists.channels)
+    }
     return this.#request<T>(type, lists)
   }
 
@@ -277,21 +297,18 @@ export class RealtimeClient {
 
   #request<T>(kind: RequestKind, lists: SubscriptionLists, isInternal = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const id = `${kind === 'ping' ? 'p' : 's'}${++this.#nextId}`
-      const data = kind === 'ping' ? { pingId: id } : wireLists(lists)
       const request: PendingRequest = {
-        id,
+        id: `${kind === 'ping' ? 'p' : 's'}${++this.#nextId}`,
         kind,
         lists,
         isInternal,
-        text: JSON.stringify({ type: kind, data, id }),
         resolve: resolve as (value: unknown) => void,
         reject,
         timer: undefined,
         sentAt: 0
       }
-      if (isInternal) this.#write({ text: request.text, request })
-      else this.#dispatch({ text: request.text, request })
+      if (isInternal) this.#write({ request })
+      else this.#dispatch({ request })
     })
   }
 
@@ -316,9 +333,12 @@ export class RealtimeClient {
       this.#queue.unshift(outgoing)
       return
     }
-    socket.send(outgoing.text)
     const request = outgoing.request
-    if (request === undefined) return
+    if (request === undefined) {
+      socket.send(outgoing.text)
+      return
+    }
+    socket.send(this.#requestText(request))
     request.sentAt = this.#options.clock.now()
     this.#inflight.set(request.id, request)
     request.timer = this.#options.clock.setTimeout(() => {
@@ -329,6 +349,15 @@ export class RealtimeClient {
       if (request.isInternal) this.#emitter.emit('error', error)
       else request.reject(error)
     }, this.#options.requestTimeoutMs)
+  }
+
+  #requestText (request: PendingRequest): string {
+    if (request.kind === 'ping') return JSON.stringify({ type: 'ping', data: { pingId: request.id }, id: request.id })
+    const data: WireLists & { recover?: Record<string, StreamPosition> } = wireLists(request.lists)
+    // a subscribe asks for what was missed in each channel the client has a position in
+    const recover = request.kind === 'subscribe' ? this.#recovery.recoverFor(request.lists.channels) : undefined
+    if (recover !== undefined) data.recover = recover
+    return JSON.stringify({ type: request.kind, data, id: request.id })
   }
 
   #settle (request: PendingRequest, value: unknown): void {
@@ -378,9 +407,11 @@ export class RealtimeClient {
 
     let socket: WebSocketLike
     try {
+      // the inbox is live from the first moment: its position rides in the handshake itself
+      const query = this.#recovery.handshakeQuery()
       socket = this.#options.auth === 'path'
-        ? new this.#options.WebSocket(`${this.#options.url}/${encodeURIComponent(token)}`, [SUBPROTOCOL])
-        : new this.#options.WebSocket(this.#options.url, [SUBPROTOCOL, BEARER_PREFIX + token])
+        ? new this.#options.WebSocket(withQuery(`${this.#options.url}/${encodeURIComponent(token)}`, query), [SUBPROTOCOL])
+        : new this.#options.WebSocket(withQuery(this.#options.url, query), [SUBPROTOCOL, BEARER_PREFIX + token])
     } catch (cause) {
       // a malformed URL, or a token with characters a subprotocol cannot carry
       this.#stop(new RealtimeClientError(ClientErrorCode.refused, `could not open a WebSocket: ${messageOf(cause)}`, { cause }))
@@ -503,6 +534,16 @@ export class RealtimeClient {
     }, delayMs)
   }
 
+  /** A hole in the inbox: only a new handshake replays it. False if reconnecting is off. */
+  #reconnectToRecover (): boolean {
+    if (!this.#options.reconnect || this.#state !== ConnectionState.open) return false
+    this.#releaseSocket(CloseCode.normal, 'recovering missed messages', false)
+    this.#emitter.emit('close', { code: CloseCode.normal, reason: 'recovering missed messages', willReconnect: true })
+    this.#scheduleReconnect(new RealtimeClientError(ClientErrorCode.connectionLost, 'offsets missing in the inbox: reconnecting to recover them'),
+      { delayMs: 0, countsAsAttempt: false })
+    return true
+  }
+
   /** Gives up: a refusal that retrying cannot fix, or reconnecting is off. */
   #stop (error: RealtimeClientError): void {
     this.#session++
@@ -526,13 +567,14 @@ export class RealtimeClient {
     }
     this.#connectTimer = this.#pingTimer = this.#pongTimer = undefined
     this.#openedAt = undefined
+    this.#recovery.connectionLost()
 
     const unanswered: Outgoing[] = []
     for (const request of this.#inflight.values()) {
       if (request.timer !== undefined) clock.clearTimeout(request.timer)
       request.timer = undefined
       // a restore is redone from #subscriptions on the next open
-      if (!request.isInternal) unanswered.push({ text: request.text, request })
+      if (!request.isInternal) unanswered.push({ request })
     }
     this.#inflight.clear()
     this.#queue.unshift(...unanswered)
@@ -586,6 +628,8 @@ export class RealtimeClient {
     }
     // any frame proves the link alive, not only the pong (a rate-limited ping is answered by an error)
     if (this.#pongTimer !== undefined) this.#onSignOfLife()
+    // positions advance here, before any listener runs: a listener that throws cannot bring a message back
+    if (!this.#recovery.receive(message) || this.#socket === undefined) return
     this.#emitter.emit('message', message)
     switch (message.type) {
       case 'connection.established':
@@ -699,6 +743,7 @@ export class RealtimeClient {
     }
     // a restore refused: the server no longer allows some events or channels. Drop those, restore the rest.
     const rest = this.#subscriptions.refused(request.lists, data.details ?? [])
+    this.#recovery.forget(data.details ?? [])
     this.#emitter.emit('error', error)
     this.#restore(rest)
   }
@@ -740,6 +785,11 @@ export class RealtimeClient {
 
 function noop (): void {}
 
+function withQuery (url: string, query: string | undefined): string {
+  if (query === undefined) return url
+  return `${url}${url.includes('?') ? '&' : '?'}${query}`
+}
+
 function messageOf (err: unknown): string {
   return err instanceof Error ? err.message : String(err)
 }
@@ -747,8 +797,10 @@ function messageOf (err: unknown): string {
 const NO_LISTS: SubscriptionLists = { events: [], channels: [] }
 
 /** Only the lists that have names go on the wire (an events-only subscribe is the seed's message). */
-function wireLists (lists: SubscriptionLists): { events?: readonly string[], channels?: readonly string[] } {
-  const data: { events?: readonly string[], channels?: readonly string[] } = {}
+interface WireLists { events?: readonly string[], channels?: readonly string[] }
+
+function wireLists (lists: SubscriptionLists): WireLists {
+  const data: WireLists = {}
   if (lists.events.length > 0) data.events = lists.events
   if (lists.channels.length > 0) data.channels = lists.channels
   return data

@@ -16,6 +16,10 @@ export { preflight, classifyStatus, parseRetryAfter, toHttpUrl } from './preflig
 export type { FetchLike, FetchResponseLike, PreflightVerdict, PreflightRequest } from './preflight.js'
 export type { Listener } from './emitter.js'
 export type { SubscriptionRequest, SubscriptionLists } from './subscription-state.js'
+export { INBOX_STREAM } from './stream-positions.js'
+export type { GapReason, RecoveryFailureReason, StreamPosition } from './stream-positions.js'
+export { INBOX_GAP_RECONNECT_INTERVAL_MS } from './recovery.js'
+export type { StreamGap, StreamRecovered } from './recovery.js'
 export { CloseCode, WireError, isReconnectable } from '../protocol/codes.js'
 export type { CloseCodeValue, WireErrorCode } from '../protocol/codes.js'
 export type {

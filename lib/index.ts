@@ -18,3 +18,7 @@ export { RedisAdapter, redisAdapter, RedisAdapterDataOptionsSchema } from './ada
 export type { RedisAdapterOptions, RedisAdapterDataOptions, RedisAdapterStatus, RedisClientLike } from './adapters/redis.js'
 export { SlidingWindowRateLimiter } from './rate-limiter.js'
 export { SUBPROTOCOL } from './handshake.js'
+export { HistoryOptionsSchema, MAX_HISTORY_SIZE, MAX_HISTORY_TTL_MS } from './history/options.js'
+export type { HistoryOptions } from './history/options.js'
+export type { HistoryEngine, StreamAppend, StreamSequence, StreamStamp, StreamRead, StreamKey, EngineRefusal } from './history/history.js'
+export { channelStream, inboxStream } from './history/history.js'

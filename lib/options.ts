@@ -8,6 +8,7 @@ import type { Adapter } from './adapters/adapter.js'
 import type { MessageHandler } from './router.js'
 import type { ChannelNamespaceOptions } from './channels/namespace.js'
 import { checkChannels } from './channels/check-options.js'
+import { HistoryOptionsSchema } from './history/options.js'
 
 /**
  * The smallest maxMessageSize: every frame the plugin sends by itself fits
@@ -48,6 +49,9 @@ export const RealtimeDataOptionsSchema = Type.Object({
   ], { default: { max: 100, timeWindowMs: 60000 } }),
   authorizeTimeoutMs: Type.Integer({ minimum: 1, default: 5000, description: 'a channel authorize not answered in time refuses with reason timeout' }),
   maxSubscriptionsPerConnection: Type.Integer({ minimum: 1, default: 100, description: 'events + channels one connection may hold; a subscribe past it is refused' }),
+  /** Each user's inbox stream: everything addressed to the user, kept for recovery after a reconnect; off when left out. */
+  inbox: Type.Optional(HistoryOptionsSchema),
+  maxRecoveredMessages: Type.Integer({ minimum: 1, maximum: 100000, default: 300, description: 'most messages one stream replays to a reconnecting client; more missed is too_many' }),
   handshakeRateLimit: Type.Union([
     Type.Literal(false),
     Type.Object({

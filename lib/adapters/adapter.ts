@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import type { HistoryEngine, StreamSequence } from '../history/history.js'
 
 export interface EventTarget { kind: 'event', event: string }
 /** With `event`, only those users' connections subscribed to it. */
@@ -24,7 +25,8 @@ export type MembershipTarget = { userId: string } | { connectionId: string }
 
 /** What travels between nodes: already-encoded frames, never objects to re-encode. */
 export type ClusterMessage =
-  | { kind: 'deliver', target: DeliveryTarget, payload: string }
+  /** With `seq`: a message of one or more streams (history), the payload without its offsets. */
+  | { kind: 'deliver', target: DeliveryTarget, payload: string, seq?: StreamSequence }
   | { kind: 'disconnect', userId: string, code: number, reason: string }
   /** Server-side channel membership (app.realtime.join / leave), applied by every node to its own connections. */
   | { kind: 'membership', action: 'join' | 'leave', target: MembershipTarget, channel: string, reason?: string }
@@ -79,5 +81,11 @@ export interface Adapter {
   unsubscribeChannel? (channel: string): Promise<void>
   /** Connections in `channel` on every node; without it the API answers this node's count. */
   clusterSubscribersOf? (channel: string): Promise<number>
+  /**
+   * Where streams (channels with history, inboxes) keep their history,
+   * shared by every node; without it the node keeps them in memory (right
+   * for one process only). Read after start().
+   */
+  readonly history?: HistoryEngine
   close (): Promise<void>
 }

@@ -1,7 +1,6 @@
 import type { ServerEnvelope } from '../protocol/server-messages.js'
-import {
-  INBOX_STREAM, StreamPositions, isPosition, type GapReason, type RecoveryFailureReason, type StreamPosition, type StreamRecoveryOutcome
-} from './stream-positions.js'
+import type { RecoveryFailureReason, StreamPosition } from '../protocol/server-messages.js'
+import { INBOX_STREAM, StreamPositions, isPosition, type GapReason, type StreamRecoveryOutcome } from './stream-positions.js'
 
 /** A stream the server replayed after a reconnect (or after a gap): every missed message came before this event. */
 export interface StreamRecovered {
@@ -41,6 +40,9 @@ export interface RecoveryOptions {
  */
 export const INBOX_GAP_RECONNECT_INTERVAL_MS = 30_000
 
+/** How many delivered ids are remembered: more than one recovery replays (maxRecoveredMessages, 300 by default) per stream. */
+const RECENT_IDS = 2048
+
 const FAILURE_REASONS: ReadonlySet<string> = new Set<RecoveryFailureReason>(['epoch_changed', 'too_old', 'too_many', 'no_history', 'forbidden', 'unavailable'])
 
 /**
@@ -54,6 +56,8 @@ export class Recovery {
   readonly #actions: RecoveryActions
   readonly #now: () => number
   #lastInboxReconnectAt = -Infinity
+  /** Ids of the last messages with offsets delivered, oldest first (a Set keeps insertion order). */
+  readonly #recentIds = new Set<string>()
 
   constructor (options: RecoveryOptions) {
     this.#positions = new StreamPositions(options.positions)
@@ -99,15 +103,15 @@ export class Recovery {
     const data = message.data as Record<string, unknown> | null
     switch (message.type) {
       case 'connection.established':
-        if (isPosition(data?.inbox)) this.#positions.serverTop(INBOX_STREAM, data.inbox)
+        if (isPosition(data?.inbox)) this.#serverTop(INBOX_STREAM, data.inbox)
         return true
       case 'subscription.confirmed':
         for (const [channel, top] of entries(data?.positions)) {
-          if (isPosition(top)) this.#positions.serverTop(channel, top)
+          if (isPosition(top)) this.#serverTop(channel, top)
         }
         return true
       case 'subscription.joined':
-        if (typeof data?.channel === 'string' && isPosition(data.position)) this.#positions.serverTop(data.channel, data.position)
+        if (typeof data?.channel === 'string' && isPosition(data.position)) this.#serverTop(data.channel, data.position)
         return true
       case 'unsubscription.confirmed':
         this.forget(strings(data?.channels))
@@ -123,6 +127,10 @@ export class Recovery {
     }
   }
 
+  #serverTop (stream: string, top: StreamPosition): void {
+    if (this.#positions.serverTop(stream, top).isPossibleHole) this.#actions.gap({ stream, reason: 'gap' })
+  }
+
   #receiveMessage (message: ServerEnvelope): boolean {
     const offsets = offsetsOf(message)
     if (offsets.length === 0) return true
@@ -135,7 +143,14 @@ export class Recovery {
       this.#actions.gap({ stream, reason: 'gap' })
       isTaken = true
     }
-    return isTaken && !verdict.isSeen
+    if (!isTaken || verdict.isSeen) return false
+    // a message of two streams may come once in each form around a recovery: the same id
+    if (typeof message.id === 'string') {
+      if (this.#recentIds.has(message.id)) return false
+      this.#recentIds.add(message.id)
+      if (this.#recentIds.size > RECENT_IDS) this.#recentIds.delete(this.#recentIds.values().next().value as string)
+    }
+    return true
   }
 
   /** A hole before a message: ask the server for it again; false if the client cannot. */

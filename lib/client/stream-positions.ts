@@ -1,24 +1,12 @@
-/**
- * Where a client is in one stream (a channel with history, or its inbox):
- * the epoch of the stream's history and the offset of the last message the
- * client has. Store it and pass it back (the `positions` option) to recover
- * across page loads.
- */
-export interface StreamPosition {
-  readonly epoch: string
-  readonly offset: number
-}
+import type { RecoveryFailureReason, StreamPosition } from '../protocol/server-messages.js'
 
-/** The inbox's name among the streams (a channel name always has a colon). */
+export type { RecoveryFailureReason, StreamPosition }
+
+/**
+ * The inbox's key among the streams (a channel name always has a colon);
+ * the protocol's INBOX_STREAM, here again so the browser bundle takes no TypeBox.
+ */
 export const INBOX_STREAM = 'inbox'
-
-/**
- * Why the server could not replay a stream (recovery.result): its history
- * was lost, the missed messages are past its size or ttl, more than
- * maxRecoveredMessages were missed, the stream keeps no history, the
- * channel was refused, or the history could not be read right now.
- */
-export type RecoveryFailureReason = 'epoch_changed' | 'too_old' | 'too_many' | 'no_history' | 'forbidden' | 'unavailable'
 
 /**
  * Why the client has a hole in a stream: the server's reason, or `gap` when
@@ -43,6 +31,11 @@ interface Tracked {
   /** Undefined while the client knows an offset but not yet the epoch (a channel the server joined it to). */
   epoch: string | undefined
   offset: number
+  /**
+   * The client saw every message after this and up to `offset`; at or below
+   * it, it does not know (before it joined, or skipped by a failed recovery).
+   */
+  baseline: number
   /** A recovery was asked on this connection and its recovery.result has not come. */
   isRecovering: boolean
   /** The stream's top the server reported while this recovery runs (where a failed one resumes). */
@@ -56,16 +49,19 @@ interface Tracked {
  * I/O: the client asks it what to do and acts.
  *
  * The rules: a message is delivered once (an offset at or below the
- * position was seen; a message in two streams is dropped if either has
- * seen it), in order (the position advances one by one), and a jump is a
- * gap the client asks about instead of delivering past it.
+ * position was seen; a message in two streams is dropped if either saw
+ * it), in order (the position advances one by one), and a jump is a gap
+ * the client asks about instead of delivering past it. A stream that
+ * starts somewhere (its top when subscribed, where a failed recovery
+ * resumes) has not seen what came before: a message of two streams that
+ * one of them skipped is still delivered by the other.
  */
 export class StreamPositions {
   readonly #streams = new Map<string, Tracked>()
 
   constructor (initial: Readonly<Record<string, StreamPosition>> = {}) {
     for (const [stream, position] of Object.entries(initial)) {
-      if (isPosition(position)) this.#streams.set(stream, tracked(position.epoch, position.offset))
+      if (isPosition(position)) this.#streams.set(stream, startingAt(position.epoch, position.offset))
     }
   }
 
@@ -106,28 +102,26 @@ export class StreamPositions {
    * too; the same epoch keeps the client's own position (messages up to the
    * top may still be on their way, or are about to be replayed).
    */
-  serverTop (stream: string, top: StreamPosition): void {
-    if (!isPosition(top)) return
+  serverTop (stream: string, top: StreamPosition): { isPossibleHole: boolean } {
+    if (!isPosition(top)) return { isPossibleHole: false }
     const state = this.#streams.get(stream)
     if (state === undefined) {
-      this.#streams.set(stream, tracked(top.epoch, top.offset))
-      return
+      this.#streams.set(stream, startingAt(top.epoch, top.offset))
+      return { isPossibleHole: false }
     }
     if (state.isRecovering) state.top = top
     if (state.epoch === undefined) {
-      // offsets came before the epoch (a message ahead of its confirmation): keep what was delivered
+      // offsets came without an epoch (a channel the server joined the client to): a top past them is a hole it cannot ask about
       state.epoch = top.epoch
-      state.offset = Math.max(state.offset, top.offset)
-    } else if (state.epoch !== top.epoch) {
-      state.epoch = top.epoch
-      state.offset = top.offset
-      state.isResyncing = false
+      if (top.offset <= state.offset) return { isPossibleHole: top.offset < state.offset }
+      resumeAt(state, top.offset)
+      return { isPossibleHole: true }
     }
-  }
-
-  /** A message's offset in a stream the client has no position in yet: where it starts (epoch unknown). */
-  #adopt (stream: string, offset: number): void {
-    this.#streams.set(stream, tracked(undefined, offset))
+    if (state.epoch !== top.epoch) {
+      state.epoch = top.epoch
+      resumeAt(state, top.offset)
+    }
+    return { isPossibleHole: false }
   }
 
   /**
@@ -146,7 +140,7 @@ export class StreamPositions {
     }
     if (outcome.recovered) {
       if (state === undefined || top === undefined || state.offset >= top.offset) return { recovered: true, missed: outcome.missed }
-      state.offset = top.offset
+      resumeAt(state, top.offset)
       return { recovered: false, reason: 'gap' }
     }
     const failure = { recovered: false, reason: outcome.reason } as const
@@ -155,12 +149,12 @@ export class StreamPositions {
       return failure
     }
     if (state === undefined) return failure
-    const resumeAt = isPosition(outcome.position) ? outcome.position : top
-    if (resumeAt === undefined) {
+    const resume = isPosition(outcome.position) ? outcome.position : top
+    if (resume === undefined) {
       state.isResyncing = true
-    } else if (state.epoch !== resumeAt.epoch || resumeAt.offset > state.offset) {
-      state.epoch = resumeAt.epoch
-      state.offset = resumeAt.offset
+    } else if (state.epoch !== resume.epoch || resume.offset > state.offset) {
+      state.epoch = resume.epoch
+      resumeAt(state, resume.offset)
     }
     return failure
   }
@@ -168,7 +162,7 @@ export class StreamPositions {
   /** The client gives up asking about a hole: the message at `offset` is where the stream resumes. */
   skipTo (stream: string, offset: number): void {
     const state = this.#streams.get(stream)
-    if (state !== undefined && offset > state.offset) state.offset = offset
+    if (state !== undefined && offset > state.offset) resumeAt(state, offset - 1, offset)
   }
 
   /**
@@ -182,13 +176,17 @@ export class StreamPositions {
     for (const [stream, offset] of offsets) {
       const state = this.#streams.get(stream)
       if (state === undefined) {
-        this.#adopt(stream, offset)
+        // the first offset of a stream with no position: it starts here, epoch unknown
+        this.#streams.set(stream, { ...startingAt(undefined, offset - 1), offset })
         isTaken = true
       } else if (offset <= state.offset) {
-        isSeen = true
-      } else if (offset === state.offset + 1 || state.isResyncing) {
+        // at or below the baseline it is not known as seen: another stream of the message may take it
+        if (offset > state.baseline) isSeen = true
+      } else if (offset === state.offset + 1) {
         state.offset = offset
-        state.isResyncing = false
+        isTaken = true
+      } else if (state.isResyncing) {
+        resumeAt(state, offset - 1, offset)
         isTaken = true
       } else if (!state.isRecovering) {
         // while recovering, the replay brings everything after the position: a jump is dropped and comes again in order
@@ -208,8 +206,16 @@ export class StreamPositions {
   }
 }
 
-function tracked (epoch: string | undefined, offset: number): Tracked {
-  return { epoch, offset, isRecovering: false, top: undefined, isResyncing: false }
+/** A stream that starts at `offset`: what came before is not known as seen. */
+function startingAt (epoch: string | undefined, offset: number): Tracked {
+  return { epoch, offset, baseline: offset, isRecovering: false, top: undefined, isResyncing: false }
+}
+
+/** The stream goes on after `baseline` (nothing up to it known as seen); `offset` when the message at it is taken too. */
+function resumeAt (state: Tracked, baseline: number, offset: number = baseline): void {
+  state.baseline = baseline
+  state.offset = offset
+  state.isResyncing = false
 }
 
 export function isPosition (value: unknown): value is StreamPosition {

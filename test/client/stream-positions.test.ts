@@ -8,7 +8,7 @@ t.test('a stream starts at the server\'s top; the next offset is taken, a seen o
   positions.serverTop('review:1', at('E', 4))
   t.same(positions.receive([['review:1', 5]]), { isSeen: false, isTaken: true, gaps: [] })
   t.same(positions.receive([['review:1', 5]]), { isSeen: true, isTaken: false, gaps: [] }, 'a duplicate')
-  t.same(positions.receive([['review:1', 3]]), { isSeen: true, isTaken: false, gaps: [] }, 'older than the position')
+  t.same(positions.receive([['review:1', 3]]), { isSeen: false, isTaken: false, gaps: [] }, 'from before the stream started here: not taken')
   t.same(positions.receive([['review:1', 8]]), { isSeen: false, isTaken: false, gaps: [{ stream: 'review:1', offset: 8 }] })
   t.same(positions.snapshot(), { 'review:1': at('E', 5) }, 'a gap does not move the position')
 })
@@ -68,7 +68,8 @@ t.test('no_history and forbidden forget the stream; an unasked epoch change move
 })
 
 t.test('a message in two streams: seen in either is dropped (the other still advances); a gap in one does not hold the other', async (t) => {
-  const positions = new StreamPositions({ 'review:1': at('E', 10), inbox: at('I', 20) })
+  const positions = new StreamPositions({ 'review:1': at('E', 10), inbox: at('I', 19) })
+  positions.receive([['inbox', 20]])
   t.same(positions.receive([['review:1', 11], ['inbox', 20]]), { isSeen: true, isTaken: true, gaps: [] })
   t.same(positions.snapshot(), { 'review:1': at('E', 11), inbox: at('I', 20) })
   t.same(positions.receive([['review:1', 13], ['inbox', 21]]), { isSeen: false, isTaken: true, gaps: [{ stream: 'review:1', offset: 13 }] })
@@ -76,6 +77,18 @@ t.test('a message in two streams: seen in either is dropped (the other still adv
   positions.receive([['review:1', 12]])
   t.same(positions.receive([['review:1', 13], ['inbox', 21]]), { isSeen: true, isTaken: true, gaps: [] },
     'replayed by the channel, it was delivered through the inbox already')
+})
+
+t.test('what a stream skipped is not "seen": another stream of the message still delivers it', async (t) => {
+  const positions = new StreamPositions({ 'review:1': at('E', 10), inbox: at('I', 20) })
+  positions.beginRecovery('inbox')
+  positions.settle('inbox', { recovered: false, reason: 'too_old', position: at('I', 90) })
+  t.same(positions.receive([['review:1', 11], ['inbox', 85]]), { isSeen: false, isTaken: true, gaps: [] },
+    'the inbox never had 85: the channel\'s replay delivers it')
+  t.same(positions.receive([['inbox', 15]]), { isSeen: false, isTaken: false, gaps: [] }, 'below where it started: not taken either')
+  positions.skipTo('review:1', 20)
+  t.same(positions.receive([['review:1', 15], ['inbox', 91]]), { isSeen: false, isTaken: true, gaps: [] }, 'nor what a skip jumped over')
+  t.same(positions.receive([['review:1', 20]]), { isSeen: true, isTaken: false, gaps: [] }, 'the message skipped to was delivered')
 })
 
 t.test('offsets before any position: taken, no epoch (nothing to recover from) until the server tells it', async (t) => {

@@ -8,7 +8,7 @@ import realtime, {
 } from 'fastify-realtime'
 import { SimulatedUploads } from './uploads.js'
 import { ReviewStore } from './reviews.js'
-import { exampleChannels } from './channels.js'
+import { EXAMPLE_HISTORY, exampleChannels } from './channels.js'
 import { reviewRoutes, reviewChannel } from './review-routes.js'
 import { channelRoutes } from './channel-routes.js'
 import { UserIdSchema, callerOf, Delivered } from './http.js'
@@ -57,6 +57,8 @@ export async function buildApp (options: BuildOptions): Promise<FastifyInstance>
   await app.register(fastifyJwt, { secret: options.jwtSecret, verify: { algorithms: ['HS256'] }, sign: { algorithm: 'HS256', expiresIn: '1h' } })
 
   await app.register(realtime, {
+    // each user's inbox (notifications, file statuses, targeted review changes) is recovered after a reconnect too
+    inbox: EXAMPLE_HISTORY,
     ...options.realtime,
     prefix: '/api/v1',
     channels: exampleChannels(reviews, uploads),

@@ -16,6 +16,7 @@ import { CloseCode } from './protocol/codes.js'
 import { InvalidOptionsError } from './errors.js'
 import type { RealtimeApi } from './api.js'
 import type { Adapter } from './adapters/adapter.js'
+import { checkHistoryEngine } from './history/handshake.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -30,6 +31,7 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
     throw new InvalidOptionsError('jwt is required (a secret or @fastify/jwt options) unless @fastify/jwt is registered before fastify-realtime')
   }
   const adapter: Adapter = options.adapter ?? new MemoryAdapter()
+  checkHistoryEngine(options, adapter)
   const node = new RealtimeNode(options, adapter, app.log)
   const api = createRealtimeApi(node, adapter)
   node.api = api

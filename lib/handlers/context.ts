@@ -2,6 +2,7 @@ import type { Connection } from '../connection.js'
 import type { Registry } from '../registry.js'
 import type { MessageContext } from '../router.js'
 import type { Channels } from '../channels/channels.js'
+import type { Streams } from '../history/streams.js'
 
 /** What the protocol's own handlers need beyond a host handler's context. */
 export interface CoreContext extends MessageContext {
@@ -9,5 +10,7 @@ export interface CoreContext extends MessageContext {
   readonly registry: Registry<Connection>
   readonly allowedEvents: ReadonlySet<string>
   readonly channels: Channels
+  /** Channels with history and the inbox: offsets, recovery. */
+  readonly streams: Streams
   sendError (code: string, message: string, extra?: { details?: string[], reasons?: string[] }): void
 }

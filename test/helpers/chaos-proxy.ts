@@ -9,10 +9,10 @@ import net, { type AddressInfo } from 'node:net'
 export interface ChaosProxyOptions {
   /** Ports on 127.0.0.1 the proxy forwards to, in turn. */
   targetPorts: readonly number[]
-  /** Every connection open at each tick is broken. */
+  /** Every connection open at each tick is broken; 0: only when asked (breakAll). */
   cutEveryMs: number
-  /** The share of broken connections that are half-opened rather than reset, in [0, 1]. */
-  halfOpenRatio: number
+  /** The share of broken connections that are half-opened rather than reset, in [0, 1]. Default 0. */
+  halfOpenRatio?: number
   /** Chance, injectable for a reproducible run. Default Math.random. */
   random?: () => number
 }
@@ -31,6 +31,8 @@ export interface ChaosProxy {
   readonly stats: Readonly<ChaosStats>
   /** Stops breaking connections (the ones through it keep working). */
   calm (): void
+  /** Breaks every connection now, and while `isDown` refuses new ones (reset at once): a network outage. */
+  outage (isDown: boolean, how?: 'reset' | 'halfOpen'): void
   /** Stops everything: the listener and every connection. */
   close (): Promise<void>
 }
@@ -47,8 +49,14 @@ export async function startChaosProxy (options: ChaosProxyOptions): Promise<Chao
   const stats: ChaosStats = { connections: 0, resets: 0, halfOpens: 0 }
   const pairs = new Set<Pair>()
   let nextTarget = 0
+  let isDown = false
 
   const listener = net.createServer((client) => {
+    if (isDown) {
+      client.on('error', () => {})
+      client.resetAndDestroy()
+      return
+    }
     const port = options.targetPorts[nextTarget++ % options.targetPorts.length] as number
     const server = net.connect(port, '127.0.0.1')
     const pair: Pair = { client, server, isBroken: false, isHalfOpen: false }
@@ -69,11 +77,11 @@ export async function startChaosProxy (options: ChaosProxyOptions): Promise<Chao
     server.on('close', serverGone)
   })
 
-  const tick = setInterval(() => {
+  const breakAll = (choose: () => 'reset' | 'halfOpen'): void => {
     for (const pair of pairs) {
       if (pair.isBroken) continue
       pair.isBroken = true
-      if (random() < options.halfOpenRatio) {
+      if (choose() === 'halfOpen') {
         stats.halfOpens++
         halfOpen(pair)
       } else {
@@ -82,13 +90,21 @@ export async function startChaosProxy (options: ChaosProxyOptions): Promise<Chao
         pair.server.resetAndDestroy()
       }
     }
-  }, options.cutEveryMs)
+  }
+  const halfOpenRatio = options.halfOpenRatio ?? 0
+  const tick = options.cutEveryMs > 0
+    ? setInterval(() => breakAll(() => random() < halfOpenRatio ? 'halfOpen' : 'reset'), options.cutEveryMs)
+    : undefined
 
   await new Promise<void>(resolve => listener.listen(0, '127.0.0.1', resolve))
   return {
     port: (listener.address() as AddressInfo).port,
     stats,
     calm: () => clearInterval(tick),
+    outage (down, how = 'reset') {
+      isDown = down
+      if (down) breakAll(() => how)
+    },
     async close () {
       clearInterval(tick)
       for (const pair of pairs) { pair.client.destroy(); pair.server.destroy() }

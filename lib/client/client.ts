@@ -345,6 +345,7 @@ export class RealtimeClient {
       request.timer = undefined
       if (this.#inflight.get(request.id) !== request) return
       this.#inflight.delete(request.id)
+      if (request.kind === 'subscribe') this.#recovery.abandon(request.lists.channels)
       const error = new RealtimeClientError(ClientErrorCode.timeout, `no answer to ${request.kind} within ${this.#options.requestTimeoutMs} ms`, { requestId: request.id })
       if (request.isInternal) this.#emitter.emit('error', error)
       else request.reject(error)
@@ -737,6 +738,8 @@ export class RealtimeClient {
     }
     if (request.timer !== undefined) this.#options.clock.clearTimeout(request.timer)
     this.#inflight.delete(request.id)
+    // no replay follows a refused subscribe: its channels' holes are watched for again
+    if (request.kind === 'subscribe') this.#recovery.abandon(request.lists.channels)
     if (!request.isInternal) {
       request.reject(error)
       return

@@ -91,6 +91,11 @@ export class Recovery {
     for (const channel of channels) this.#positions.forget(channel)
   }
 
+  /** A subscribe that asked to recover these channels failed: no replay will come for them. */
+  abandon (channels: readonly string[]): void {
+    for (const channel of channels) this.#positions.endRecovery(channel)
+  }
+
   connectionLost (): void {
     this.#positions.connectionLost()
   }

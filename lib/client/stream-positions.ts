@@ -95,6 +95,14 @@ export class StreamPositions {
     return { epoch: state.epoch, offset: state.offset }
   }
 
+  /** No result will come for the recovery asked (its request failed): gap detection is back. */
+  endRecovery (stream: string): void {
+    const state = this.#streams.get(stream)
+    if (state === undefined) return
+    state.isRecovering = false
+    state.top = undefined
+  }
+
   /**
    * The server's top of a stream (subscription.confirmed `positions`,
    * connection.established `inbox`). A new stream starts there; another

@@ -87,7 +87,7 @@ export async function confirmWithHistory (run: ChannelRecovery): Promise<void> {
       continue
     }
     if (asked === undefined) continue
-    results[channel] = replay(streams, connection, read)
+    results[channel] = replay(read, (text) => streams.sendReplay(connection, text))
     hasResults = true
   }
   for (const channel of run.channels) {
@@ -154,7 +154,7 @@ export function welcomeWithInbox (run: InboxWelcome): void {
       let result: StreamRecovery
       if (read === undefined) result = { recovered: false, reason: 'unavailable' }
       else if (asked === null) result = { recovered: false, reason: 'epoch_changed', position: read.position }
-      else result = replay(streams, connection, read)
+      else result = replay(read, (text) => streams.sendPastGate(connection, text))
       run.result({ [INBOX_STREAM]: result })
     }
     gate.settle(INBOX_KEY, read?.position.offset ?? 0)
@@ -164,11 +164,11 @@ export function welcomeWithInbox (run: InboxWelcome): void {
 }
 
 /** Sends a read's entries (or nothing) and says what it did. */
-function replay (streams: Streams, connection: Connection, read: StreamRead): StreamRecovery {
+function replay (read: StreamRead, send: (text: string) => void): StreamRecovery {
   if (read.recovered === false) return { recovered: false, reason: read.reason, position: read.position }
   /* c8 ignore next */ // a read with a position to recover from always answers recovered
   const entries = read.recovered === true ? read.entries : []
-  for (const entry of entries) streams.sendReplay(connection, entry)
+  for (const entry of entries) send(entry)
   return { recovered: true, missed: entries.length, position: read.position }
 }
 

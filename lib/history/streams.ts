@@ -162,6 +162,11 @@ export class Streams {
     if (connection.recovery?.holdRaw(text) !== true) this.#host.delivery.sendPastGate(connection, text)
   }
 
+  /** Sends past the connection's gate, paused or not (the welcome and the inbox replay). */
+  sendPastGate (connection: Connection, text: string): void {
+    this.#host.delivery.sendPastGate(connection, text)
+  }
+
   /** Reads a stream; undefined when the engine failed (logged by the caller's context). */
   async read (key: string, history: HistoryOptions, since: StreamPosition | undefined): Promise<StreamRead | undefined> {
     try {

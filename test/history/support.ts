@@ -61,3 +61,10 @@ export const change = (n: number) => ({ type: 'review.updated' as const, data: {
 
 /** The offsets of the messages, in order (undefined for those without). */
 export const offsets = (messages: Envelope[]): Array<number | undefined> => messages.map(m => (m as { offset?: number }).offset)
+
+/** A promise the test settles. */
+export function deferred (): { promise: Promise<void>, resolve: () => void } {
+  let resolve!: () => void
+  const promise = new Promise<void>((res) => { resolve = res })
+  return { promise, resolve }
+}

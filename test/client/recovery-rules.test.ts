@@ -212,6 +212,10 @@ t.test('positions given as an option are recovered from on the first connection;
   connection.send('unsubscription.confirmed', { events: [], channels: ['review:7'], subscriptions: [], channel_subscriptions: [], request_id: unsubscribe.id })
   await unsubscribed
   t.same(client.positions, { inbox: { epoch: E, offset: 41 } })
+
+  client.close()
+  client.connect()
+  t.match((await server.nextConnection()).url, /\?inbox=epochE:41$/, 'positions survive close(): connect() recovers from them')
 })
 
 t.test('a malformed recovery.result entry counts as not recovered', async (t) => {

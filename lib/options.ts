@@ -8,7 +8,7 @@ import type { Adapter } from './adapters/adapter.js'
 import type { MessageHandler } from './router.js'
 import type { ChannelNamespaceOptions } from './channels/namespace.js'
 import { checkChannels } from './channels/check-options.js'
-import { HistoryOptionsSchema } from './history/options.js'
+import { HistoryOptionsSchema, type HistoryOptions } from './history/options.js'
 
 /**
  * The smallest maxMessageSize: every frame the plugin sends by itself fits
@@ -80,7 +80,14 @@ export function defineMessage<T extends TSchema> (definition: MessageTypeDefinit
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : Partial<T[K]>) : T[K] }
 
-export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, 'events' | 'handshakeRateLimit' | 'failedHandshakeLimit'>> {
+export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, 'events' | 'handshakeRateLimit' | 'failedHandshakeLimit' | 'inbox'>> {
+  /**
+   * Each user's inbox: every message addressed to the user (sendToUser,
+   * sendToUsers, the targeted seed helpers, broadcastFileProcessingStatus)
+   * is numbered and kept, so a client that reconnects with
+   * `?inbox=<epoch>:<offset>` gets what it missed. Off when left out.
+   */
+  inbox?: Partial<HistoryOptions>
   /**
    * The handshake flood bound: failed handshakes (bad token, refused origin)
    * per client address per window, plus one for each handshake the address

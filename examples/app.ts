@@ -8,7 +8,7 @@ import realtime, {
 } from 'fastify-realtime'
 import { SimulatedUploads } from './uploads.js'
 import { ReviewStore } from './reviews.js'
-import { exampleChannels } from './channels.js'
+import { EXAMPLE_HISTORY, exampleChannels } from './channels.js'
 import { reviewRoutes, reviewChannel } from './review-routes.js'
 import { channelRoutes } from './channel-routes.js'
 import { UserIdSchema, callerOf, Delivered } from './http.js'
@@ -63,6 +63,8 @@ export async function buildApp (options: BuildOptions): Promise<FastifyInstance>
   await app.register(realtime, {
     metrics: options.metricsRegistry === undefined ? true : { registry: options.metricsRegistry },
     asyncapi: { title: 'fastify-realtime example app', description: 'The example host app of fastify-realtime (examples/app.ts): the protocol\'s own messages, its upload.cancel message and its review, upload and lobby namespaces.' },
+    // each user's inbox (notifications, file statuses, targeted review changes) is recovered after a reconnect too
+    inbox: EXAMPLE_HISTORY,
     ...options.realtime,
     prefix: '/api/v1',
     channels: exampleChannels(reviews, uploads),

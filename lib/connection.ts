@@ -4,6 +4,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { CloseCode } from './protocol/codes.js'
 import { MAX_CLOSE_REASON_BYTES, truncateUtf8 } from './bounded-text.js'
 import type { RefusalState } from './flood-guard.js'
+import type { RecoveryGate } from './history/gate.js'
 
 /** What handlers and hooks may know about a connection. */
 export interface ConnectionInfo {
@@ -54,6 +55,8 @@ export class Connection implements ConnectionInfo {
   readonly expiresAt: number
   /** What the rate limit's refusals cost this connection so far; made at its first refusal. */
   refusals: RefusalState | undefined = undefined
+  /** Set while a recovery holds or filters some of this connection's messages (lib/history/gate.ts). */
+  recovery: RecoveryGate | undefined = undefined
   #subscriptions: Set<string> | undefined
   #channels: Set<string> | undefined
   #isOpen = true

@@ -18,7 +18,7 @@ export interface Encoded {
 }
 
 /** One message on its way to local sockets; framed on first use, then shared. */
-interface Outgoing {
+export interface Outgoing {
   /** A Buffer when it goes to many sockets, the text itself for one. */
   readonly bytes: Buffer | string
   frame: Buffer | undefined
@@ -65,8 +65,8 @@ export class Delivery {
    * The envelope as JSON text, size-checked. For a reply to one socket the
    * text goes to ws as is: converting it to a Buffer first would copy it twice.
    */
-  encodeText (type: string, data: unknown): string {
-    const text = this.#stringify(type, data)
+  encodeText (type: string, data: unknown, channel?: string): string {
+    const text = this.#stringify(type, data, channel)
     // a UTF-16 code unit is at most 3 UTF-8 bytes: count bytes only when it could matter
     if (text.length * 3 > this.#options.maxMessageSize) {
       const size = Buffer.byteLength(text)
@@ -176,9 +176,29 @@ export class Delivery {
     return delivered
   }
 
+  /** Sends to one connection, its frame shared with the other recipients of `out` (lib/history's fan-out). */
+  sendShared (connection: Connection, out: Outgoing): number {
+    return this.#sendOne(connection, out)
+  }
+
+  /**
+   * Sends past the recovery gate and past maxBufferedBytes: a replay, or
+   * what a gate held (both bounded by maxRecoveredMessages or the gate's own
+   * bound), must reach the client whole or not at all.
+   */
+  sendPastGate (connection: Connection, payload: Buffer | string): number {
+    return this.#write(connection, { bytes: payload, frame: undefined }, false, Number.POSITIVE_INFINITY)
+  }
+
   #sendOne (connection: Connection, out: Outgoing, isShared = true): number {
+    // while a recovery holds this connection's messages (lib/history/gate.ts), they wait in order
+    if (connection.recovery !== undefined && connection.recovery.holdRaw(out.bytes)) return 1
+    return this.#write(connection, out, isShared, this.#options.maxBufferedBytes)
+  }
+
+  #write (connection: Connection, out: Outgoing, isShared: boolean, maxBufferedBytes: number): number {
     if (isShared && out.frame === undefined && this.#options.framesOnce && typeof out.bytes !== 'string') out.frame = frameText(out.bytes)
-    const result = connection.send(out.bytes, out.frame, this.#options.maxBufferedBytes, this.#options.closeSlowConsumer)
+    const result = connection.send(out.bytes, out.frame, maxBufferedBytes, this.#options.closeSlowConsumer)
     if (result === 'sent') {
       this.#counters.messagesOut++
       return 1

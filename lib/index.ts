@@ -35,3 +35,7 @@ export type {
   AsyncApiParameter, AsyncApiReference, AsyncApiSecurityScheme, AsyncApiCorrelationId, CloseCodeEntry, WireErrorEntry,
   ProtocolLimits, JsonSchema, MessageOrigin, MessageDirection, TokenLocation
 } from './asyncapi/types.js'
+export { HistoryOptionsSchema, MAX_HISTORY_SIZE, MAX_HISTORY_TTL_MS } from './history/options.js'
+export type { HistoryOptions } from './history/options.js'
+export type { HistoryEngine, StreamAppend, StreamSequence, StreamStamp, StreamRead, StreamKey, EngineRefusal } from './history/history.js'
+export { channelStream, inboxStream } from './history/history.js'

@@ -10,6 +10,7 @@ import { resolvePresenceOptions, type PresenceOptions, type ResolvedPresenceOpti
 import type { ChannelNamespaceOptions } from './channels/namespace.js'
 import { checkChannels } from './channels/check-options.js'
 import { acceptDeprecatedOptions } from './deprecated-options.js'
+import { HistoryOptionsSchema, type HistoryOptions } from './history/options.js'
 
 /**
  * The smallest maxMessageSize: every frame the plugin sends by itself fits
@@ -52,6 +53,9 @@ export const RealtimeDataOptionsSchema = Type.Object({
   ], { default: { max: 100, windowMs: 60000 } }),
   authorizeTimeoutMs: Type.Integer({ minimum: 1, default: 5000, description: 'a channel authorize not answered in time refuses with reason timeout' }),
   maxSubscriptionsPerConnection: Type.Integer({ minimum: 1, default: 100, description: 'events + channels one connection may hold; a subscribe past it is refused' }),
+  /** Each user's inbox stream: everything addressed to the user, kept for recovery after a reconnect; off when left out. */
+  inbox: Type.Optional(HistoryOptionsSchema),
+  maxRecoveredMessages: Type.Integer({ minimum: 1, maximum: 100000, default: 300, description: 'most messages one stream replays to a reconnecting client; more missed is too_many' }),
   handshakeRateLimit: Type.Union([
     Type.Literal(false),
     Type.Object({
@@ -112,7 +116,14 @@ export interface HandshakeLimitOptions {
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : Partial<T[K]>) : T[K] }
 
-export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, 'events' | 'handshakeRateLimit' | 'failedHandshakeLimit'>> {
+export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, 'events' | 'handshakeRateLimit' | 'failedHandshakeLimit' | 'inbox'>> {
+  /**
+   * Each user's inbox: every message addressed to the user (sendToUser,
+   * sendToUsers, the targeted seed helpers, broadcastFileProcessingStatus)
+   * is numbered and kept, so a client that reconnects with
+   * `?inbox=<epoch>:<offset>` gets what it missed. Off when left out.
+   */
+  inbox?: Partial<HistoryOptions>
   /**
    * The handshake flood bound: failed handshakes (bad token, refused origin)
    * per client address per window, plus one for each handshake the address

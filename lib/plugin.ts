@@ -19,6 +19,7 @@ import type { Adapter } from './adapters/adapter.js'
 import { setUpObservability } from './observability/setup.js'
 import { createPresence } from './presence/create-presence.js'
 import { asyncApiOnce } from './asyncapi/index.js'
+import { checkHistoryEngine } from './history/handshake.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -33,6 +34,7 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
     throw new InvalidOptionsError('jwt is required (a secret or @fastify/jwt options) unless @fastify/jwt is registered before fastify-realtime')
   }
   const adapter: Adapter = options.adapter ?? new MemoryAdapter()
+  checkHistoryEngine(options, adapter)
   const node = new RealtimeNode(options, adapter, app.log)
   const observability = setUpObservability(node, adapter, options)
   const presence = createPresence(options, adapter, node, app.log)

@@ -31,6 +31,10 @@ import { deliveryChannel, messageChannel, traceHandler } from './observability/t
 import { closeFields } from './observability/labels.js'
 import type { ServerSocket } from './server-socket.js'
 import type { RealtimeUser } from './host-types.js'
+import { Streams } from './history/streams.js'
+import { MemoryHistory } from './history/memory.js'
+import { welcomeWithInbox, type InboxAsk } from './history/recovery.js'
+import type { StreamPosition } from './protocol/server-messages.js'
 
 export const FEATURES = Object.freeze(['heartbeat', 'subscriptions', 'rate_limiting'])
 
@@ -47,6 +51,8 @@ export interface Identity {
   connectionId?: string
   /** Stops the handshake's watch for an abandoned upgrade (it holds the request). */
   stopWatching?: () => void
+  /** The inbox position the client asked to recover from (`?inbox=<epoch>:<offset>`); null when malformed. */
+  inbox?: InboxAsk
 }
 
 /**
@@ -64,6 +70,8 @@ export class RealtimeNode {
   /** Set by the plugin when the metrics option is on; the hot paths check it once. */
   metrics: NodeMetrics | undefined
   readonly handshakes = new HandshakeObserver(this.counters, () => this.metrics)
+  /** Channels with history and the inbox: offsets, history, recovery. */
+  readonly streams: Streams
   readonly #options: ResolvedOptions
   /** The seed's features, 'channels' when the host declared namespaces, 'presence' when user presence is on. */
   readonly #features: readonly string[]
@@ -96,6 +104,24 @@ export class RealtimeNode {
       framesOnce: !options.compression
     }, adapter, this.counters, this.channels.index)
     this.delivery.onClosed = (connection) => this.#forget(connection)
+    this.streams = new Streams({
+      namespaces: options.channels,
+      inbox: options.inbox,
+      maxRecoveredMessages: options.maxRecoveredMessages,
+      maxMessageSize: options.maxMessageSize,
+      maxBufferedBytes: options.maxBufferedBytes
+    }, adapter.history ?? new MemoryHistory(), {
+      registry: this.registry,
+      index: this.channels.index,
+      delivery: this.delivery,
+      reply: (connection, type, data) => this.replyTo(connection, type, data, undefined),
+      overflow: (connection) => {
+        this.counters.slowConsumerEvents++
+        connection.log.warn('closing slow consumer: too much held while recovering')
+        connection.close(CloseCode.slowConsumer, 'slow consumer')
+        this.#forget(connection)
+      }
+    })
     this.router.add('ping', PingDataSchema, (data, ctx) => handlePing(data, ctx as CoreContext))
     this.router.add('heartbeat', HeartbeatDataSchema, (data, ctx) => handleHeartbeat(data, ctx as CoreContext))
     this.router.add('subscribe', SubscribeDataSchema, (data, ctx) => handleSubscribe(data, ctx as CoreContext))
@@ -149,6 +175,7 @@ export class RealtimeNode {
         this.#cutOffUnanswered(sweptAt)
         this.#answerOwed(sweptAt)
         this.#limiter.prune(sweptAt)
+        this.streams.sweep(sweptAt)
         this.#sampleLoopDelay()
       }
     })
@@ -189,27 +216,48 @@ export class RealtimeNode {
     socket.on('close', this.#listeners.close)
     socket.on('error', this.#listeners.error)
 
-    let welcome: string
-    try {
-      welcome = this.delivery.encodeText('connection.established', {
-        connection_id: connection.id,
-        user_id: connection.userId,
-        server_time: new Date(now).toISOString(),
-        features: this.#features,
-        heartbeat_interval_ms: this.#options.heartbeatIntervalMs,
-        connection_timeout_ms: this.#options.connectionTimeoutMs
+    const welcome = {
+      connection_id: connection.id,
+      user_id: connection.userId,
+      server_time: new Date(now).toISOString(),
+      features: this.#features,
+      heartbeat_interval_ms: this.#options.heartbeatIntervalMs,
+      connection_timeout_ms: this.#options.connectionTimeoutMs
+    }
+    if (this.streams.inbox === undefined && identity.inbox === undefined) {
+      this.#welcome(connection, welcome)
+    } else {
+      // the inbox's position (and replay) first: everything else for this connection waits for it
+      welcomeWithInbox({
+        streams: this.streams,
+        connection,
+        asked: identity.inbox,
+        welcome: (inbox: StreamPosition | undefined) => this.#welcome(connection, inbox === undefined ? welcome : { ...welcome, inbox }),
+        result: (streams) => {
+          this.counters.countRecoveries(streams)
+          this.#welcome(connection, { streams }, 'recovery.result')
+        }
       })
+    }
+    // the node's logger with bindings: a child logger per connection would be kept for its whole life
+    this.#log.debug({ connectionId: connection.id, userId: connection.userId }, 'connection established')
+    return connection
+  }
+
+  /** Sends connection.established (or what follows it before anything else) past the connection's gate. */
+  #welcome (connection: Connection, data: Record<string, unknown>, type = 'connection.established'): boolean {
+    let text: string
+    try {
+      text = this.delivery.encodeText(type, data)
     } catch (err) {
       // maxMessageSize's minimum leaves ~660 bytes for the user id: only a longer one gets here, and it always would
       this.#log.error({ err, userIdBytes: Buffer.byteLength(connection.userId) }, 'closing connection: its welcome does not fit maxMessageSize (user id too long)')
       connection.close(CloseCode.policyViolation, 'user id too long')
       this.#forget(connection)
-      return connection
+      return false
     }
-    this.#send(connection, welcome)
-    // the node's logger with bindings: a child logger per connection would be kept for its whole life
-    this.#log.debug({ connectionId: connection.id, userId: connection.userId }, 'connection established')
-    return connection
+    this.delivery.sendPastGate(connection, text)
+    return true
   }
 
   /** Answers, on the sweep tick, connections whose refused messages were dropped unread in the last interval. */
@@ -394,7 +442,9 @@ export class RealtimeNode {
   /** Applies a message another node published. */
   receive (message: ClusterMessage): void {
     this.counters.clusterMessagesReceived++
-    if (message.kind === 'deliver') {
+    if (message.kind === 'deliver' && message.seq !== undefined) {
+      this.streams.deliverLocal(message.target, message.payload, message.seq)
+    } else if (message.kind === 'deliver') {
       this.delivery.deliverLocal(message.target, Buffer.from(message.payload))
       if (this.metrics !== undefined && message.publishedAt !== undefined) this.metrics.observeClusterDelivery((Date.now() - message.publishedAt) / 1000)
     } else if (message.kind === 'membership') {
@@ -408,7 +458,7 @@ export class RealtimeNode {
 
   /** A message to the channel's connections on every node; the envelope carries `channel`. */
   deliverToChannel (channel: string, type: string, data: unknown): Promise<number> {
-    return this.delivery.deliver({ kind: 'channel', channel }, this.delivery.encode(type, data, channel))
+    return this.deliverTo({ kind: 'channel', channel }, type, data, channel)
   }
 
   /** Server-side join or leave on this node's connections of `target`; resolves how many changed. */
@@ -427,10 +477,13 @@ export class RealtimeNode {
     return this.channels.leave([...connections], channel, reason, notify)
   }
 
-  deliverTo (target: DeliveryTarget, type: string, data: unknown): Promise<number> {
+  deliverTo (target: DeliveryTarget, type: string, data: unknown, channel?: string): Promise<number> {
     this.counters.countDelivery(target.kind)
-    if (this.metrics !== undefined || deliveryChannel.hasSubscribers) return observedDelivery(this.delivery, this.metrics, target, type, data)
-    return this.delivery.deliver(target, this.delivery.encode(type, data))
+    // a message of a stream (a channel with history, an inbox) gets its offsets first
+    const plan = this.streams.plan(target)
+    if (plan !== undefined) return this.streams.publish(target, this.delivery.encodeText(type, data, channel), plan)
+    if (this.metrics !== undefined || deliveryChannel.hasSubscribers) return observedDelivery(this.delivery, this.metrics, target, type, data, channel)
+    return this.delivery.deliver(target, this.delivery.encode(type, data, channel))
   }
 
   disconnectLocal (userId: string, code: number, reason: string): number {
@@ -520,6 +573,8 @@ class HandlerContext implements CoreContext {
   get registry (): Registry<Connection> { return this.#node.registry }
   get allowedEvents (): ReadonlySet<string> { return this.#node.allowedEvents }
   get channels (): Channels { return this.#node.channels }
+  get counters (): Counters { return this.#node.counters }
+  get streams (): Streams { return this.#node.streams }
 
   reply (type: string, data: unknown): void {
     this.#node.replyTo(this.connection, type, data, this.requestId)

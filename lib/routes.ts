@@ -10,6 +10,7 @@ import { CloseCode } from './protocol/codes.js'
 import { HandshakeRateLimitedError } from './errors.js'
 import { FailedHandshakes } from './failed-handshakes.js'
 import { closeFields } from './observability/labels.js'
+import { inboxAskOf } from './history/handshake.js'
 
 /** The endpoint's two routes (`${path}` and `${path}/*`): handshake hooks, upgrade handler, preflight. */
 export function registerRoutes (
@@ -70,6 +71,8 @@ export function registerRoutes (
       closeRefused(socket, CloseCode.connectionLimit, 'connection limit reached')
       return
     }
+    const inbox = inboxAskOf(request)
+    if (inbox !== undefined) identity.inbox = inbox
     node.accept(socket, identity)
   }
 

@@ -66,6 +66,14 @@ export function createReviewsPanel ({ api, log, currentClient }) {
     $('#review-feed-empty').hidden = true
   }
 
+  function addNotice (text) {
+    const item = document.createElement('li')
+    item.className = 'notice'
+    item.textContent = text
+    $('#review-feed').prepend(item)
+    $('#review-feed-empty').hidden = true
+  }
+
   function forget () {
     open.stopListening?.()
     open.stopListening = undefined
@@ -167,6 +175,10 @@ export function createReviewsPanel ({ api, log, currentClient }) {
       if (open.stopListening === undefined || !data.channels?.includes(open.channel)) return
       showWatching('watching')
       void viewers.show(client, open.channel)
+    })
+    // the open review could not be recovered after a reconnect: say so in its feed (its replayed changes appear as they come)
+    client.on('gap', ({ stream, reason }) => {
+      if (stream === open.channel) addNotice(`could not recover: ${reason}; some changes may be missing`)
     })
     // a restore after a reconnect is authorized again: a member removed meanwhile is refused
     client.on('error', (error) => {

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { PresenceBackend, PresenceBackendContext } from '../presence/backend.js'
+import type { HistoryEngine, StreamSequence } from '../history/history.js'
 
 export interface EventTarget { kind: 'event', event: string }
 /** With `event`, only those users' connections subscribed to it. */
@@ -25,8 +26,11 @@ export type MembershipTarget = { userId: string } | { connectionId: string }
 
 /** What travels between nodes: already-encoded frames, never objects to re-encode. */
 export type ClusterMessage =
-  /** `publishedAt` (ms since the epoch, the publishing node's clock), when the transport carries it: for the cross-node latency metric. */
-  | { kind: 'deliver', target: DeliveryTarget, payload: string, publishedAt?: number }
+  /**
+   * `publishedAt` (ms since the epoch, the publishing node's clock), when the transport carries it: for the cross-node latency metric.
+   * With `seq`: a message of one or more streams (history), the payload without its offsets.
+   */
+  | { kind: 'deliver', target: DeliveryTarget, payload: string, publishedAt?: number, seq?: StreamSequence }
   | { kind: 'disconnect', userId: string, code: number, reason: string }
   /** Server-side channel membership (app.realtime.join / leave), applied by every node to its own connections. */
   | { kind: 'membership', action: 'join' | 'leave', target: MembershipTarget, channel: string, reason?: string }
@@ -98,5 +102,11 @@ export interface Adapter {
   clusterSubscribersOf? (channel: string): Promise<number>
   /** Its connection state; an adapter without one (the in-memory one) is always connected. */
   health? (): AdapterHealth
+  /**
+   * Where streams (channels with history, inboxes) keep their history,
+   * shared by every node; without it the node keeps them in memory (right
+   * for one process only). Read after start().
+   */
+  readonly history?: HistoryEngine
   close (): Promise<void>
 }

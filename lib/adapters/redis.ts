@@ -3,11 +3,13 @@ import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import type { Redis, RedisOptions } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Adapter, AdapterContext, AdapterHealth, ClusterMessage, ClusterStats } from './adapter.js'
+import type { Adapter, AdapterContext, AdapterHealth, ClusterMessage, ClusterStats, DeliveryTarget } from './adapter.js'
 import { AdapterDependencyMissingError, AdapterUnavailableError, InvalidOptionsError } from '../errors.js'
 import { ACQUIRE, HEARTBEAT, LEAVE, RELEASE, RESYNC, STATS } from './redis-scripts.js'
 import { RedisPresence, type PresenceClient } from './redis-presence.js'
 import type { PresenceBackend, PresenceBackendContext } from '../presence/backend.js'
+import { HISTORY_APPEND, HISTORY_READ } from './redis-history-scripts.js'
+import { RedisHistory, type HistoryCommands } from './redis-history.js'
 
 /** The data options of redisAdapter(): one schema, every default declared here. */
 export const RedisAdapterDataOptionsSchema = Type.Object({
@@ -49,7 +51,7 @@ interface Scripts {
   rtLeave (nodeConnsKey: string, nodeKey: string, nodesKey: string, nodeId: string, prefix: string): Promise<number>
   rtStats (nodesKey: string, prefix: string): Promise<[number, number, number]>
 }
-type Publisher = Redis & Scripts
+type Publisher = Redis & Scripts & HistoryCommands
 
 interface Lease {
   userId: string
@@ -111,6 +113,8 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
   #lastError: string | undefined
   #reconnects = 0
   #presence: RedisPresence | undefined
+  /** Channels with history and inboxes, in Redis Streams (lib/adapters/redis-history.ts). */
+  readonly history: RedisHistory
 
   constructor (options: RedisAdapterOptions = {}) {
     super()
@@ -127,6 +131,13 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
     this.#prefix = resolved.keyPrefix + ':'
     this.#channel = this.#prefix + 'messages'
     this.#nodesKey = this.#prefix + 'nodes'
+    this.history = new RedisHistory({
+      keyPrefix: this.#prefix,
+      commands: () => this.#status === 'connected' ? this.#pub : undefined,
+      redisChannelOf: (target) => this.#redisChannelOf(target),
+      // every node applies these, this one too: a stream's messages reach each node in one order
+      broadcastFrameStart: `${FRAME_VERSION}\n*\n`
+    })
   }
 
   get status (): RedisAdapterStatus {
@@ -171,6 +182,8 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
     pub.defineCommand('rtResync', { numberOfKeys: 1, lua: RESYNC })
     pub.defineCommand('rtLeave', { numberOfKeys: 3, lua: LEAVE })
     pub.defineCommand('rtStats', { numberOfKeys: 1, lua: STATS })
+    pub.defineCommand('rtHistoryAppend', { numberOfKeys: 0, lua: HISTORY_APPEND })
+    pub.defineCommand('rtHistoryRead', { numberOfKeys: 0, lua: HISTORY_READ })
     for (const connection of [pub, sub]) {
       connection.on('error', (err: Error) => this.#onConnectionLost(err))
       connection.on('close', () => this.#onConnectionLost(undefined))
@@ -204,8 +217,11 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
   async publish (message: ClusterMessage): Promise<void> {
     const pub = this.#pub
     if (pub === undefined || this.#status !== 'connected') throw new Error(`Redis adapter is ${this.#status}`)
-    const isPerChannel = message.kind === 'deliver' && message.target.kind === 'channel' && this.#options.channelRouting === 'per-channel'
-    await pub.publish(isPerChannel ? this.#channelKey((message.target as { channel: string }).channel) : this.#channel, this.#frame(message))
+    await pub.publish(message.kind === 'deliver' ? this.#redisChannelOf(message.target) : this.#channel, this.#frame(message))
+  }
+
+  #redisChannelOf (target: DeliveryTarget): string {
+    return target.kind === 'channel' && this.#options.channelRouting === 'per-channel' ? this.#channelKey(target.channel) : this.#channel
   }
 
   /** Per-channel routing: listen to the channel's Redis channel (the index calls this on its first local member). */
@@ -319,6 +335,7 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
       if (header.kind === 'deliver') {
         message = { kind: 'deliver', target: header.target, payload: text.slice(headerEnd + 1) }
         if (typeof header.publishedAt === 'number') message.publishedAt = header.publishedAt
+        if (header.seq !== undefined) message.seq = header.seq
       } else {
         message = header
       }

@@ -1,5 +1,6 @@
 import { NAMESPACE_PATTERN } from './names.js'
 import { NAMESPACE_KEYS, type ChannelNamespaceOptions } from './namespace.js'
+import { checkHistory } from '../history/check-options.js'
 
 /** Checks the `channels` option at register time; pushes one line per problem. */
 export function checkChannels (value: unknown, problems: string[]): Map<string, ChannelNamespaceOptions> {
@@ -31,7 +32,13 @@ export function checkChannels (value: unknown, problems: string[]): Map<string, 
       continue
     }
     if (unknown.length > 0) continue
-    namespaces.set(name, Object.freeze({ ...(definition as ChannelNamespaceOptions) }))
+    const resolved: ChannelNamespaceOptions = { ...(definition as ChannelNamespaceOptions) }
+    if (resolved.history !== undefined) {
+      const history = checkHistory(`channels.${name}.history`, resolved.history, problems)
+      if (history === undefined) continue
+      resolved.history = history
+    }
+    namespaces.set(name, Object.freeze(resolved))
   }
   return namespaces
 }

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { ConnectionInfo } from '../connection.js'
+import type { HistoryOptions } from '../history/options.js'
 
 /** What authorize answers: true admits; false, or `{ reason }`, refuses (the reason goes to the client). */
 export type ChannelAuthorizeResult = boolean | { reason: string }
@@ -50,9 +51,15 @@ export interface ChannelNamespaceOptions {
    * big rooms. Off by default.
    */
   presence?: ChannelPresenceMode
+  /**
+   * Keep the last messages of each channel of the namespace, so a client
+   * that reconnects gets what it missed (`subscribe` with `recover`). Every
+   * message published to such a channel carries its `offset`.
+   */
+  history?: Partial<HistoryOptions>
 }
 
 export type ChannelPresenceMode = boolean | 'count'
 
 /** The keys a namespace accepts (a misspelled key is an options error, not a silent no-op). */
-export const NAMESPACE_KEYS: ReadonlySet<string> = new Set(['authorize', 'presence'])
+export const NAMESPACE_KEYS: ReadonlySet<string> = new Set(['authorize', 'presence', 'history'])

@@ -4,6 +4,7 @@ import { clipJsonString } from '../bounded-text.js'
 import { authorizeChannels, type ChannelRequest, type Refusal } from '../channels/authorize.js'
 import { echo } from '../channels/names.js'
 import type { CoreContext } from './context.js'
+import { confirmWithHistory, holdChannels, recoverFor, refusedRecovery, type RecoverRequest } from '../history/recovery.js'
 
 /**
  * subscribe: events and channels, all or nothing. Every event must be
@@ -50,19 +51,21 @@ function subscribe (data: SubscribeData, context: CoreContext, controller: Abort
   const { connection } = context
   const fresh = channels.filter(channel => !connection.channels.has(channel.name))
   if (!isWithinBound(events, fresh, context)) return
-  const verdict = authorizeChannels(fresh, {
+  // a channel to recover is authorized again even if the connection is in it: no history for a revoked member
+  const toAuthorize = data.recover === undefined ? fresh : channels.filter(channel => !connection.channels.has(channel.name) || recoverFor(data.recover, channel.name) !== undefined)
+  const verdict = authorizeChannels(toAuthorize, {
     connection,
     namespaces: context.channels.namespaces,
     timeoutMs: context.channels.authorizeTimeoutMs,
     requestId: context.requestId,
     controller
   })
-  if (Array.isArray(verdict)) return commit(events, channels, verdict, context)
-  return verdict.then(refusals => commit(events, channels, refusals, context))
+  if (Array.isArray(verdict)) return commit(events, channels, verdict, context, data.recover)
+  return verdict.then(refusals => commit(events, channels, refusals, context, data.recover))
 }
 
 /** After authorization: refuse, or subscribe to everything and confirm. */
-function commit (events: string[], channels: ChannelRequest[], refusals: Refusal[], context: CoreContext): void | Promise<void> {
+function commit (events: string[], channels: ChannelRequest[], refusals: Refusal[], context: CoreContext, recover: RecoverRequest): void | Promise<void> {
   const { connection } = context
   // closed while authorizing: the connection is forgotten, and must stay out of every index
   if (!connection.isOpen) return
@@ -77,6 +80,11 @@ function commit (events: string[], channels: ChannelRequest[], refusals: Refusal
       details: refusals.map(r => r.channel),
       reasons: refusals.map(r => r.reason)
     })
+    const forbidden = refusedRecovery(recover, refusals.map(r => r.channel))
+    if (forbidden !== undefined) {
+      context.counters.countRecoveries(forbidden)
+      context.reply('recovery.result', withRequestId({ streams: forbidden }, context))
+    }
     return
   }
   // the server may have joined it to channels meanwhile
@@ -85,21 +93,43 @@ function commit (events: string[], channels: ChannelRequest[], refusals: Refusal
   const addedEvents = connection.addSubscriptions(events)
   context.registry.indexEvents(connection, addedEvents)
   const index = context.channels.index
-  for (const channel of fresh) index.add(connection, channel.name)
   const names = channels.map(channel => channel.name)
-  const confirm = (): void => {
-    if (!connection.isOpen) return
-    if (!context.tryReply('subscription.confirmed', confirmation(events, names, context))) {
-      // the confirmation lists everything the connection is in: past maxMessageSize, all or nothing means nothing
-      context.registry.unindexEvents(connection, connection.removeSubscriptions(addedEvents))
-      for (const channel of fresh) index.remove(connection, channel.name)
-      context.sendError(WireError.tooManySubscriptions, 'Too many subscriptions: the confirmation would exceed maxMessageSize')
+  // from before the connection is in them: their live messages wait for the position (and replay)
+  const held = holdChannels(context.streams, connection, names)
+  for (const channel of fresh) index.add(connection, channel.name)
+  const confirm = (): void | Promise<void> => {
+    if (held.length === 0 && recover === undefined) {
+      if (!connection.isOpen) return
+      if (!context.tryReply('subscription.confirmed', confirmation(events, names, context))) {
+        // the confirmation lists everything the connection is in: past maxMessageSize, all or nothing means nothing
+        context.registry.unindexEvents(connection, connection.removeSubscriptions(addedEvents))
+        for (const channel of fresh) index.remove(connection, channel.name)
+        context.sendError(WireError.tooManySubscriptions, 'Too many subscriptions: the confirmation would exceed maxMessageSize')
+      }
+      return
     }
+    return confirmWithHistory({
+      streams: context.streams,
+      connection,
+      channels: names,
+      held,
+      recover,
+      confirm: (positions) => context.reply('subscription.confirmed', confirmation(events, names, context, positions)),
+      result: (streams) => {
+        context.counters.countRecoveries(streams)
+        context.reply('recovery.result', withRequestId({ streams }, context))
+      }
+    })
   }
   // confirmed once the cluster routes the channels here: a message published after it is received
   const ready = index.ready(names)
   if (ready === undefined) return confirm()
   return ready.then(confirm)
+}
+
+function withRequestId (data: Record<string, unknown>, context: CoreContext): Record<string, unknown> {
+  if (context.requestId !== undefined) data.request_id = context.requestId
+  return data
 }
 
 function unsubscribe (data: UnsubscribeData, context: CoreContext): void {
@@ -138,7 +168,7 @@ function isWithinBound (events: string[], freshChannels: ChannelRequest[], conte
   return false
 }
 
-function confirmation (events: string[], channels: string[], context: CoreContext): Record<string, unknown> {
+function confirmation (events: string[], channels: string[], context: CoreContext, positions?: Record<string, unknown>): Record<string, unknown> {
   const { connection } = context
   const data: Record<string, unknown> = {
     events,
@@ -146,6 +176,7 @@ function confirmation (events: string[], channels: string[], context: CoreContex
     subscriptions: [...connection.subscriptions],
     channel_subscriptions: [...connection.channels]
   }
+  if (positions !== undefined) data.positions = positions
   // the id of the request it answers, so clients can match it
   if (context.requestId !== undefined) data.request_id = context.requestId
   return data

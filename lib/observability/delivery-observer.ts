@@ -10,15 +10,15 @@ import { deliveryChannel } from './tracing.js'
  * call to the last socket write on this node. The publish to other nodes
  * settles later (the trace's asyncEnd).
  */
-export function observedDelivery (delivery: Delivery, metrics: NodeMetrics | undefined, target: DeliveryTarget, type: string, data: unknown): Promise<number> {
+export function observedDelivery (delivery: Delivery, metrics: NodeMetrics | undefined, target: DeliveryTarget, type: string, data: unknown, channel?: string): Promise<number> {
   const startedAt = metrics === undefined ? 0 : performance.now()
   const pending = deliveryChannel.hasSubscribers
-    ? deliveryChannel.tracePromise(deliverNow, { target, type }, undefined, delivery, target, type, data)
-    : deliverNow(delivery, target, type, data)
+    ? deliveryChannel.tracePromise(deliverNow, { target, type }, undefined, delivery, target, type, data, channel)
+    : deliverNow(delivery, target, type, data, channel)
   metrics?.observeDelivery((performance.now() - startedAt) / 1000)
   return pending
 }
 
-function deliverNow (delivery: Delivery, target: DeliveryTarget, type: string, data: unknown): Promise<number> {
-  return delivery.deliver(target, delivery.encode(type, data))
+function deliverNow (delivery: Delivery, target: DeliveryTarget, type: string, data: unknown, channel: string | undefined): Promise<number> {
+  return delivery.deliver(target, delivery.encode(type, data, channel))
 }

@@ -19,13 +19,32 @@ export const MAX_NAMES_PER_SUBSCRIBE = 100
  * the handler, not here, so a malformed one is answered INVALID_CHANNEL
  * naming it (the frame's size is already bounded by maxMessageSize).
  */
-export const SubscribeDataSchema = Type.Object({
+export const SubscribeListsSchema = Type.Object({
   events: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), { minItems: 1, maxItems: MAX_NAMES_PER_SUBSCRIBE, description: 'Event types, each one of the server\'s `events`' })),
   channels: Type.Optional(Type.Array(Type.String(), { minItems: 1, maxItems: MAX_NAMES_PER_SUBSCRIBE, description: 'Channels `namespace:id` of declared namespaces' }))
 })
+
+/** A position the client holds (what subscription.confirmed, connection.established and the offsets told it). */
+export const ClientPositionSchema = Type.Object({
+  epoch: Type.String({ minLength: 1, maxLength: 64 }),
+  offset: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
+})
+export type ClientPosition = Static<typeof ClientPositionSchema>
+
+/**
+ * subscribe may carry `recover`: by channel of its `channels`, the
+ * position the client last had. The server answers subscription.confirmed,
+ * then every message of those channels after the position, in order, then
+ * recovery.result. A key that is not one of `channels` is ignored.
+ */
+export const SubscribeDataSchema = Type.Object({
+  events: SubscribeListsSchema.properties.events,
+  channels: SubscribeListsSchema.properties.channels,
+  recover: Type.Optional(Type.Record(Type.String({ maxLength: 256 }), ClientPositionSchema, { maxProperties: MAX_NAMES_PER_SUBSCRIBE }))
+})
 export type SubscribeData = Static<typeof SubscribeDataSchema>
-export const UnsubscribeDataSchema = SubscribeDataSchema
-export type UnsubscribeData = SubscribeData
+export const UnsubscribeDataSchema = SubscribeListsSchema
+export type UnsubscribeData = Static<typeof UnsubscribeDataSchema>
 
 /** The seed's upload.cancel; host apps register it (see the example app). */
 export const UploadCancelDataSchema = Type.Object({

@@ -12,7 +12,10 @@ export const ServerEnvelopeSchema = <T extends TSchema>(type: string, data: T) =
     data,
     timestamp: Type.String({ format: 'date-time', description: 'When the server built the message' }),
     id: Type.String({ description: 'Unique per message (a UUID)' }),
-    channel: Type.Optional(Type.String({ description: 'Set on a message published to a channel: the channel (`namespace:id`) it was published to' }))
+    channel: Type.Optional(Type.String({ description: 'Set on a message published to a channel: the channel (`namespace:id`) it was published to' })),
+    offset: Type.Optional(Type.Integer({ minimum: 1, description: 'Position in the message\'s stream: the channel\'s (with `channel`) or the inbox\'s (with `inbox`)' })),
+    inbox: Type.Optional(Type.Literal(true, { description: 'Set on a message of the user\'s inbox delivered in its inbox form (then `offset` is the inbox\'s)' })),
+    inbox_offset: Type.Optional(Type.Integer({ minimum: 1, description: 'On a channel copy that is also the user\'s inbox message: its position in the inbox' }))
   })
 
 export interface ServerEnvelope<TType extends string = string, TData = unknown> {
@@ -24,7 +27,83 @@ export interface ServerEnvelope<TType extends string = string, TData = unknown> 
   id: string
   /** The channel (`namespace:id`) the message was published to; absent on event and targeted deliveries. */
   channel?: string
+  /**
+   * The message's position in its stream (see StreamPosition): with
+   * `channel`, in that channel's history (only when its namespace has
+   * `history`); with `inbox`, in the user's inbox.
+   */
+  offset?: number
+  /** The message is in the user's inbox and came in its inbox form (no `channel`): `offset` is the inbox's. */
+  inbox?: true
+  /**
+   * The message is both in a channel the connection is in and in the user's
+   * inbox (a targeted review change to a member): it comes once, in its
+   * channel form, and this is its inbox offset, so that neither stream's
+   * recovery sends it again.
+   */
+  inbox_offset?: number
 }
+
+/**
+ * Where a stream is: `offset` is the last message's (0 for a stream with no
+ * message yet); `epoch` names the stream's history and changes when that
+ * history is lost (a Redis restarted empty, a stream forgotten after a long
+ * idle): a position of another epoch cannot be recovered.
+ */
+export const StreamPositionSchema = Type.Object({
+  epoch: Type.String({ minLength: 1, maxLength: 64 }),
+  offset: Type.Integer({ minimum: 0 })
+})
+export type StreamPosition = Static<typeof StreamPositionSchema>
+
+/** The key of the user's inbox in recovery.result's `streams` (a channel's key is its name). */
+export const INBOX_STREAM = 'inbox'
+
+/**
+ * Why a stream was not recovered: its history was lost (`epoch_changed`),
+ * the missed messages are beyond the history's size or ttl (`too_old`),
+ * more than maxRecoveredMessages were missed (`too_many`), the stream keeps
+ * no history (`no_history`), the channel's authorize refused or the
+ * connection left it (`forbidden`), or the history could not be read right
+ * now (`unavailable`, e.g. Redis is down). In every case the client must
+ * refetch the state the stream's messages would have told it about.
+ */
+export const RecoveryFailureReasonSchema = Type.Union([
+  Type.Literal('epoch_changed'), Type.Literal('too_old'), Type.Literal('too_many'),
+  Type.Literal('no_history'), Type.Literal('forbidden'), Type.Literal('unavailable')
+])
+export type RecoveryFailureReason = Static<typeof RecoveryFailureReasonSchema>
+
+/** The outcome for one stream; `position` is where the stream is now: the client continues from there. */
+export const StreamRecoverySchema = Type.Union([
+  Type.Object({
+    recovered: Type.Literal(true),
+    /** How many missed messages were sent, in order, just before this result. */
+    missed: Type.Integer({ minimum: 0 }),
+    position: Type.Optional(StreamPositionSchema)
+  }),
+  Type.Object({
+    recovered: Type.Literal(false),
+    reason: RecoveryFailureReasonSchema,
+    position: Type.Optional(StreamPositionSchema)
+  })
+])
+export type StreamRecovery = Static<typeof StreamRecoverySchema>
+
+/**
+ * After a subscribe with `recover` (following its subscription.confirmed
+ * and the replayed messages), after connection.established for the inbox
+ * (`inbox=<epoch>:<offset>` on the URL), or unasked when a stream's epoch
+ * changed under a connected client (reason epoch_changed, with the new
+ * position).
+ */
+export const RecoveryResultSchema = Type.Object({
+  /** By stream: a channel name, or INBOX_STREAM ('inbox'). */
+  streams: Type.Record(Type.String(), StreamRecoverySchema),
+  /** The `id` of the subscribe message this answers, when it had one. */
+  request_id: Type.Optional(Type.String())
+})
+export type RecoveryResult = Static<typeof RecoveryResultSchema>
 
 const IsoTime = Type.String({ description: 'ISO 8601 date-time' })
 
@@ -32,9 +111,10 @@ export const ConnectionEstablishedSchema = Type.Object({
   connection_id: Type.String({ description: 'This connection\'s id (app.realtime.sendToConnection)' }),
   user_id: Type.String({ description: 'The user the token (and authenticate) said this is' }),
   server_time: IsoTime,
-  features: Type.Array(Type.String(), { description: 'heartbeat, subscriptions, rate_limiting' }),
+  features: Type.Array(Type.String(), { description: 'heartbeat, subscriptions, rate_limiting; channels and presence when on' }),
   heartbeat_interval_ms: Type.Integer({ description: 'How often the server expects a sign of life' }),
-  connection_timeout_ms: Type.Integer({ description: 'Silence after which the server closes with 4000' })
+  connection_timeout_ms: Type.Integer({ description: 'Silence after which the server closes with 4000' }),
+  inbox: Type.Optional(Type.Object(StreamPositionSchema.properties, { description: 'With the `inbox` option: the inbox\'s position when the connection opened (before any inbox message it receives)' }))
 })
 export type ConnectionEstablished = Static<typeof ConnectionEstablishedSchema>
 
@@ -52,7 +132,8 @@ export const SubscriptionConfirmedSchema = Type.Object({
   channels: Type.Array(Type.String(), { description: 'The channels this request subscribed to (or unsubscribed from)' }),
   subscriptions: Type.Array(Type.String(), { description: 'Every event this connection is subscribed to now' }),
   channel_subscriptions: Type.Array(Type.String(), { description: 'Every channel this connection is in now (subscribed or joined by the server)' }),
-  request_id: Type.Optional(Type.String({ description: 'The `id` of the subscribe/unsubscribe message this answers, when it had one' }))
+  request_id: Type.Optional(Type.String({ description: 'The `id` of the subscribe/unsubscribe message this answers, when it had one' })),
+  positions: Type.Optional(Type.Record(Type.String(), StreamPositionSchema, { description: 'On subscription.confirmed, for each channel of the request whose namespace keeps history: its position when subscribed; every later message of the channel reaches the connection, none before it (except the replay a `recover` asked for, which follows)' }))
 })
 export type SubscriptionConfirmed = Static<typeof SubscriptionConfirmedSchema>
 export const UnsubscriptionConfirmedSchema = SubscriptionConfirmedSchema
@@ -188,6 +269,7 @@ export const ReplySchemas = {
   'unsubscription.confirmed': UnsubscriptionConfirmedSchema,
   'subscription.joined': SubscriptionJoinedSchema,
   'subscription.ended': SubscriptionEndedSchema,
+  'recovery.result': RecoveryResultSchema,
   error: ErrorDataSchema
 } as const
 
@@ -218,6 +300,7 @@ export interface RealtimeEvents {
   'unsubscription.confirmed': UnsubscriptionConfirmed
   'subscription.joined': SubscriptionJoined
   'subscription.ended': SubscriptionEnded
+  'recovery.result': RecoveryResult
   error: ErrorData
   'upload.progress': UploadProgress
   'upload.completed': UploadCompleted

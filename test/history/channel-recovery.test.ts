@@ -1,0 +1,63 @@
+import t from 'tap'
+import { startServer } from '../helpers/server.js'
+import { change, connect, isType, offsets, receiveUntil, subscribe, withHistory } from './support.js'
+
+t.test('a client back after a drop gets every missed channel message in order, then recovery.result, then live ones', async (t) => {
+  const server = await startServer(t, { realtime: withHistory() })
+  const first = await connect(t, server, 'alice')
+  const confirmed = await subscribe(first.client, { channels: ['review:42'] })
+  const start = confirmed.data.positions?.['review:42']
+  t.match(start, { epoch: String, offset: 0 }, 'subscription.confirmed carries the channel\'s position')
+  await server.app.realtime.publish('review:42', change(1))
+  await server.app.realtime.publish('review:42', change(2))
+  const live = [await first.client.next('review.updated'), await first.client.next('review.updated')]
+  t.same(offsets(live), [1, 2], 'each channel message carries its offset')
+  t.equal(live[0]?.channel, 'review:42')
+  await first.client.close()
+
+  for (let n = 3; n <= 5; n++) await server.app.realtime.publish('review:42', change(n))
+  const back = await connect(t, server, 'alice')
+  const again = await subscribe(back.client, { channels: ['review:42'], recover: { 'review:42': { epoch: start?.epoch, offset: 2 } } })
+  t.same(again.data.positions?.['review:42'], { epoch: start?.epoch, offset: 5 }, 'the position is the top at subscribe time')
+  const replay = await receiveUntil(back.client, isType('recovery.result'))
+  t.same(offsets(replay.slice(0, -1)), [3, 4, 5], 'the missed messages, in order')
+  t.same(replay.slice(0, -1).map(m => (m.data as { changes: { n: number } }).changes.n), [3, 4, 5])
+  t.match(replay.at(-1)?.data, { streams: { 'review:42': { recovered: true, missed: 3, position: { epoch: start?.epoch, offset: 5 } } }, request_id: String })
+
+  await server.app.realtime.publish('review:42', change(6))
+  const next = await back.client.next()
+  t.equal(next.type, 'review.updated', 'nothing else came between the result and the next live message')
+  t.equal((next as { offset?: number }).offset, 6)
+})
+
+t.test('recovery refusals: epoch_changed, too_old, too_many, no_history; none replays anything', async (t) => {
+  const server = await startServer(t, {
+    realtime: { ...withHistory(), channels: { review: { history: { size: 5, ttlMs: 60_000 } }, lobby: {} }, maxRecoveredMessages: 3 }
+  })
+  const alice = await connect(t, server, 'alice')
+  const { data } = await subscribe(alice.client, { channels: ['review:42'] })
+  const epoch = data.positions?.['review:42']?.epoch as string
+  for (let n = 1; n <= 8; n++) await server.app.realtime.publish('review:42', change(n))
+
+  const cases = [
+    { recover: { epoch: 'another-epoch', offset: 7 }, reason: 'epoch_changed' },
+    { recover: { epoch, offset: 9 }, reason: 'epoch_changed', why: 'a position past the top is not this history' },
+    { recover: { epoch, offset: 2 }, reason: 'too_old', why: 'offset 3 is beyond size 5' },
+    { recover: { epoch, offset: 4 }, reason: 'too_many', why: '4 missed, maxRecoveredMessages 3' }
+  ]
+  for (const [i, { recover, reason, why }] of cases.entries()) {
+    const client = await connect(t, server, `bob${i}`)
+    await subscribe(client.client, { channels: ['review:42'], recover: { 'review:42': recover } })
+    const [result, ...rest] = await receiveUntil(client.client, isType('recovery.result'))
+    t.same(rest, [], `${reason}: nothing replayed before the result`)
+    t.match(result?.data, { streams: { 'review:42': { recovered: false, reason, position: { epoch, offset: 8 } } } }, why ?? reason)
+  }
+  const ok = await connect(t, server, 'carol')
+  await subscribe(ok.client, { channels: ['review:42'], recover: { 'review:42': { epoch, offset: 5 } } })
+  t.same(offsets(await receiveUntil(ok.client, isType('recovery.result'))), [6, 7, 8, undefined], 'exactly maxRecoveredMessages is recovered')
+
+  const lobby = await connect(t, server, 'dave')
+  const confirmed = await subscribe(lobby.client, { channels: ['lobby:1'], recover: { 'lobby:1': { epoch, offset: 0 } } })
+  t.equal(confirmed.data.positions, undefined, 'a namespace without history gives no position')
+  t.match((await lobby.client.next('recovery.result')).data, { streams: { 'lobby:1': { recovered: false, reason: 'no_history' } } })
+})

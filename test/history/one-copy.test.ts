@@ -1,0 +1,39 @@
+import t from 'tap'
+import { startServer } from '../helpers/server.js'
+import { openSocket } from '../helpers/client.js'
+import { connect, isNote, isType, note, receiveUntil, subscribe, withHistory } from './support.js'
+
+t.test('a targeted review change to a member: one copy with the channel offset and inbox_offset; neither recovery sends it again', async (t) => {
+  const server = await startServer(t, { realtime: withHistory({ maxConnectionsPerUser: 5 }) })
+  const { realtime } = server.app
+  const member = await connect(t, server, 'alice')
+  const elsewhere = await connect(t, server, 'alice')
+  const bob = await connect(t, server, 'bob')
+  const channelPosition = (await subscribe(member.client, { channels: ['review:42'] })).data.positions?.['review:42']
+  await subscribe(bob.client, { channels: ['review:42'] })
+  const inboxEpoch = member.welcome.inbox?.epoch as string
+
+  t.equal(await realtime.broadcastReviewUpdated('42', { n: 1 }, ['alice']), 3)
+  const both = await member.client.next('review.updated')
+  t.match(both, { channel: 'review:42', offset: 1, inbox_offset: 1 }, 'the member the message is addressed to: one copy, both positions')
+  t.equal((both as { inbox?: unknown }).inbox, undefined)
+  t.match(await elsewhere.client.next('review.updated'), { inbox: true, offset: 1, id: both.id }, 'her connection not in the channel: the inbox form')
+  const bobs = await bob.client.next('review.updated')
+  t.match(bobs, { channel: 'review:42', offset: 1, id: both.id })
+  t.equal((bobs as { inbox_offset?: unknown }).inbox_offset, undefined, 'a member not addressed: the channel form')
+  await realtime.sendToConnection(member.id, note('marker'))
+  t.same((await receiveUntil(member.client, isNote('marker'))).length, 1, 'exactly one copy reached the member')
+  await member.client.close()
+
+  await realtime.broadcastReviewUpdated('42', { n: 2 }, ['alice'])
+  const back = await openSocket(`${server.wsUrl}/${server.token('alice')}?inbox=${inboxEpoch}:1`)
+  t.teardown(() => back.close())
+  const inboxReplay = await receiveUntil(back, isType('recovery.result'))
+  t.same(inboxReplay.map(m => [m.type, (m as { offset?: number }).offset]), [['connection.established', undefined], ['review.updated', 2], ['recovery.result', undefined]],
+    'the inbox replays only what it missed')
+  back.send({ type: 'subscribe', id: 's', data: { channels: ['review:42'], recover: { 'review:42': { epoch: channelPosition?.epoch, offset: 1 } } } })
+  const channelReplay = await receiveUntil(back, isType('recovery.result'))
+  t.same(channelReplay.map(m => [m.type, (m as { offset?: number }).offset]), [['subscription.confirmed', undefined], ['review.updated', 2], ['recovery.result', undefined]],
+    'the channel too; a message missed on both streams comes from each, with the same id')
+  t.equal(channelReplay[1]?.id, inboxReplay[1]?.id)
+})

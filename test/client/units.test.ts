@@ -1,0 +1,113 @@
+// The client's pure parts (option checks, URL and backoff helpers, the
+// emitter) and the replies of an older server, which the real plugin never sends.
+import t from 'tap'
+import type { AddressInfo } from 'node:net'
+import { WebSocketServer, type WebSocket as ServerSocket } from 'ws'
+import { preflight, RealtimeClient, resolveWebSocketUrl, toHttpUrl, type RealtimeClientOptions } from '../../lib/client/index.js'
+import { backoffCeiling } from '../../lib/client/backoff.js'
+import { TypedEmitter } from '../../lib/client/emitter.js'
+import { createClient, NodeWebSocket, record, startRealtime, token, type Teardown } from './support.js'
+
+t.test('option checks name the option', async (t) => {
+  const base = { url: 'ws://x/ws', token: 'a', WebSocket: NodeWebSocket }
+  t.throws(() => new RealtimeClient(null as unknown as RealtimeClientOptions), { name: 'TypeError', message: /options are required/ })
+  t.throws(() => new RealtimeClient({ ...base, backoff: { multiplier: 0.5 } }), /backoff.multiplier must be at least 1/)
+  t.throws(() => new RealtimeClient({ ...base, pingIntervalMs: 0 }), /pingIntervalMs must be a positive number/, 'zero is refused where it means nothing')
+  t.throws(() => new RealtimeClient({ ...base, stableAfterMs: Number.NaN }), /stableAfterMs must be a non-negative number/)
+  t.throws(() => new RealtimeClient({ ...base, connectTimeoutMs: '5' as unknown as number }), /connectTimeoutMs must be a positive number/)
+  t.doesNotThrow(() => new RealtimeClient({ ...base, maxQueueSize: 0, stableAfterMs: 0, pongTimeoutMs: 1 }).close(), 'zero is allowed where it means "none"')
+})
+
+t.test('URLs: a path resolves against the page, anything else is refused', async (t) => {
+  t.equal(toHttpUrl('http://a/ws'), 'http://a/ws', 'an http URL is left as is')
+  t.throws(() => resolveWebSocketUrl('/ws'), { message: 'url must be a ws://, wss://, http:// or https:// URL' }, 'no page: a path means nothing')
+  const page = globalThis as { location?: { protocol: string, host: string } }
+  page.location = { protocol: 'https:', host: 'app.example:8443' }
+  t.teardown(() => { delete page.location })
+  t.equal(resolveWebSocketUrl('/ws/'), 'wss://app.example:8443/ws')
+  page.location = { protocol: 'http:', host: 'localhost:3000' }
+  t.equal(resolveWebSocketUrl('/realtime'), 'ws://localhost:3000/realtime')
+  t.throws(() => resolveWebSocketUrl('ws'), /or a path starting with \//, 'on a page, the message mentions the path form')
+})
+
+t.test('the backoff ceiling stays at the cap when the power overflows', async (t) => {
+  const options = { initialDelayMs: 1e300, multiplier: 2, maxDelayMs: 30_000 }
+  t.equal(backoffCeiling(1_000, options), 30_000)
+  t.equal(backoffCeiling(-3, { initialDelayMs: 100, multiplier: 2, maxDelayMs: 30_000 }), 100, 'a negative attempt counts as the first')
+})
+
+t.test('preflight: an answer whose body cannot be read is classified by its status', async (t) => {
+  const fetch = async () => ({ status: 503, headers: { get: () => null }, json: async () => { throw new SyntaxError('Unexpected token <') } })
+  t.match(await preflight({ fetch, url: 'ws://a/ws', token: 't', nowMs: 0 }), { kind: 'busy', statusCode: 503, message: 'HTTP 503' })
+})
+
+t.test('the emitter: off for an event nobody listens to, and its count', async (t) => {
+  const emitter = new TypedEmitter<{ ping: [n: number] }>(() => {})
+  t.equal(emitter.listenerCount('ping'), 0)
+  emitter.off('ping', () => {})
+  t.equal(emitter.listenerCount('ping'), 0)
+})
+
+t.test('waitForOpen with an aborted signal rejects with its reason, without connecting', async (t) => {
+  const client = new RealtimeClient({ url: 'ws://127.0.0.1:1/ws', token: 'x', WebSocket: NodeWebSocket })
+  const reason = new Error('page left')
+  await t.rejects(client.waitForOpen({ signal: AbortSignal.abort(reason) }), reason)
+  t.equal(client.state, 'closed')
+})
+
+t.test('off() removes a listener: only the one kept hears the states', async (t) => {
+  const server = await startRealtime(t)
+  const client = createClient(t, { url: server.url, token: token('olga') })
+  const removed: string[] = []
+  const kept: string[] = []
+  const listener = (change: { state: string }): void => { removed.push(change.state) }
+  client.on('state', listener)
+  client.on('state', (change) => kept.push(change.state))
+  client.off('state', listener)
+  await client.connect()
+  t.same(kept, ['connecting', 'open'])
+  t.same(removed, [])
+})
+
+/** A bare ws server that welcomes the client and answers its frames with `reply`. */
+async function olderServer (t: Teardown, reply: (frame: { type: string, id?: string, data?: Record<string, unknown> }, socket: ServerSocket) => void): Promise<string> {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => new Promise<void>(resolve => { for (const c of wss.clients) c.terminate(); wss.close(() => resolve()) }))
+  await new Promise(resolve => wss.once('listening', resolve))
+  wss.on('connection', (socket) => {
+    socket.send(JSON.stringify({ type: 'connection.established', data: { connection_id: 'c1', user_id: 'u', heartbeat_interval_ms: 0 } }))
+    socket.on('message', (raw) => reply(JSON.parse(raw.toString()), socket))
+  })
+  return `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws`
+}
+
+t.test('an older server that echoes no request id: a confirmation settles the request naming the same events', async (t) => {
+  const frames: Array<{ events: string[] }> = []
+  const url = await olderServer(t, (frame, socket) => {
+    if (frame.type !== 'subscribe') return
+    frames.push(frame.data as { events: string[] })
+    // answers the second request first, without its id
+    if (frames.length === 2) {
+      socket.send(JSON.stringify({ type: 'subscription.confirmed', data: { events: ['b'] } }))
+      socket.send(JSON.stringify({ type: 'subscription.confirmed', data: { events: ['a'] } }))
+    }
+  })
+  const client = createClient(t, { url, token: 'x', fetch: false })
+  await client.connect()
+  const first = client.subscribe(['a'])
+  const second = client.subscribe(['b'])
+  t.same((await second).events, ['b'], 'matched by its events, not by order')
+  t.same((await first).events, ['a'])
+  t.same(client.subscriptions.sort(), ['a', 'b'])
+})
+
+t.test('an older server that confirms other events than asked: the oldest request of the kind is settled', async (t) => {
+  const url = await olderServer(t, (frame, socket) => {
+    if (frame.type === 'subscribe') socket.send(JSON.stringify({ type: 'subscription.confirmed', data: { events: ['renamed'] } }))
+  })
+  const client = createClient(t, { url, token: 'x', fetch: false })
+  const errors = record(client, 'error')
+  await client.connect()
+  t.same((await client.subscribe(['asked'])).events, ['renamed'])
+  t.same(errors.all, [])
+})

@@ -3,10 +3,10 @@
 import t from 'tap'
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer, type WebSocket as ServerSocket } from 'ws'
-import { preflight, RealtimeClient, resolveWebSocketUrl, toHttpUrl, type RealtimeClientOptions } from '../../lib/client/index.js'
+import { ClientErrorCode, preflight, RealtimeClient, resolveWebSocketUrl, toHttpUrl, type RealtimeClientOptions, type WebSocketConstructor } from '../../lib/client/index.js'
 import { backoffCeiling } from '../../lib/client/backoff.js'
 import { TypedEmitter } from '../../lib/client/emitter.js'
-import { createClient, NodeWebSocket, record, startRealtime, token, type Teardown } from './support.js'
+import { createClient, FakeClock, NodeWebSocket, record, startRealtime, token, type Teardown } from './support.js'
 
 t.test('option checks name the option', async (t) => {
   const base = { url: 'ws://x/ws', token: 'a', WebSocket: NodeWebSocket }
@@ -110,4 +110,39 @@ t.test('an older server that confirms other events than asked: the oldest reques
   await client.connect()
   t.same((await client.subscribe(['asked'])).events, ['renamed'])
   t.same(errors.all, [])
+})
+
+t.test('a request the server never answers times out; a restore that times out is reported as an error', async (t) => {
+  const url = await olderServer(t, () => {})
+  const clock = new FakeClock()
+  const client = createClient(t, { url, token: 'x', fetch: false, clock, requestTimeoutMs: 500, subscriptions: ['restored'] })
+  const errors = record(client, 'error')
+  await client.connect()
+  const asked = client.subscribe(['asked'])
+  // both frames are on the wire once the server sees them; then the timers run out
+  clock.advance(500)
+  await t.rejects(asked, { code: ClientErrorCode.timeout, message: /no answer to subscribe within 500 ms/ })
+  t.match((await errors.next())[0], { code: ClientErrorCode.timeout, message: /no answer to subscribe within 500 ms/ }, 'the restore has nobody awaiting it')
+})
+
+t.test('a WebSocket that cannot be created stops the client with CONNECTION_REFUSED', async (t) => {
+  class Unbuildable {
+    constructor () { throw new SyntaxError('The subprotocol is invalid') }
+  }
+  const client = createClient(t, { url: 'ws://127.0.0.1:1/ws', token: 'x', fetch: false, WebSocket: Unbuildable as unknown as WebSocketConstructor })
+  await t.rejects(client.connect(), { code: ClientErrorCode.refused, message: /could not open a WebSocket: The subprotocol is invalid/ })
+  t.equal(client.state, 'closed')
+})
+
+t.test('a request in flight when the connection drops is sent again on the next connection', async (t) => {
+  let connections = 0
+  const url = await olderServer(t, (frame, socket) => {
+    if (frame.type !== 'subscribe') return
+    if (connections++ === 0) { socket.terminate(); return }
+    socket.send(JSON.stringify({ type: 'subscription.confirmed', data: { events: ['late'], request_id: frame.id } }))
+  })
+  const client = createClient(t, { url, token: 'x', fetch: false, backoff: { initialDelayMs: 0, maxDelayMs: 0 } })
+  await client.connect()
+  t.same((await client.subscribe(['late'])).events, ['late'])
+  t.equal(connections, 2, 'answered on the second connection')
 })

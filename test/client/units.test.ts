@@ -146,3 +146,31 @@ t.test('a request in flight when the connection drops is sent again on the next 
   t.same((await client.subscribe(['late'])).events, ['late'])
   t.equal(connections, 2, 'answered on the second connection')
 })
+
+t.test('subscribe with neither a name, a list nor an object rejects with TypeError', async (t) => {
+  const client = new RealtimeClient({ url: 'ws://127.0.0.1:1/ws', token: 'x', WebSocket: NodeWebSocket })
+  await t.rejects(client.subscribe(null as unknown as string), { name: 'TypeError', message: /subscribe takes an event/ })
+  await t.rejects(client.subscribe(42 as unknown as string), TypeError)
+})
+
+t.test('a token function that returns no token, or throws a non-Error, is retried and says why', async (t) => {
+  const answers: Array<() => string> = [() => '', () => { throw 'endpoint down' as unknown as Error }]
+  const client = createClient(t, { url: 'ws://127.0.0.1:1/ws', token: () => (answers.shift() ?? (() => ''))(), fetch: false, backoff: { initialDelayMs: 0, maxDelayMs: 0 } })
+  const retries = record(client, 'reconnect')
+  client.connect()
+  t.match((await retries.next())[0], { error: { code: ClientErrorCode.tokenUnavailable, message: 'could not get a token: the token function returned no token' } })
+  t.match((await retries.next())[0], { error: { code: ClientErrorCode.tokenUnavailable, message: 'could not get a token: endpoint down' } })
+})
+
+t.test('a pong without a pingId is ignored: the ping is settled by its own pong', async (t) => {
+  const url = await olderServer(t, (frame, socket) => {
+    if (frame.type !== 'ping') return
+    socket.send(JSON.stringify({ type: 'pong', data: {} }))
+    socket.send(JSON.stringify({ type: 'pong', data: { pingId: (frame.data as { pingId: string }).pingId } }))
+  })
+  const client = createClient(t, { url, token: 'x', fetch: false })
+  const errors = record(client, 'error')
+  await client.connect()
+  t.type(await client.ping(), 'number')
+  t.same(errors.all, [])
+})

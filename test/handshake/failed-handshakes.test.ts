@@ -24,5 +24,6 @@ t.test('addresses are counted by IPv4 address and by IPv6 /64', async (t) => {
   t.equal(addressKey('2001:db8::1'), '2001:db8:0:0::/64')
   t.equal(addressKey('::1'), '0:0:0:0::/64')
   t.equal(addressKey('fe80::1%eth0'), 'fe80:0:0:0::/64', 'zone ids do not make new addresses')
+  t.equal(addressKey('2001:db8:1:2::'), '2001:db8:1:2::/64', 'nothing after the ::')
   t.not(addressKey('2001:db8:1:3::1'), addressKey('2001:db8:1:2::1'), 'another /64 is another address')
 })

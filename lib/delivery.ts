@@ -178,7 +178,7 @@ export class Delivery {
 
   /** Sends to one connection, its frame shared with the other recipients of `out` (lib/history's fan-out). */
   sendShared (connection: Connection, out: Outgoing): number {
-    return this.#sendOne(connection, out)
+    return this.#sendOne(connection, out, typeof out.bytes !== 'string')
   }
 
   /**

@@ -1,11 +1,16 @@
 import type { StreamCopy } from './stream-copy.js'
 import { INBOX_KEY } from './stream-copy.js'
 
-/** Where a gate's released messages go: the connection's socket, past every gate. */
+/** Where a gate's messages go. */
 export interface GateSink {
-  send (bytes: Buffer | string): void
+  /** A live message the gate lets through at once: sent as any other (shared frame, slow-consumer bound). */
+  send (message: StreamCopy | string): void
+  /** A message the gate held: sent whole, past maxBufferedBytes (the gate's own bound applied while holding). */
+  release (bytes: Buffer | string): void
   /** The held messages passed the bound: the connection is a slow consumer. */
   overflow (): void
+  /** Nothing held or filtered any more: the connection can drop its gate. */
+  idle (): void
 }
 
 /**
@@ -117,12 +122,14 @@ export class RecoveryGate {
     const sendInbox = held.hasInbox && !inboxHeld
     if (sendChannel || sendInbox) {
       const isWhole = sendChannel === (copy.channelText !== undefined) && sendInbox === (copy.inboxOffset !== undefined)
-      this.#sink.send(isWhole ? copy.bytes : copy.render(sendChannel, sendInbox))
+      if (!mayKeep) this.#sink.release(isWhole ? copy.bytes : copy.render(sendChannel, sendInbox))
+      else this.#sink.send(isWhole ? copy : copy.render(sendChannel, sendInbox))
       if (sendChannel) held.hasChannel = false
       if (sendInbox) held.hasInbox = false
     }
     const isHeld = held.hasChannel || held.hasInbox
     if (isHeld && mayKeep) this.#keep(held, copy.bytes.length)
+    if (mayKeep && this.isIdle) this.#sink.idle()
     return isHeld
   }
 
@@ -143,7 +150,7 @@ export class RecoveryGate {
     this.#heldBytes = 0
     for (const entry of held) {
       if (entry.copy === undefined) {
-        this.#sink.send(entry.raw)
+        this.#sink.release(entry.raw)
       } else if (this.#pass(entry, false)) {
         this.#keep(entry, entry.copy.bytes.length)
       }

@@ -74,6 +74,8 @@ export interface HistoryEngine {
    * inbox). Rejects when it could not: the message must then be sent to nobody.
    */
   append (message: StreamAppend): Promise<StreamSequence>
+  /** append, synchronously, for a 'local' engine that can (the in-memory one): the node then delivers in the same tick. */
+  appendNow? (message: StreamAppend): StreamSequence
   /**
    * The stream's position (a stream never seen gets its epoch here) and,
    * with `since`, every message after it in order, or why not: a position

@@ -33,6 +33,10 @@ export interface StreamsHost {
   overflow (connection: Connection): void
 }
 
+function notNumbered (err: unknown): Error {
+  return Object.assign(new PublishFailedError(`the message could not enter its history, and was sent to nobody: ${(err as Error).message}`), { delivered: 0 })
+}
+
 /** Room the offset fields take in the largest form of a message (`"offset"`, `"inbox":true`, `"inbox_offset"`). */
 const OFFSET_FIELDS_BYTES = 96
 
@@ -105,23 +109,32 @@ export class Streams {
    * A message that gets no offset is sent to nobody: no client is left with
    * a hole it cannot see.
    */
-  async publish (target: DeliveryTarget, payload: string, plan: NonNullable<ReturnType<Streams['plan']>>): Promise<number> {
+  publish (target: DeliveryTarget, payload: string, plan: NonNullable<ReturnType<Streams['plan']>>): Promise<number> {
     const message: { -readonly [K in keyof StreamAppend]: StreamAppend[K] } = { target, payload }
     if (plan.channel !== undefined) {
       const text = target.kind === 'channel' ? payload : withChannelField(payload, plan.channel.name)
       message.channel = { name: plan.channel.name, text, history: plan.channel.history }
     }
     if (plan.users !== undefined) message.inbox = { userIds: plan.users, history: this.#options.inbox as HistoryOptions }
-    const size = Buffer.byteLength(message.channel?.text ?? payload) + OFFSET_FIELDS_BYTES
-    if (size > this.#options.maxMessageSize) throw new MessageTooLargeError(size, this.#options.maxMessageSize)
-    let seq: StreamSequence
-    try {
-      seq = await this.engine.append(message)
-    } catch (err) {
-      throw Object.assign(new PublishFailedError(`the message could not enter its history, and was sent to nobody: ${(err as Error).message}`), { delivered: 0 })
+    const text = message.channel?.text ?? payload
+    // a UTF-16 code unit is at most 3 UTF-8 bytes: count bytes only when it could matter
+    if (text.length * 3 + OFFSET_FIELDS_BYTES > this.#options.maxMessageSize) {
+      const size = Buffer.byteLength(text) + OFFSET_FIELDS_BYTES
+      if (size > this.#options.maxMessageSize) return Promise.reject(new MessageTooLargeError(size, this.#options.maxMessageSize))
     }
-    if (this.engine.delivery === 'local') return this.deliverLocal(target, payload, seq)
-    return this.#fanout.count(target)
+    const engine = this.engine
+    if (engine.appendNow !== undefined) {
+      let seq: StreamSequence
+      try {
+        seq = engine.appendNow(message)
+      } catch (err) {
+        return Promise.reject(notNumbered(err))
+      }
+      return Promise.resolve(this.deliverLocal(target, payload, seq))
+    }
+    return engine.append(message).then(
+      (seq) => engine.delivery === 'local' ? this.deliverLocal(target, payload, seq) : this.#fanout.count(target),
+      (err: unknown) => { throw notNumbered(err) })
   }
 
   /** A stream message with its offsets, to this node's connections (from publish, or from another node). */
@@ -146,8 +159,10 @@ export class Streams {
   /** The connection's gate, made on first use. */
   gateOf (connection: Connection): RecoveryGate {
     connection.recovery ??= new RecoveryGate({
-      send: (bytes) => { this.#host.delivery.sendPastGate(connection, bytes) },
-      overflow: () => this.#host.overflow(connection)
+      send: (message) => { this.#host.delivery.sendShared(connection, typeof message === 'string' ? { bytes: message, frame: undefined } : message) },
+      release: (bytes) => { this.#host.delivery.sendPastGate(connection, bytes) },
+      overflow: () => this.#host.overflow(connection),
+      idle: () => this.release(connection)
     }, this.#options.maxBufferedBytes)
     return connection.recovery
   }

@@ -61,7 +61,12 @@ t.test('ring: bounded by capacity, expired oldest first, compacted', async (t) =
 function gateWith (maxHeldBytes = 1 << 20): { gate: RecoveryGate, sent: string[], overflows: number[] } {
   const sent: string[] = []
   const overflows: number[] = []
-  const gate = new RecoveryGate({ send: (bytes) => sent.push(bytes.toString()), overflow: () => overflows.push(1) }, maxHeldBytes)
+  const gate = new RecoveryGate({
+    send: (message) => sent.push(typeof message === 'string' ? message : message.bytes.toString()),
+    release: (bytes) => sent.push(bytes.toString()),
+    overflow: () => overflows.push(1),
+    idle: () => {}
+  }, maxHeldBytes)
   return { gate, sent, overflows }
 }
 const plain = '{"type":"t","data":{},"id":"x"}'

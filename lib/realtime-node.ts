@@ -457,6 +457,16 @@ export class RealtimeNode {
   }
 
   /** A message to the channel's connections on every node; the envelope carries `channel`. */
+  /**
+   * To a channel's connections outside its stream: no offset, not kept in
+   * history. For the plugin's own announcements (presence.joined/left), which
+   * describe the present and must not take the place of a message in a
+   * history of `size` messages, nor be replayed as if still true.
+   */
+  announceToChannel (channel: string, type: string, data: unknown): Promise<number> {
+    return this.delivery.deliver({ kind: 'channel', channel }, this.delivery.encode(type, data, channel))
+  }
+
   deliverToChannel (channel: string, type: string, data: unknown): Promise<number> {
     return this.deliverTo({ kind: 'channel', channel }, type, data, channel)
   }

@@ -217,7 +217,7 @@ export function createMetrics (source: MetricsSource, options: ResolvedMetricsOp
   labelledCounter('messages_received_total', 'Client messages by declared type ("unknown": not JSON, no type, or an undeclared one)', 'type', () => counters.messagesByType, source.messageTypes)
   labelledCounter('errors_sent_total', 'Error frames sent to clients, by wire code', 'code', () => counters.errorsByCode, KNOWN_WIRE_CODES)
   counter('messages_sent_total', 'Messages written to sockets (replies and deliveries)', () => counters.messagesOut)
-  labelledCounter('deliveries_total', 'app.realtime deliveries by target (all, event, users, connection)', 'target', () => counters.deliveriesByTarget, ['all', 'event', 'users', 'connection'])
+  labelledCounter('deliveries_total', 'app.realtime deliveries by target (all, event, users, connection, channel)', 'target', () => counters.deliveriesByTarget, ['all', 'event', 'users', 'connection', 'channel'])
   counter('rate_limited_total', 'Client messages refused with RATE_LIMIT_EXCEEDED', () => counters.rateLimited)
   make(() => new client.Counter({
     name: p + 'slow_consumer_total',

@@ -9,7 +9,8 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 
-export const COVERAGE_FLOORS = { lines: 97.5, statements: 97.5, functions: 95, branches: 93 }
+// the suite reached 99.0 % lines and statements, 96.5 % branches and functions (CI=true, 2026-12-01)
+export const COVERAGE_FLOORS = { lines: 98.5, statements: 98.5, functions: 95.5, branches: 95.5 }
 
 const file = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '.tap', 'report', 'coverage-summary.json')
 let summary

@@ -20,7 +20,7 @@ t.test('every frame the server sends matches the exported schemas', async (t) =>
     realtime: {
       rateLimit: { max: RATE_LIMIT, windowMs: 60000 },
       maxSubscriptionsPerConnection: 20,
-      channels: { review: { authorize: (_connection, id) => id === '1' }, open: {}, room: { presence: true } },
+      channels: { review: { authorize: (_connection, id) => id === '1' }, open: {}, room: { presence: true }, logbook: { history: { size: 10, ttlMs: 60000 } } },
       messages: {
         'note.add': defineMessage({
           schema: Type.Object({ text: Type.String({ maxLength: 20 }) }, { additionalProperties: false }),
@@ -77,6 +77,18 @@ t.test('every frame the server sends matches the exported schemas', async (t) =>
   await server.app.realtime.leave({ userId: 'schema-user' }, 'open:x', 'revoked')
   await seen(client.next('subscription.ended'))
 
+  // history: a position, a numbered message, and a recovery of it after an unsubscribe
+  const positioned = await seen(client.request({ type: 'subscribe', data: { channels: ['logbook:1'] }, id: 'lb' }, 'subscription.confirmed'))
+  const position = (positioned.data.positions as Record<string, { epoch: string, offset: number }>)['logbook:1']
+  t.match(position, { epoch: String, offset: 0 })
+  await server.app.realtime.publish('logbook:1', { type: 'system.notification', data: { message: 'kept', level: 'info', timestamp: now() } })
+  t.match(await seen(client.next('system.notification')), { channel: 'logbook:1', offset: 1 })
+  await seen(client.request({ type: 'unsubscribe', data: { channels: ['logbook:1'] }, id: 'lu' }, 'unsubscription.confirmed'))
+  client.send({ type: 'subscribe', data: { channels: ['logbook:1'], recover: { 'logbook:1': position } }, id: 'lr' })
+  await seen(client.next('subscription.confirmed'))
+  t.match(await seen(client.next('system.notification')), { channel: 'logbook:1', offset: 1 }, 'the missed message, replayed')
+  t.match(await seen(client.next('recovery.result')), { data: { streams: { 'logbook:1': { recovered: true, missed: 1 } } } })
+
   // every subscription event, through the API (the seed's helpers build their own data)
   const api = server.app.realtime
   await api.broadcastToSubscribers('upload.progress', { type: 'upload.progress', data: { upload_id: 'u', progress: 50, bytes_uploaded: 5, total_bytes: 10, timestamp: now() } })
@@ -116,8 +128,9 @@ t.test('every frame the server sends matches the exported schemas', async (t) =>
     const envelope = ServerEnvelopeSchema(frame.type, schema)
     const problems = [...Value.Errors(envelope, frame)].map(e => `${e.path} ${e.message}`)
     t.same(problems, [], `${frame.type}${frame.type === 'error' ? ` ${String(frame.data.code)}` : ''} matches its schema`)
-    // a message published to a channel names it; nothing else is outside the envelope
-    t.same(Object.keys(frame).sort(), frame.channel === undefined ? ['data', 'id', 'timestamp', 'type'] : ['channel', 'data', 'id', 'timestamp', 'type'], 'nothing outside the envelope')
+    // a message published to a channel names it, a stream's message carries its offset; nothing else is outside the envelope
+    const expected = ['data', 'id', 'timestamp', 'type', ...(frame.channel === undefined ? [] : ['channel']), ...(frame.offset === undefined ? [] : ['offset'])]
+    t.same(Object.keys(frame).sort(), expected.sort(), 'nothing outside the envelope')
     types.add(frame.type)
   }
   t.same([...types].sort(), Object.keys(schemas).sort(), `every server message type was received and checked (${types.size})`)

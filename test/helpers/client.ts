@@ -9,6 +9,8 @@ export interface Envelope<T = Record<string, unknown>> {
   id: string
   /** Set on a message published to a channel. */
   channel?: string
+  /** A stream message's position (a channel with history, or the inbox). */
+  offset?: number
 }
 
 export interface CloseInfo { code: number, reason: string }

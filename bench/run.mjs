@@ -7,6 +7,8 @@
 //   node bench/run.mjs [--quick | --smoke] [--targets=ws,fastify-websocket,socketio,fastify-realtime]
 //                      [--scenarios=connect,memory,fanout,echo] [--rounds=N] [--noise-threshold=0.2]
 //                      [--retry-disturbed=N] [--cpu-prof] [--report=bench/out/<raw>.json]
+//                      [--metrics-overhead]   the plugin with metrics off and on, side by side (fanout, echo),
+//                                             writing only the "## Metrics overhead" section of RESULTS.md
 import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { execFileSync } from 'node:child_process'
@@ -19,9 +21,11 @@ import {
 } from './lib/harness.mjs'
 import { fanout } from './lib/fanout.mjs'
 import { renderMarkdown, summarize } from './lib/report.mjs'
+import { METRICS_OVERHEAD_HEADING, renderMetricsOverhead } from './lib/metrics-overhead.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const ALL_TARGETS = ['ws', 'fastify-websocket', 'socketio', 'fastify-realtime']
+/** `fastify-realtime+metrics`: the plugin's target with `metrics: true` (targets/fastify-realtime.mjs, METRICS=1). */
+const ALL_TARGETS = ['ws', 'fastify-websocket', 'socketio', 'fastify-realtime', 'fastify-realtime+metrics']
 const ALL_SCENARIOS = ['connect', 'memory', 'fanout', 'echo']
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => {
@@ -37,8 +41,10 @@ const CONFIGS = {
 }
 const config = { ...CONFIGS[mode] }
 if (args.rounds) config.rounds = Number(args.rounds)
-const targets = args.targets ? String(args.targets).split(',') : ALL_TARGETS
-const scenarios = args.scenarios ? String(args.scenarios).split(',') : ALL_SCENARIOS
+const isMetricsOverhead = args['metrics-overhead'] === true
+const DEFAULT_TARGETS = isMetricsOverhead ? ['fastify-realtime', 'fastify-realtime+metrics'] : ALL_TARGETS.filter((t) => !t.includes('+'))
+const targets = args.targets ? String(args.targets).split(',') : DEFAULT_TARGETS
+const scenarios = args.scenarios ? String(args.scenarios).split(',') : (isMetricsOverhead ? ['fanout', 'echo'] : ALL_SCENARIOS)
 const NOISE_THRESHOLD = Number(args['noise-threshold'] ?? 0.2)
 const LOADGENS = Number(args.loadgens ?? (mode === 'smoke' ? 1 : 2))
 const CONCURRENCY = Number(args.concurrency ?? 100)
@@ -48,7 +54,7 @@ const RETRY_DISTURBED = Number(args['retry-disturbed'] ?? 0)
 
 for (const t of targets) if (!ALL_TARGETS.includes(t)) fail(`unknown target ${t}`)
 for (const s of scenarios) if (!ALL_SCENARIOS.includes(s)) fail(`unknown scenario ${s}`)
-if (targets.includes('fastify-realtime') && !existsSync(join(here, '..', 'dist', 'index.js'))) {
+if (targets.some((t) => t.startsWith('fastify-realtime')) && !existsSync(join(here, '..', 'dist', 'index.js'))) {
   fail('dist/index.js is missing: run `npm run build` first (or leave fastify-realtime out of --targets)')
 }
 
@@ -62,7 +68,13 @@ const log = (...a) => console.log(...a)
 let runLabel = ''
 
 function startTarget (target) {
-  return startTargetProcess(target, args['cpu-prof'] ? { cpuProfLabel: runLabel } : {})
+  // `fastify-realtime+metrics`: the same target script with METRICS=1
+  const [script, variant] = target.split('+')
+  return startTargetProcess(target, {
+    script,
+    env: { METRICS: variant === 'metrics' ? '1' : '0' },
+    ...(args['cpu-prof'] ? { cpuProfLabel: runLabel } : {})
+  })
 }
 
 function startLoadgens (target, port, n) {
@@ -208,7 +220,8 @@ function gitCommit () {
 function rerender (file) {
   const raw = JSON.parse(readFileSync(file, 'utf8'))
   raw.summary = summarize(raw.runs, raw.targets, { noiseThreshold: raw.noiseThreshold })
-  writeFileSync(join(here, 'RESULTS.md'), withNotes(renderMarkdown(raw)))
+  const isOverheadRun = raw.targets.includes('fastify-realtime+metrics') && !raw.targets.includes('ws')
+  writeFileSync(join(here, 'RESULTS.md'), isOverheadRun ? replaceSection(renderMetricsOverhead(raw)) : withNotes(renderMarkdown(raw)))
   log(`wrote bench/RESULTS.md from ${file}`)
 }
 
@@ -227,6 +240,18 @@ function withNotes (md) {
   const current = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : ''
   const foreign = current.split(/\n(?=## )/).slice(1).filter((section) => !own.some((h) => section.startsWith(h)))
   return [md, notes, ...foreign].filter((x) => x !== '').map((x) => x.replace(/\n*$/, '\n')).join('\n')
+}
+
+/** The metrics-overhead run owns one section of RESULTS.md: replaced in place (or appended), the rest kept. */
+function replaceSection (section) {
+  const resultsFile = join(here, 'RESULTS.md')
+  const current = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '# Benchmark results\n'
+  const parts = current.split(/\n(?=## )/)
+  const at = parts.findIndex((p) => p.startsWith(METRICS_OVERHEAD_HEADING))
+  const own = section.replace(/\n*$/, '\n')
+  if (at === -1) parts.push(own)
+  else parts[at] = own
+  return parts.map((p) => p.replace(/\n*$/, '\n')).join('\n')
 }
 
 async function main () {
@@ -269,8 +294,14 @@ async function main () {
   const outFile = join(outDir, `${mode}-${stamp}.json`)
   writeFileSync(outFile, JSON.stringify(raw, null, 1))
   log(`raw results: ${outFile}`)
-  const md = renderMarkdown(raw)
-  if (mode === 'smoke') {
+  const md = isMetricsOverhead ? renderMetricsOverhead(raw) : renderMarkdown(raw)
+  if (isMetricsOverhead) {
+    log(md)
+    if (mode !== 'smoke') {
+      writeFileSync(join(here, 'RESULTS.md'), replaceSection(md))
+      log(`wrote the "${METRICS_OVERHEAD_HEADING}" section of bench/RESULTS.md`)
+    }
+  } else if (mode === 'smoke') {
     log(md)
   } else {
     writeFileSync(join(here, 'RESULTS.md'), withNotes(md))

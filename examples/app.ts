@@ -4,14 +4,15 @@ import fastifyJwt from '@fastify/jwt'
 import fastifyStatic from '@fastify/static'
 import { Type, type Static } from '@sinclair/typebox'
 import realtime, {
-  defineMessage, NotificationLevelSchema, UploadCancelDataSchema, type RealtimeOptions
+  defineMessage, NotificationLevelSchema, UploadCancelDataSchema, type MetricsRegistry, type RealtimeOptions
 } from 'fastify-realtime'
 import { SimulatedUploads } from './uploads.js'
 import { ReviewStore } from './reviews.js'
-import { exampleChannels } from './channels.js'
+import { EXAMPLE_HISTORY, exampleChannels } from './channels.js'
 import { reviewRoutes, reviewChannel } from './review-routes.js'
 import { channelRoutes } from './channel-routes.js'
 import { UserIdSchema, callerOf, Delivered } from './http.js'
+import { examplePresence, presenceRoutes, UserDirectory } from './presence.js'
 
 export interface BuildOptions {
   jwtSecret: string
@@ -21,6 +22,8 @@ export interface BuildOptions {
   uploadStepMs?: number
   /** Reviews the in-memory store keeps (the oldest is forgotten past it). */
   maxReviews?: number
+  /** The prom-client registry for the plugin's metrics (server.ts adds Node's default metrics to it); the plugin's own by default. */
+  metricsRegistry?: MetricsRegistry
 }
 
 const TokenBody = Type.Object({ userId: UserIdSchema }, { additionalProperties: false })
@@ -52,14 +55,20 @@ export async function buildApp (options: BuildOptions): Promise<FastifyInstance>
       for (const userId of review.members) app.realtime.leave({ userId }, reviewChannel(review.id), 'deleted').catch(() => {})
     }
   })
+  const directory = new UserDirectory()
 
   // The host owns JWT: the plugin uses this registration (and its pinned algorithm)
   await app.register(fastifyJwt, { secret: options.jwtSecret, verify: { algorithms: ['HS256'] }, sign: { algorithm: 'HS256', expiresIn: '1h' } })
 
   await app.register(realtime, {
+    metrics: options.metricsRegistry === undefined ? true : { registry: options.metricsRegistry },
+    asyncapi: { title: 'fastify-realtime example app', description: 'The example host app of fastify-realtime (examples/app.ts): the protocol\'s own messages, its upload.cancel message and its review, upload and lobby namespaces.' },
+    // each user's inbox (notifications, file statuses, targeted review changes) is recovered after a reconnect too
+    inbox: EXAMPLE_HISTORY,
     ...options.realtime,
     prefix: '/api/v1',
     channels: exampleChannels(reviews, uploads),
+    presence: examplePresence(typeof options.realtime?.presence === 'object' ? options.realtime.presence : {}),
     messages: {
       'upload.cancel': defineMessage({
         schema: UploadCancelDataSchema,
@@ -82,9 +91,22 @@ export async function buildApp (options: BuildOptions): Promise<FastifyInstance>
       await request.jwtVerify()
     }
 
+    // for a load balancer's check, so no token: 200 while ok or degraded (local delivery works), 503 when failing
+    api.get('/realtime/health', async (_request, reply) => {
+      const health = app.realtime.health()
+      reply.code(health.status === 'failing' ? 503 : 200)
+      return health
+    })
+
     api.post<{ Body: Static<typeof TokenBody> }>('/auth/token', {
       schema: { body: TokenBody, response: { 200: Type.Object({ token: Type.String() }) } }
-    }, async (request) => ({ token: app.jwt.sign({ sub: request.body.userId }) }))
+    }, async (request) => {
+      directory.add(request.body.userId)
+      return { token: app.jwt.sign({ sub: request.body.userId }) }
+    })
+
+    // the protocol reference (AsyncAPI 3.0), public like any API description; docs/protocol.md is generated from it
+    api.get('/realtime/asyncapi.json', async () => app.realtime.asyncapi())
 
     api.register(async (secured) => {
       secured.addHook('onRequest', authenticated)
@@ -115,6 +137,7 @@ export async function buildApp (options: BuildOptions): Promise<FastifyInstance>
       })
 
       secured.get('/realtime/stats', async () => app.realtime.stats())
+      presenceRoutes(secured, app, directory)
     })
   }, { prefix: '/api/v1' })
 

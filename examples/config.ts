@@ -7,6 +7,9 @@ export interface ExampleConfig {
   jwtSecret: string
   isDevelopmentSecret: boolean
   redisUrl: string | undefined
+  /** GET /metrics listens here, apart from the public port. */
+  metricsPort: number
+  metricsHost: string
   realtime: RealtimeOptions
 }
 
@@ -60,11 +63,13 @@ export function realtimeOptionsFromEnv (env: Env): RealtimeOptions {
     maxEventLoopDelayMs: integer(env, 'REALTIME_MAX_EVENT_LOOP_DELAY_MS'),
     allowedOrigins: origins === undefined || origins.trim() === '' ? undefined : origins.split(',').map(origin => origin.trim()).filter(Boolean)
   })
+  const presenceGraceMs = integer(env, 'REALTIME_PRESENCE_GRACE_MS')
+  if (presenceGraceMs !== undefined) options.presence = { offlineGraceMs: presenceGraceMs }
   if (Object.keys(rateLimit).length > 0) options.rateLimit = rateLimit
   if (handshakeMax === 0) {
     options.handshakeRateLimit = false
   } else if (handshakeMax !== undefined || handshakeWindow !== undefined) {
-    options.handshakeRateLimit = defined({ max: handshakeMax, timeWindowMs: handshakeWindow })
+    options.handshakeRateLimit = defined({ max: handshakeMax, windowMs: handshakeWindow })
   }
   return options
 }
@@ -77,6 +82,8 @@ export function loadConfig (env: Env = process.env): ExampleConfig {
     jwtSecret: secret === undefined || secret === '' ? DEVELOPMENT_SECRET : secret,
     isDevelopmentSecret: secret === undefined || secret === '',
     redisUrl: env.REDIS_URL === '' ? undefined : env.REDIS_URL,
+    metricsPort: integer(env, 'METRICS_PORT') ?? 9464,
+    metricsHost: env.METRICS_HOST ?? '127.0.0.1',
     realtime: realtimeOptionsFromEnv(env)
   }
 }

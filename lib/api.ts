@@ -1,7 +1,11 @@
 import type { ConnectionInfo } from './connection.js'
 import type { RealtimeStats } from './stats.js'
 import type { ClusterStats, MembershipTarget } from './adapters/adapter.js'
+import type { RealtimeHealth } from './observability/health.js'
+import type { MetricsRegistry } from './observability/metrics.js'
 import type { NotificationLevel, OutboundMessage, RealtimeEvents } from './protocol/server-messages.js'
+import type { PresenceApi } from './presence/presence-api.js'
+import type { AsyncApiDocument } from './asyncapi/types.js'
 
 export interface NotificationOptions {
   level?: NotificationLevel
@@ -40,7 +44,7 @@ export interface ClusterView extends ClusterStats {
  * of this node's connections it is for. One that cannot get its offsets is
  * sent to nobody: FST_REALTIME_PUBLISH_FAILED with `delivered: 0`.
  */
-export interface RealtimeApi {
+export interface RealtimeApi extends PresenceApi {
   /** This process's node id (unique per process). */
   readonly nodeId: string
   sendToConnection<K extends string>(connectionId: string, message: OutboundMessage<K>): Promise<number>
@@ -75,6 +79,14 @@ export interface RealtimeApi {
   clusterStats (): Promise<ClusterView>
   getConnection (connectionId: string): ConnectionInfo | undefined
   connectionsOf (userId: string): ConnectionInfo[]
+  /**
+   * The protocol of this server as an AsyncAPI 3.0 document, built from the
+   * schemas that validate its frames: every client and server message (your
+   * `messages` and `events` included), the channel namespaces, the token
+   * locations as security schemes, close codes and wire error codes. Built
+   * once, on the first call; the same deeply frozen object after that.
+   */
+  asyncapi (): AsyncApiDocument
 
   // ---- channels (`namespace:id` of a declared namespace) ----
 
@@ -104,6 +116,14 @@ export interface RealtimeApi {
   subscribersOf (channel: string): number
   /** Connections in `channel` across the cluster (this node's count without a cluster adapter). */
   clusterSubscribersOf (channel: string): Promise<number>
+  /**
+   * For a load balancer's check: 'ok', 'degraded' (the cluster adapter is
+   * away; local delivery works) or 'failing' (this node refuses new
+   * connections: shutting down, full or overloaded).
+   */
+  health (): RealtimeHealth
+  /** The prom-client registry holding the plugin's metrics (the host's when it gave one); undefined when metrics are off. */
+  readonly metricsRegistry: MetricsRegistry | undefined
 }
 
 /** Whose membership join/leave changes: every connection of a user, or one connection. */

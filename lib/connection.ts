@@ -1,4 +1,5 @@
-import type { WebSocket } from 'ws'
+import type { ServerSocket } from './server-socket.js'
+import type { RealtimeUser } from './host-types.js'
 import type { FastifyBaseLogger } from 'fastify'
 import { CloseCode } from './protocol/codes.js'
 import { MAX_CLOSE_REASON_BYTES, truncateUtf8 } from './bounded-text.js'
@@ -9,8 +10,8 @@ import type { RecoveryGate } from './history/gate.js'
 export interface ConnectionInfo {
   readonly id: string
   readonly userId: string
-  /** What `authenticate` returned as `user`, if anything. */
-  readonly user: unknown
+  /** What `authenticate` returned as `user`, if anything (typed by RealtimeTypes). */
+  readonly user: RealtimeUser
   readonly subscriptions: ReadonlySet<string>
   /** The channels (`namespace:id`) it is in: subscribed to, or joined by the server. */
   readonly channels: ReadonlySet<string>
@@ -33,14 +34,18 @@ const SENDER_IDLE = 0
 const EMPTY: ReadonlySet<string> = new Set()
 
 /**
- * One open connection: the only place that calls the ws socket's methods.
+ * One open connection. Once the node has accepted a socket, its sends, pings
+ * and closes go through here (the node only attaches the listeners). Sockets
+ * are also closed directly elsewhere: one refused after the upgrade, before
+ * it has a Connection (routes.ts), and at shutdown the ws server's other
+ * clients and any socket still open after the grace (shutdown.ts).
  * Kept small on purpose (thousands of them live at once): no timers, no
  * request or reply, the child logger made only when something is logged.
  */
 export class Connection implements ConnectionInfo {
   readonly id: string
   readonly userId: string
-  readonly user: unknown
+  readonly user: RealtimeUser
   readonly connectedAt: number
   /** Last sign of life (a message or a pong), in ms since the epoch. */
   lastSeenAt: number
@@ -55,11 +60,11 @@ export class Connection implements ConnectionInfo {
   #subscriptions: Set<string> | undefined
   #channels: Set<string> | undefined
   #isOpen = true
-  readonly #socket: WebSocket
+  readonly #socket: ServerSocket
   readonly #parentLog: FastifyBaseLogger
   #log: FastifyBaseLogger | undefined
 
-  constructor (socket: WebSocket, id: string, userId: string, user: unknown, expiresAt: number, log: FastifyBaseLogger, now: number) {
+  constructor (socket: ServerSocket, id: string, userId: string, user: RealtimeUser, expiresAt: number, log: FastifyBaseLogger, now: number) {
     this.#socket = socket
     this.id = id
     this.userId = userId
@@ -176,6 +181,9 @@ export class Connection implements ConnectionInfo {
   /** When the server started closing this connection (ms since the epoch), 0 while open. */
   closingSince = 0
 
+  /** The code the server closed with (metrics and logs), 0 while it has not. */
+  closeCode = 0
+
   /**
    * Starts the closing handshake; the node cuts the socket off if the peer
    * never answers. The reason is cut to the 123 bytes a close frame holds
@@ -187,6 +195,7 @@ export class Connection implements ConnectionInfo {
     if (!this.#isOpen) return
     this.#isOpen = false
     this.closingSince = Date.now()
+    this.closeCode = code
     try {
       this.#socket.close(code, truncateUtf8(String(reason), MAX_CLOSE_REASON_BYTES))
     } catch (err) {

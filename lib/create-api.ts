@@ -2,11 +2,15 @@ import type { RealtimeApi, NotificationOptions, ClusterView } from './api.js'
 import type { RealtimeNode } from './realtime-node.js'
 import type { Adapter } from './adapters/adapter.js'
 import type { OutboundMessage } from './protocol/server-messages.js'
+import type { RealtimeHealth } from './observability/health.js'
+import type { MetricsRegistry } from './observability/metrics.js'
 import { CloseCode } from './protocol/codes.js'
 import { InvalidChannelError, InvalidCloseCodeError, InvalidOutboundMessageError, PublishFailedError } from './errors.js'
 import { MAX_CLOSE_REASON_BYTES, truncateUtf8 } from './bounded-text.js'
 import type { MembershipTarget } from './adapters/adapter.js'
 import { CHANNEL_ID_PATTERN } from './channels/names.js'
+import { createPresenceApi } from './presence/presence-api.js'
+import type { AsyncApiDocument } from './asyncapi/types.js'
 
 function checkMessage (message: OutboundMessage<string>): void {
   if (message === null || typeof message !== 'object') throw new InvalidOutboundMessageError('message must be { type, data }')
@@ -23,8 +27,14 @@ function checkCloseCode (code: number): void {
   throw new InvalidCloseCodeError(String(code))
 }
 
+/** What the plugin's observability adds to the API. */
+export interface ApiObservability {
+  health: () => RealtimeHealth
+  metricsRegistry: MetricsRegistry | undefined
+}
+
 /** The seed's helpers, on top of the node's delivery. */
-export function createRealtimeApi (node: RealtimeNode, adapter: Adapter): RealtimeApi {
+export function createRealtimeApi (node: RealtimeNode, adapter: Adapter, observability: ApiObservability, asyncapi: () => AsyncApiDocument): RealtimeApi {
   const now = (): string => new Date().toISOString()
   const toUsers = (userIds: readonly string[], type: string, data: unknown, subscribedTo?: string): Promise<number> =>
     node.deliverTo(subscribedTo === undefined ? { kind: 'users', userIds } : { kind: 'users', userIds, event: subscribedTo }, type, data)
@@ -82,6 +92,7 @@ export function createRealtimeApi (node: RealtimeNode, adapter: Adapter): Realti
       try {
         await adapter.publish({ kind: 'disconnect', userId, code, reason: trimmed })
       } catch (err) {
+        node.counters.publishFailures++
         throw Object.assign(new PublishFailedError((err as Error).message), { delivered: closed })
       }
       return closed
@@ -96,6 +107,10 @@ export function createRealtimeApi (node: RealtimeNode, adapter: Adapter): Realti
     },
     getConnection: (connectionId) => node.registry.get(connectionId),
     connectionsOf: (userId) => [...(node.registry.forUser(userId) ?? [])],
+    health: observability.health,
+    metricsRegistry: observability.metricsRegistry,
+    ...createPresenceApi(node.presence, node.channels),
+    asyncapi,
 
     async publish (channel, message) {
       checkChannel(channel)

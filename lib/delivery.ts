@@ -7,6 +7,8 @@ import { InvalidOutboundMessageError, MessageTooLargeError, PublishFailedError }
 import { frameText } from './frame.js'
 import type { ChannelIndex } from './channels/channel-index.js'
 import { withChannelField } from './channels/envelope.js'
+import { CloseCode } from './protocol/codes.js'
+import { closeFields } from './observability/labels.js'
 
 export interface Encoded {
   /** The JSON text, for other nodes. */
@@ -90,6 +92,7 @@ export class Delivery {
     try {
       await this.#adapter.publish({ kind: 'deliver', target, payload: encoded.text })
     } catch (err) {
+      this.#counters.publishFailures++
       const error = new PublishFailedError((err as Error).message)
       Object.assign(error, { delivered })
       throw error
@@ -204,7 +207,7 @@ export class Delivery {
       this.#counters.slowConsumerEvents++
     } else if (result === 'closed') {
       this.#counters.slowConsumerEvents++
-      connection.log.warn({ bufferedBytes: connection.bufferedAmount }, 'closing slow consumer')
+      connection.log.warn({ bufferedBytes: connection.bufferedAmount, ...closeFields(CloseCode.slowConsumer) }, 'closing slow consumer')
       this.onClosed?.(connection)
     } else if (result === 'failed') {
       // the connection logged ws's error and closed itself: never a throw into a socket callback or a fan-out loop

@@ -49,3 +49,11 @@ export const AdapterUnavailableError = createError<'FST_REALTIME_ADAPTER_UNAVAIL
 // Shutdown: a handshake still in progress when app.close() began
 export const ServerClosingError = createError<'FST_REALTIME_SERVER_CLOSING', []>(
   'FST_REALTIME_SERVER_CLOSING', 'Server is shutting down, try again later', 503)
+// Observability, at register time
+export const MetricsDependencyMissingError = createError<'FST_REALTIME_METRICS_DEPENDENCY_MISSING', []>(
+  'FST_REALTIME_METRICS_DEPENDENCY_MISSING', 'fastify-realtime: metrics need the optional peer dependency prom-client@15: npm install it')
+// Presence, from app.realtime.isOnline / onlineUsers / onlineCount / presenceOf
+export const PresenceDisabledError = createError<'FST_REALTIME_PRESENCE_DISABLED', [string]>(
+  'FST_REALTIME_PRESENCE_DISABLED', 'fastify-realtime: %s')
+export const InvalidPresenceQueryError = createError<'FST_REALTIME_PRESENCE_QUERY_INVALID', [string]>(
+  'FST_REALTIME_PRESENCE_QUERY_INVALID', 'fastify-realtime: invalid presence query: %s')

@@ -13,7 +13,7 @@
 export interface FailedHandshakeLimit {
   /** Failures per address per window, on top of one per successful handshake. */
   max: number
-  timeWindowMs: number
+  windowMs: number
 }
 
 interface AddressWindow {
@@ -34,7 +34,7 @@ export class FailedHandshakes {
 
   constructor (limit: FailedHandshakeLimit, maxAddresses = MAX_TRACKED_ADDRESSES) {
     this.#max = limit.max
-    this.#windowMs = limit.timeWindowMs
+    this.#windowMs = limit.windowMs
     this.#maxAddresses = maxAddresses
   }
 

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { ResolvedOptions } from './options.js'
 import type { RealtimeNode, Identity } from './realtime-node.js'
 import type { Adapter } from './adapters/adapter.js'
+import type { RealtimeTokenPayload, RealtimeUser } from './host-types.js'
 import {
   ForbiddenOriginError, HandshakeRateLimitedError, HandshakeTimeoutError, ServerClosingError, ServerFullError,
   ServerOverloadedError, UnauthorizedError, UserConnectionLimitError
@@ -69,33 +70,35 @@ export function createHandshakeHook (deps: HandshakeDeps) {
   // hook and no cluster slot to claim, a handshake costs no promise, timer or microtask.
   return function realtimeHandshake (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
     const address = failures === undefined ? undefined : clientAddress(request)
-    if (address !== undefined) {
-      // an address that only fails is answered here, before any token work
-      const retryAfterMs = (failures as FailedHandshakes).retryAfterMs(address, Date.now())
-      if (retryAfterMs > 0) return refuseFlood(request, reply, retryAfterMs)
-    }
+    // an address over its failure budget: every further failure is a 429 with Retry-After
+    const overBudgetMs = address === undefined ? 0 : (failures as FailedHandshakes).retryAfterMs(address, Date.now())
+    // a key function may fetch keys (JWKS): an address over its budget gets no such work, it is answered here.
+    // A static key's check costs microseconds, so a valid token still gets in (a NAT neighbour of a flooder).
+    if (overBudgetMs > 0 && deps.verifier().isAsync === true) return refuseFlood(request, reply, overBudgetMs)
     const token = checkBeforeToken(request)
-    if (typeof token !== 'string') return refuse(request, reply, token, address)
+    if (typeof token !== 'string') return refuse(request, reply, token, address, overBudgetMs)
     const verified = verifyToken(token, request)
-    if (verified instanceof Error) return refuse(request, reply, verified, address)
+    if (verified instanceof Error) return refuse(request, reply, verified, address, overBudgetMs)
     if (!(verified instanceof Promise) && options.authenticate === undefined && !claimsSlot(request)) {
       const outcome = admit(verified.payload, verified.userId, undefined)
-      if (outcome instanceof Error) return refuse(request, reply, outcome, address)
+      if (outcome instanceof Error) return refuse(request, reply, outcome, address, overBudgetMs)
       accepted(request, outcome, address)
       return done()
     }
     withinDeadline(slowChecks(request, verified), options.handshakeTimeoutMs, (late) => releaseSlot(adapter, late, request))
       .then((outcome) => {
-        if (outcome === TIMED_OUT) return refuse(request, reply, new HandshakeTimeoutError(), address)
-        if (outcome instanceof Error) return refuse(request, reply, outcome, address)
+        if (outcome === TIMED_OUT) return refuse(request, reply, new HandshakeTimeoutError(), address, overBudgetMs)
+        if (outcome instanceof Error) return refuse(request, reply, outcome, address, overBudgetMs)
         accepted(request, outcome, address)
         done()
       }, done)
   }
 
-  function refuse (request: FastifyRequest, reply: FastifyReply, refusal: HandshakeError, address: string | undefined): void {
+  function refuse (request: FastifyRequest, reply: FastifyReply, refusal: HandshakeError, address: string | undefined, overBudgetMs = 0): void {
+    if (overBudgetMs > 0 && isFailure(refusal.statusCode)) return refuseFlood(request, reply, overBudgetMs)
     node.counters.connectionsRejected++
     if (address !== undefined && isFailure(refusal.statusCode)) (failures as FailedHandshakes).failed(address, Date.now())
+    node.handshakes.refused(request, refusal)
     request.log.debug({ statusCode: refusal.statusCode, code: refusal.code }, 'websocket handshake refused')
     const statusCode = refusal.statusCode ?? 401
     reply.code(statusCode).send({ statusCode, code: refusal.code, error: errorName(statusCode), message: refusal.message })
@@ -158,7 +161,7 @@ export function createHandshakeHook (deps: HandshakeDeps) {
   }
 
   /** The limits, checked again after any await: other handshakes may have been admitted, or close() begun, meanwhile. */
-  function admit (payload: Record<string, unknown>, userId: string, user: unknown): HandshakeError | Identity {
+  function admit (payload: Record<string, unknown>, userId: string, user: RealtimeUser): HandshakeError | Identity {
     if (node.isClosing) return new ServerClosingError()
     if (node.registry.size >= options.maxConnections) return new ServerFullError()
     if (node.registry.countForUser(userId) >= options.maxConnectionsPerUser) {
@@ -173,12 +176,13 @@ export function createHandshakeHook (deps: HandshakeDeps) {
     const verified = await pending
     if (verified instanceof Error) return verified
     let userId = verified.userId
-    let user: unknown
+    let user: RealtimeUser
     if (options.authenticate !== undefined) {
       if (node.isClosing) return new ServerClosingError()
       let result
       try {
-        result = await options.authenticate(verified.payload, request)
+        // the hook sees `sub` as the checked user id string, also when the token's sub is a number
+        result = await options.authenticate({ ...verified.payload, sub: verified.userId } as RealtimeTokenPayload, request)
       } catch (err) {
         request.log.warn({ err }, 'authenticate hook failed')
         return new UnauthorizedError('Authentication failed')

@@ -1,7 +1,9 @@
 /**
  * One sweep for all connections (never a timer per connection): pings the
- * quiet ones, closes those silent past the timeout, and anything else that
- * is due at a coarse tick (expired tokens, stale rate-limit windows).
+ * quiet ones, closes those silent past the timeout and those whose token
+ * expired; afterSweep does the rest that is due at a coarse tick (the node:
+ * cutting off closes never answered, owed RATE_LIMIT_EXCEEDED answers, pruning
+ * the rate limiter, the load sample).
  */
 export interface Sweepable {
   lastSeenAt: number

@@ -10,6 +10,8 @@ type JwtOptions = NonNullable<ResolvedOptions['jwt']>
  */
 export interface JwtVerifier {
   verify (token: string, request: FastifyRequest): unknown
+  /** A key function (JWKS): verifying may fetch keys, so a flooding address gets none of it. */
+  readonly isAsync?: boolean
 }
 
 /** The @fastify/jwt options the plugin registers, with the verify algorithm pinned. */
@@ -75,6 +77,7 @@ function hasKeyFunction (jwt: { verify (token: string): unknown }): boolean {
 
 /** Verifies through @fastify/jwt's `request.jwtVerify`, with the token the handshake found. */
 const requestVerifier: JwtVerifier = {
+  isAsync: true,
   verify: (token, request) => new Promise((resolve, reject) => {
     const options = { extractToken: () => token } as unknown as Parameters<FastifyRequest['jwtVerify']>[0]
     request.jwtVerify(options as never, (err: Error | null, payload: unknown) => {

@@ -6,8 +6,10 @@ import { DEFAULT_EVENTS } from './protocol/server-messages.js'
 import { InvalidOptionsError } from './errors.js'
 import type { Adapter } from './adapters/adapter.js'
 import type { MessageHandler } from './router.js'
+import { resolvePresenceOptions, type PresenceOptions, type ResolvedPresenceOptions } from './presence/options.js'
 import type { ChannelNamespaceOptions } from './channels/namespace.js'
 import { checkChannels } from './channels/check-options.js'
+import { acceptDeprecatedOptions } from './deprecated-options.js'
 import { HistoryOptionsSchema, type HistoryOptions } from './history/options.js'
 
 /**
@@ -18,6 +20,8 @@ import { HistoryOptionsSchema, type HistoryOptions } from './history/options.js'
  * (about 360 bytes) leaves about 660 for the user id.
  */
 export const MIN_MAX_MESSAGE_SIZE = 1024
+import { checkMetricsOption, type MetricsOptions, type ResolvedMetricsOptions } from './observability/metrics.js'
+import type { AuthenticateResult, RealtimeTokenPayload } from './host-types.js'
 
 /** The data options: one schema, every default declared here. */
 export const RealtimeDataOptionsSchema = Type.Object({
@@ -44,9 +48,9 @@ export const RealtimeDataOptionsSchema = Type.Object({
     Type.Literal(false),
     Type.Object({
       max: Type.Integer({ minimum: 1, default: 100, description: 'failed handshakes per client address per window, plus one per successful handshake' }),
-      timeWindowMs: Type.Integer({ minimum: 1, default: 60000 })
+      windowMs: Type.Integer({ minimum: 1, default: 60000 })
     }, { additionalProperties: false })
-  ], { default: { max: 100, timeWindowMs: 60000 } }),
+  ], { default: { max: 100, windowMs: 60000 } }),
   authorizeTimeoutMs: Type.Integer({ minimum: 1, default: 5000, description: 'a channel authorize not answered in time refuses with reason timeout' }),
   maxSubscriptionsPerConnection: Type.Integer({ minimum: 1, default: 100, description: 'events + channels one connection may hold; a subscribe past it is refused' }),
   /** Each user's inbox stream: everything addressed to the user, kept for recovery after a reconnect; off when left out. */
@@ -56,26 +60,58 @@ export const RealtimeDataOptionsSchema = Type.Object({
     Type.Literal(false),
     Type.Object({
       max: Type.Integer({ minimum: 1, default: 60 }),
-      timeWindowMs: Type.Integer({ minimum: 1, default: 60000 })
+      windowMs: Type.Integer({ minimum: 1, default: 60000 })
     }, { additionalProperties: false })
-  ], { default: false, description: 'every upgrade attempt per client address, through @fastify/rate-limit; off by default' })
+  ], { default: false, description: 'every upgrade attempt per client address, through @fastify/rate-limit; off by default' }),
+  asyncapi: Type.Object({
+    title: Type.String({ minLength: 1, default: 'fastify-realtime' }),
+    version: Type.String({ minLength: 1, default: '1.0.0', description: 'the version of your realtime API' }),
+    description: Type.Optional(Type.String())
+  }, { default: {}, additionalProperties: false, description: 'the info of the AsyncAPI document app.realtime.asyncapi() returns' })
 }, { additionalProperties: true })
 export type RealtimeDataOptions = Static<typeof RealtimeDataOptionsSchema>
 
-/** What `authenticate` returns: false/null refuses the connection with 401. */
-export type AuthenticateResult = { userId?: string, user?: unknown } | boolean | null | undefined
-export type AuthenticateHook = (payload: Record<string, unknown>, request: FastifyRequest) => AuthenticateResult | Promise<AuthenticateResult>
+export type { AuthenticateResult }
+/** `payload` is the verified token, its `sub` already the user id (see RealtimeTypes to type the rest). */
+export type AuthenticateHook = (payload: RealtimeTokenPayload, request: FastifyRequest) => AuthenticateResult | Promise<AuthenticateResult>
 
 export type OriginCheck = (origin: string | undefined, request: FastifyRequest) => boolean
 
-export interface MessageTypeDefinition<T extends TSchema = TSchema> {
+/**
+ * A TypeBox schema, from either of TypeBox's builds. An ES module host's
+ * `Type.Object()` comes from TypeBox's ESM types, whose `Kind` symbol is
+ * another declaration than the CommonJS `TSchema` these types import: matched
+ * by shape, so `defineMessage` takes both (at run time they are the same).
+ */
+export interface MessageSchema {
+  static: unknown
+  params: unknown[]
+}
+/** What data a schema describes: TypeBox's `Static<T>`, for a schema of either build. */
+export type MessageData<T extends MessageSchema> = (T & { params: [] })['static']
+
+export interface MessageTypeDefinition<T extends MessageSchema = TSchema> {
   schema: T
-  handler: MessageHandler<Static<T>>
+  handler: MessageHandler<MessageData<T>>
+}
+
+/** An entry of `messages`: what defineMessage returns, or `{ schema, handler }` (its data then `unknown`). */
+export interface MessageEntry {
+  schema: MessageSchema
+  handler: MessageHandler<unknown>
 }
 
 /** Types a host message's handler from its schema: `messages: { 'x': defineMessage({ schema, handler }) }`. */
-export function defineMessage<T extends TSchema> (definition: MessageTypeDefinition<T>): MessageTypeDefinition {
+export function defineMessage<T extends MessageSchema> (definition: MessageTypeDefinition<T>): MessageTypeDefinition {
   return definition as unknown as MessageTypeDefinition
+}
+
+/** `failedHandshakeLimit` and `handshakeRateLimit`: at most `max` per client address per `windowMs`. */
+export interface HandshakeLimitOptions {
+  max?: number
+  windowMs?: number
+  /** @deprecated The 0.1.0 name of `windowMs`: still accepted, with a DeprecationWarning (FST_REALTIME_DEPRECATED_TIME_WINDOW_MS). */
+  timeWindowMs?: number
 }
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : Partial<T[K]>) : T[K] }
@@ -93,12 +129,12 @@ export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, '
    * per client address per window, plus one for each handshake the address
    * completed; past it, 429 before any token work. false turns it off.
    */
-  failedHandshakeLimit?: false | { max?: number, timeWindowMs?: number }
+  failedHandshakeLimit?: false | HandshakeLimitOptions
   /**
    * Every upgrade attempt per client address, successful or not (through
    * @fastify/rate-limit). Off by default: it refuses crowds behind one proxy or NAT.
    */
-  handshakeRateLimit?: false | { max?: number, timeWindowMs?: number }
+  handshakeRateLimit?: false | HandshakeLimitOptions
   /** Subscription events clients may subscribe to (the seed's twelve by default). */
   events?: readonly string[]
   /**
@@ -109,7 +145,7 @@ export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, '
   /** Load the user, refuse inactive ones (return false), or map the payload to a user id. */
   authenticate?: AuthenticateHook
   /** Host-defined client message types, each validated by its schema before its handler runs. */
-  messages?: Record<string, MessageTypeDefinition>
+  messages?: Record<string, MessageEntry>
   /** Cross-node transport; the in-memory adapter (single process) by default. */
   adapter?: Adapter
   /**
@@ -118,12 +154,16 @@ export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, '
    * never sends by itself); set a list in production when browsers connect.
    */
   allowedOrigins?: '*' | readonly string[] | OriginCheck
+  /** User presence (`user.status_changed`, `app.realtime.isOnline`...): off unless given; `true` takes the defaults. */
+  presence?: boolean | PresenceOptions
   /**
    * Channel namespaces by name (`review` for `review:42`): clients may
    * subscribe only to channels of a declared namespace, each admitted by
    * its `authorize`.
    */
   channels?: Record<string, ChannelNamespaceOptions>
+  /** Prometheus metrics on prom-client (an optional peer dependency): true, or { registry, prefix }. Off by default. */
+  metrics?: boolean | MetricsOptions
 }
 
 export interface ResolvedOptions extends Readonly<Omit<RealtimeDataOptions, 'events'>> {
@@ -133,12 +173,15 @@ export interface ResolvedOptions extends Readonly<Omit<RealtimeDataOptions, 'eve
   readonly messages: ReadonlyMap<string, MessageTypeDefinition>
   readonly adapter: Adapter | undefined
   readonly allowedOrigins: OriginCheck | undefined
+  /** Undefined when user presence is off. */
+  readonly presence: ResolvedPresenceOptions | undefined
   /** Declared namespaces; a Map so that no name reaches Object.prototype. */
   readonly channels: ReadonlyMap<string, ChannelNamespaceOptions>
+  readonly metrics: ResolvedMetricsOptions | undefined
 }
 
-const FUNCTION_KEYS = new Set(['jwt', 'authenticate', 'messages', 'adapter', 'allowedOrigins', 'channels'])
-const RESERVED_TYPES = new Set(['ping', 'heartbeat', 'subscribe', 'unsubscribe'])
+const FUNCTION_KEYS = new Set(['jwt', 'authenticate', 'messages', 'adapter', 'allowedOrigins', 'presence', 'channels', 'metrics'])
+const RESERVED_TYPES = new Set(['ping', 'heartbeat', 'subscribe', 'unsubscribe', 'presence'])
 
 /** Validates and freezes the options; throws one error naming every bad option. */
 export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOptions {
@@ -149,9 +192,10 @@ export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOpt
   }
   // fastify passes its own register options (prefix, logLevel...) along: they are not ours to judge
   for (const key of ['prefix', 'logLevel', 'logSerializers']) delete data[key]
+  const problems: string[] = []
+  acceptDeprecatedOptions(data, problems)
 
   Value.Default(RealtimeDataOptionsSchema, data)
-  const problems: string[] = []
   for (const error of Value.Errors(RealtimeDataOptionsSchema, data)) {
     problems.push(`${error.path.slice(1).replaceAll('/', '.') || '(root)'} ${error.message}`)
   }
@@ -169,7 +213,12 @@ export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOpt
   const messages = checkMessages(raw.messages, problems)
   const adapter = checkAdapter(raw.adapter, problems)
   const allowedOrigins = checkOrigins(raw.allowedOrigins, problems)
+  const presence = resolvePresenceOptions(raw.presence, problems)
+  if (presence !== undefined && problems.length === 0 && !(data as RealtimeDataOptions).events.includes('user.status_changed')) {
+    problems.push('presence announces user.status_changed: keep it in events')
+  }
   const channels = checkChannels(raw.channels, problems)
+  const metrics = checkMetricsOption(raw.metrics, problems)
 
   if (problems.length > 0) throw new InvalidOptionsError(problems.join('; '))
   const d = data as RealtimeDataOptions
@@ -182,7 +231,9 @@ export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOpt
     messages,
     adapter,
     allowedOrigins,
-    channels
+    presence,
+    channels,
+    metrics
   })
 }
 

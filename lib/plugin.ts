@@ -16,6 +16,9 @@ import { CloseCode } from './protocol/codes.js'
 import { InvalidOptionsError } from './errors.js'
 import type { RealtimeApi } from './api.js'
 import type { Adapter } from './adapters/adapter.js'
+import { setUpObservability } from './observability/setup.js'
+import { createPresence } from './presence/create-presence.js'
+import { asyncApiOnce } from './asyncapi/index.js'
 import { checkHistoryEngine } from './history/handshake.js'
 
 declare module 'fastify' {
@@ -33,7 +36,13 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
   const adapter: Adapter = options.adapter ?? new MemoryAdapter()
   checkHistoryEngine(options, adapter)
   const node = new RealtimeNode(options, adapter, app.log)
-  const api = createRealtimeApi(node, adapter)
+  const observability = setUpObservability(node, adapter, options)
+  const presence = createPresence(options, adapter, node, app.log)
+  const prefix = (rawOptions as { prefix?: string }).prefix ?? ''
+  // the routes' scope knows the full prefix (a parent's included): it sets this when it registers them
+  let endpointPath = prefix + options.path
+  const asyncapi = asyncApiOnce(() => ({ options, clientSchemas: node.router.schemas(), endpointPath }))
+  const api = createRealtimeApi(node, adapter, observability, asyncapi)
   node.api = api
   app.decorate('realtime', api)
 
@@ -83,15 +92,19 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
       hasConnection: (connectionId) => node.registry.get(connectionId) !== undefined,
       localChannelSubscribers: (channel) => node.channels.index.count(channel)
     })
+    await presence?.backend.start()
     node.start()
   })
   app.addHook('onClose', async () => {
     node.close(CloseCode.goingAway, 'server shutting down')
+    // the leaves of the connections just closed reach the backend before the adapter goes
+    await presence?.close()
     await adapter.close()
+    observability.close()
   })
 
-  const prefix = (rawOptions as { prefix?: string }).prefix ?? ''
   await app.register(async function realtimeRoutes (scope) {
+    endpointPath = scope.prefix + options.path
     let verifier: JwtVerifier
     if (hasHostJwt) {
       verifier = hostVerifier(scope.jwt)

@@ -21,8 +21,16 @@ import type { CoreContext } from './handlers/context.js'
 import type { ResolvedOptions } from './options.js'
 import type { Adapter, ClusterMessage, DeliveryTarget } from './adapters/adapter.js'
 import type { RealtimeApi } from './api.js'
+import type { PresenceTracker } from './presence/presence-tracker.js'
 import { Channels } from './channels/channels.js'
 import type { MembershipTarget } from './adapters/adapter.js'
+import type { NodeMetrics } from './observability/metrics.js'
+import { HandshakeObserver } from './observability/handshake-observer.js'
+import { observedDelivery } from './observability/delivery-observer.js'
+import { deliveryChannel, messageChannel, traceHandler } from './observability/tracing.js'
+import { closeFields } from './observability/labels.js'
+import type { ServerSocket } from './server-socket.js'
+import type { RealtimeUser } from './host-types.js'
 import { Streams } from './history/streams.js'
 import { MemoryHistory } from './history/memory.js'
 import { welcomeWithInbox, type InboxAsk } from './history/recovery.js'
@@ -36,7 +44,7 @@ export const CLOSE_GRACE_MS = 2000
 /** Who the handshake said the client is. */
 export interface Identity {
   userId: string
-  user: unknown
+  user: RealtimeUser
   /** Token expiry in ms since the epoch, or Infinity. */
   expiresAt: number
   /** Pre-allocated when a cluster adapter claimed a slot for this connection. */
@@ -59,9 +67,14 @@ export class RealtimeNode {
   readonly delivery: Delivery
   /** Declared namespaces, who is in which channel, pending authorizations. */
   readonly channels: Channels
+  /** Set by the plugin when the metrics option is on; the hot paths check it once. */
+  metrics: NodeMetrics | undefined
+  readonly handshakes = new HandshakeObserver(this.counters, () => this.metrics)
   /** Channels with history and the inbox: offsets, history, recovery. */
   readonly streams: Streams
   readonly #options: ResolvedOptions
+  /** The seed's features, 'channels' when the host declared namespaces, 'presence' when user presence is on. */
+  readonly #features: readonly string[]
   readonly #log: FastifyBaseLogger
   readonly #limiter: SlidingWindowRateLimiter
   readonly #floodGuard: FloodGuard
@@ -82,6 +95,8 @@ export class RealtimeNode {
     this.#limiter = new SlidingWindowRateLimiter(options.rateLimit)
     this.#floodGuard = new FloodGuard(this.#limiter, options.rateLimit)
     this.channels = new Channels(options, adapter, log)
+    const extra = [...(options.channels.size > 0 ? ['channels'] : []), ...(options.presence !== undefined ? ['presence'] : [])]
+    this.#features = extra.length > 0 ? Object.freeze([...FEATURES, ...extra]) : FEATURES
     this.delivery = new Delivery(this.registry, {
       maxMessageSize: options.maxMessageSize,
       maxBufferedBytes: options.maxBufferedBytes,
@@ -147,12 +162,12 @@ export class RealtimeNode {
       connections: () => this.registry.all(),
       onTimeout: (connection) => {
         this.counters.heartbeatTimeouts++
-        connection.log.debug('closing connection: no sign of life')
+        connection.log.debug(closeFields(CloseCode.heartbeatTimeout), 'closing connection: no sign of life')
         connection.close(CloseCode.heartbeatTimeout, 'connection timeout')
         this.#forget(connection)
       },
       onExpired: (connection) => {
-        connection.log.debug('closing connection: token expired')
+        connection.log.debug(closeFields(CloseCode.tokenExpired), 'closing connection: token expired')
         connection.close(CloseCode.tokenExpired, 'token expired')
         this.#forget(connection)
       },
@@ -169,27 +184,30 @@ export class RealtimeNode {
   readonly #listeners = createSocketListeners({
     message: (connection, data, isBinary) => this.#onMessage(connection, data, isBinary),
     pong: (connection) => { connection.lastSeenAt = Date.now() },
-    close: (connection) => {
+    close: (connection, code) => {
       connection.markClosed()
       this.#closing.delete(connection)
       this.#forget(connection)
+      this.#onClosed(connection, code)
     },
     error: (connection, err) => {
       // ws fails the connection itself after these (1002 bad framing, 1007 bad UTF-8, 1009 too big): log the
       // cause, never the payload, and forget it now rather than when (or if) the peer answers ws's close
       connection.log.debug({ code: err.code }, 'websocket error')
-      connection.close(CloseCode.protocolError, 'protocol error')
+      connection.close(failureCloseCode(err), 'protocol error')
       this.#forget(connection)
     }
   })
 
   /** Registers an upgraded socket and starts its conversation. */
-  accept (socket: WebSocket, identity: Identity): Connection {
+  accept (serverSocket: ServerSocket, identity: Identity): Connection {
+    const socket = serverSocket as WebSocket // typed structurally in the signature: the published .d.ts must not need @types/ws
     const now = Date.now()
     // the node's logger, not the upgrade request's: a connection must not keep its request alive
     const connection = new Connection(socket, identity.connectionId ?? randomUUID(), identity.userId, identity.user, identity.expiresAt, this.#log, now)
     this.registry.add(connection)
     this.counters.connectionsOpened++
+    this.presence?.connected(connection)
 
     // the same four listener functions for every socket: the socket names its connection
     ;(socket as SocketWithConnection)[kConnection] = connection
@@ -202,7 +220,7 @@ export class RealtimeNode {
       connection_id: connection.id,
       user_id: connection.userId,
       server_time: new Date(now).toISOString(),
-      features: FEATURES,
+      features: this.#features,
       heartbeat_interval_ms: this.#options.heartbeatIntervalMs,
       connection_timeout_ms: this.#options.connectionTimeoutMs
     }
@@ -215,7 +233,10 @@ export class RealtimeNode {
         connection,
         asked: identity.inbox,
         welcome: (inbox: StreamPosition | undefined) => this.#welcome(connection, inbox === undefined ? welcome : { ...welcome, inbox }),
-        result: (streams) => this.#welcome(connection, { streams }, 'recovery.result')
+        result: (streams) => {
+          this.counters.countRecoveries(streams)
+          this.#welcome(connection, { streams }, 'recovery.result')
+        }
       })
     }
     // the node's logger with bindings: a child logger per connection would be kept for its whole life
@@ -258,7 +279,10 @@ export class RealtimeNode {
     // a peer that never answers our close frame (it stopped reading) is cut off by the sweep
     if (!connection.isOpen && connection.closingSince > 0) this.#closing.add(connection)
     this.channels.forget(connection)
-    if (this.registry.remove(connection)) this.onForget?.(connection)
+    if (this.registry.remove(connection)) {
+      this.onForget?.(connection)
+      this.presence?.disconnected(connection)
+    }
   }
 
   /** Terminates connections that did not complete the closing handshake within the grace. */
@@ -271,8 +295,19 @@ export class RealtimeNode {
     }
   }
 
+  /** Once per socket: counted and logged with the server's close code, or the peer's when it closed first (1005 none, 1006 cut off). */
+  #onClosed (connection: Connection, peerCode: number): void {
+    const isServerClose = connection.closeCode !== 0
+    const code = isServerClose ? connection.closeCode : peerCode
+    this.counters.countClose(code)
+    this.#log.debug({ connectionId: connection.id, userId: connection.userId, ...closeFields(code), initiatedBy: isServerClose ? 'server' : 'client' }, 'connection closed')
+  }
+
   /** Called once per connection when it leaves the registry (adapters release cluster slots). */
   onForget: ((connection: Connection) => void) | undefined
+
+  /** Told of every accepted and forgotten connection, when presence is on. */
+  presence: PresenceTracker | undefined
 
   #onMessage (connection: Connection, data: RawData, isBinary: boolean): void {
     if (!connection.isOpen) return
@@ -290,13 +325,16 @@ export class RealtimeNode {
       return
     }
     const decoded = this.router.decode(data.toString())
+    this.counters.countMessage(decoded.ok ? decoded.type : undefined)
     if (!decoded.ok) {
       this.#sendError(connection, decoded.code, decoded.message, decoded.requestId)
       return
     }
     const context = this.#context(connection, decoded.requestId)
     try {
-      const result = decoded.route.handler(decoded.data as never, context)
+      const result = messageChannel.hasSubscribers
+        ? traceHandler(decoded.route.handler, decoded.data as never, context, { connectionId: connection.id, userId: connection.userId, type: decoded.type, requestId: decoded.requestId })
+        : decoded.route.handler(decoded.data as never, context)
       if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
         (result as Promise<void>).catch((err: unknown) => this.#onHandlerError(connection, decoded.type, err, decoded.requestId))
       }
@@ -361,6 +399,18 @@ export class RealtimeNode {
     this.#send(connection, text)
   }
 
+  /** Sends a reply only if it fits maxMessageSize (nothing is sent otherwise): false lets the caller undo and answer. */
+  tryReplyTo (connection: Connection, type: string, data: unknown): boolean {
+    let text: string
+    try {
+      text = this.delivery.encodeText(type, data)
+    } catch {
+      return false
+    }
+    this.#send(connection, text)
+    return true
+  }
+
   errorTo (connection: Connection, code: string, message: string, requestId: string | undefined, extra?: ErrorExtra): void {
     this.#sendError(connection, code, message, requestId, extra)
   }
@@ -381,6 +431,7 @@ export class RealtimeNode {
       return
     }
     this.counters.errors++
+    this.counters.countError(code)
     this.#send(connection, text)
   }
 
@@ -390,10 +441,12 @@ export class RealtimeNode {
 
   /** Applies a message another node published. */
   receive (message: ClusterMessage): void {
+    this.counters.clusterMessagesReceived++
     if (message.kind === 'deliver' && message.seq !== undefined) {
       this.streams.deliverLocal(message.target, message.payload, message.seq)
     } else if (message.kind === 'deliver') {
       this.delivery.deliverLocal(message.target, Buffer.from(message.payload))
+      if (this.metrics !== undefined && message.publishedAt !== undefined) this.metrics.observeClusterDelivery((Date.now() - message.publishedAt) / 1000)
     } else if (message.kind === 'membership') {
       this.membershipLocal(message.action, message.target, message.channel, message.reason).catch((err: unknown) => {
         this.#log.error({ err }, 'fastify-realtime: could not apply a channel membership change from another node')
@@ -404,6 +457,16 @@ export class RealtimeNode {
   }
 
   /** A message to the channel's connections on every node; the envelope carries `channel`. */
+  /**
+   * To a channel's connections outside its stream: no offset, not kept in
+   * history. For the plugin's own announcements (presence.joined/left), which
+   * describe the present and must not take the place of a message in a
+   * history of `size` messages, nor be replayed as if still true.
+   */
+  announceToChannel (channel: string, type: string, data: unknown): Promise<number> {
+    return this.delivery.deliver({ kind: 'channel', channel }, this.delivery.encode(type, data, channel))
+  }
+
   deliverToChannel (channel: string, type: string, data: unknown): Promise<number> {
     return this.deliverTo({ kind: 'channel', channel }, type, data, channel)
   }
@@ -425,9 +488,11 @@ export class RealtimeNode {
   }
 
   deliverTo (target: DeliveryTarget, type: string, data: unknown, channel?: string): Promise<number> {
+    this.counters.countDelivery(target.kind)
     // a message of a stream (a channel with history, an inbox) gets its offsets first
     const plan = this.streams.plan(target)
     if (plan !== undefined) return this.streams.publish(target, this.delivery.encodeText(type, data, channel), plan)
+    if (this.metrics !== undefined || deliveryChannel.hasSubscribers) return observedDelivery(this.delivery, this.metrics, target, type, data, channel)
     return this.delivery.deliver(target, this.delivery.encode(type, data, channel))
   }
 
@@ -456,6 +521,7 @@ export class RealtimeNode {
       heartbeatTimeouts: this.counters.heartbeatTimeouts,
       sendFailures: this.counters.sendFailures,
       subscriptions: this.registry.subscriptionCounts(),
+      channels: this.channels.index.channelCount,
       uptimeSeconds: Math.floor((Date.now() - this.#startedAt) / 1000),
       eventLoopDelayMs: { ...this.#recentLoopDelay },
       nodeId: this.nodeId
@@ -481,7 +547,7 @@ type SocketWithConnection = WebSocket & { [kConnection]: Connection }
 interface SocketEvents {
   message (connection: Connection, data: RawData, isBinary: boolean): void
   pong (connection: Connection): void
-  close (connection: Connection): void
+  close (connection: Connection, code: number): void
   error (connection: Connection, err: Error & { code?: string }): void
 }
 
@@ -492,7 +558,7 @@ function createSocketListeners (events: SocketEvents) {
   return {
     message (this: WebSocket, data: RawData, isBinary: boolean): void { events.message(connectionOf(this), data, isBinary) },
     pong (this: WebSocket): void { events.pong(connectionOf(this)) },
-    close (this: WebSocket): void { events.close(connectionOf(this)) },
+    close (this: WebSocket, code: number): void { events.close(connectionOf(this), code) },
     error (this: WebSocket, err: Error & { code?: string }): void { events.error(connectionOf(this), err) }
   }
 }
@@ -517,13 +583,29 @@ class HandlerContext implements CoreContext {
   get registry (): Registry<Connection> { return this.#node.registry }
   get allowedEvents (): ReadonlySet<string> { return this.#node.allowedEvents }
   get channels (): Channels { return this.#node.channels }
+  get counters (): Counters { return this.#node.counters }
   get streams (): Streams { return this.#node.streams }
 
   reply (type: string, data: unknown): void {
     this.#node.replyTo(this.connection, type, data, this.requestId)
   }
 
+  tryReply (type: string, data: unknown): boolean {
+    return this.#node.tryReplyTo(this.connection, type, data)
+  }
+
   sendError (code: string, message: string, extra?: { details?: string[], reasons?: string[] }): void {
     this.#node.errorTo(this.connection, code, message, this.requestId, extra)
   }
+}
+
+/**
+ * The close code ws fails a connection with after a bad frame (1002, 1007,
+ * 1009), which it keeps on the error under a symbol of its own: counted and
+ * logged as what the peer saw. 1002 when it is not there.
+ */
+function failureCloseCode (err: Error): number {
+  const key = Object.getOwnPropertySymbols(err).find(symbol => symbol.description === 'status-code')
+  const code = key === undefined ? undefined : (err as unknown as Record<symbol, unknown>)[key]
+  return typeof code === 'number' ? code : CloseCode.protocolError
 }

@@ -33,6 +33,7 @@ export interface MessageContext {
 export type MessageHandler<T = unknown> = (data: T, context: MessageContext) => void | Promise<void>
 
 interface Route {
+  schema: TSchema
   check: TypeCheck<TSchema>
   handler: MessageHandler<never>
 }
@@ -50,7 +51,12 @@ export class MessageRouter {
   readonly #routes = new Map<string, Route>()
 
   add<T extends TSchema>(type: string, schema: T, handler: MessageHandler<Static<T>>): void {
-    this.#routes.set(type, { check: TypeCompiler.Compile(schema), handler: handler as MessageHandler<never> })
+    this.#routes.set(type, { schema, check: TypeCompiler.Compile(schema), handler: handler as MessageHandler<never> })
+  }
+
+  /** Each routed type with the data schema its frames are validated against, in the order added (the protocol reference lists them). */
+  schemas (): Map<string, TSchema> {
+    return new Map([...this.#routes].map(([type, route]) => [type, route.schema]))
   }
 
   /** The client's message id, for an error about a frame that is not decoded further (rate limited). */

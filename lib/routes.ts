@@ -9,6 +9,7 @@ import { createHandshakeHook, redactUrl, releaseSlot, requestIdentityStore, type
 import { CloseCode } from './protocol/codes.js'
 import { HandshakeRateLimitedError } from './errors.js'
 import { FailedHandshakes } from './failed-handshakes.js'
+import { closeFields } from './observability/labels.js'
 import { inboxAskOf } from './history/handshake.js'
 
 /** The endpoint's two routes (`${path}` and `${path}/*`): handshake hooks, upgrade handler, preflight. */
@@ -19,7 +20,7 @@ export function registerRoutes (
 ): void {
   const identities = requestIdentityStore(scope)
   const failures = options.failedHandshakeLimit === false ? undefined : new FailedHandshakes(options.failedHandshakeLimit)
-  const handshake = createHandshakeHook({ options, node, adapter, verifier, identities, failures })
+  const handshake = node.handshakes.wrap(createHandshakeHook({ options, node, adapter, verifier, identities, failures }), (request) => identities.get(request)?.userId)
   const onRequest = [handshake]
   if (acceptedUpgrades !== undefined) {
     // runs only when the handshake hook accepted (it answers every refusal itself)
@@ -32,10 +33,16 @@ export function registerRoutes (
   if (options.handshakeRateLimit !== false) {
     onRequest.unshift(scope.rateLimit({
       max: options.handshakeRateLimit.max,
-      timeWindow: options.handshakeRateLimit.timeWindowMs,
+      timeWindow: options.handshakeRateLimit.windowMs,
       groupId: 'fastify-realtime-handshake',
       // @fastify/rate-limit's own error has no code: answer like every other refusal
-      errorResponseBuilder: (_request, context) => new HandshakeRateLimitedError(context.after)
+      errorResponseBuilder: (request, context) => {
+        const refusal = new HandshakeRateLimitedError(context.after)
+        node.counters.connectionsRejected++
+        node.handshakes.refused(request, refusal)
+        request.log.debug({ statusCode: 429, code: refusal.code }, 'websocket handshake refused')
+        return refusal
+      }
     }) as unknown as typeof handshake)
   }
 
@@ -59,6 +66,8 @@ export function registerRoutes (
     // the limits were checked before the upgrade; concurrent handshakes can still race past them
     if (node.registry.size >= options.maxConnections || node.registry.countForUser(identity.userId) >= options.maxConnectionsPerUser) {
       releaseSlot(adapter, identity, request)
+      node.counters.countClose(CloseCode.connectionLimit)
+      request.log.debug(closeFields(CloseCode.connectionLimit), 'closing connection: limit reached after the upgrade')
       closeRefused(socket, CloseCode.connectionLimit, 'connection limit reached')
       return
     }

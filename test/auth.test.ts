@@ -56,6 +56,14 @@ t.test('Authorization: Bearer on the token-less route', async (t) => {
   t.equal((await client.next('connection.established')).data.user_id, 'bearer-user')
 })
 
+t.test('subprotocols without a bearer one: the token comes from Authorization', async (t) => {
+  const server = await startServer(t)
+  const client = await openSocket(server.wsUrl, { headers: { authorization: `Bearer ${server.token('header-user')}` } }, ['fastify-realtime.v1'])
+  t.teardown(() => client.close())
+  t.equal((await client.next('connection.established')).data.user_id, 'header-user')
+  t.equal(client.ws.protocol, 'fastify-realtime.v1')
+})
+
 t.test('the bearer subprotocol: the server answers fastify-realtime.v1 and never echoes the token', async (t) => {
   const server = await startServer(t)
   const token = server.token('browser-user')

@@ -18,7 +18,8 @@ const root = resolve(__dirname, '..')
 const hasBuild = existsSync(resolve(root, 'dist', 'index.js'))
 const targets = ['ws', 'fastify-websocket', 'socketio', ...(hasBuild ? ['fastify-realtime'] : [])]
 
-t.setTimeout(240_000)
+// two runners of up to 200 s each, one after the other
+t.setTimeout(420_000)
 
 function runBench (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
   return new Promise((done) => {

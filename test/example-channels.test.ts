@@ -157,3 +157,18 @@ t.test('an upload\'s channel admits its uploader only, and carries that upload\'
   t.same(await receivedBeforePong(alice.client, 'upload.cancelled'), [], 'so once')
   t.same(await receivedBeforePong(bob.client, 'upload.progress'), [], 'bob got none of it')
 })
+
+t.test('history: review and lobby channels (and the inbox) carry offsets and positions; upload channels do not', async (t) => {
+  const example = await startExample(t)
+  const alice = await example.connect('alice')
+  const reviewId = await createReview(example, alice.token)
+  const confirmed = await subscribe(alice.client, [`review:${reviewId}`, 'lobby:general'])
+  t.match(confirmed.data.positions, { [`review:${reviewId}`]: { epoch: String, offset: 0 }, 'lobby:general': { epoch: String, offset: 0 } })
+  await example.post(`/api/v1/reviews/${reviewId}/changes`, { changes: { status: 'ok' } }, alice.token)
+  t.match(await alice.client.next('review.updated'), { channel: `review:${reviewId}`, offset: 1 })
+  await example.post('/api/v1/notifications', { message: 'to alice', targetUsers: ['alice'] }, alice.token)
+  t.match(await alice.client.next('system.notification'), { inbox: true, offset: 1 }, 'a targeted notification is in the inbox')
+  const uploadId = (await example.post('/api/v1/uploads', { totalBytes: 10 }, alice.token)).body.upload_id as string
+  const upload = await subscribe(alice.client, [`upload:${uploadId}`])
+  t.equal(upload.data.positions, undefined, 'an upload\'s progress keeps no history')
+})

@@ -10,7 +10,7 @@ t.test('a connection that answers no pings and sends nothing is closed (4000) an
   const client = await openSocket(`${server.wsUrl}/${server.token('silent')}`, { autoPong: false })
   t.teardown(() => client.close())
   await client.next('connection.established')
-  await once(client.ws, 'ping')
+  // no wait for the ping itself: on a loaded machine the sweep may find the connection past its timeout first
   const { code, reason } = await client.closed
   t.equal(code, 4000)
   t.equal(reason, 'connection timeout')

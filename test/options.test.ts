@@ -1,4 +1,5 @@
 import t from 'tap'
+import { once } from 'node:events'
 import Fastify from 'fastify'
 import { Type } from '@sinclair/typebox'
 import realtime, { resolveOptions, DEFAULT_EVENTS, memoryAdapter } from '../lib/index.js'
@@ -70,4 +71,41 @@ t.test('allowed option shapes', async (t) => {
   t.equal(origins?.('https://evil.example', {} as never), false)
   t.equal(origins?.(undefined, {} as never), true, 'non-browser clients send no Origin')
   t.equal(resolveOptions({ jwt: 's', allowedOrigins: '*' }).allowedOrigins, undefined)
+})
+
+t.test('the handshake limits take windowMs, like rateLimit', async (t) => {
+  t.same(resolveOptions({ jwt: 's' }).failedHandshakeLimit, { max: 100, windowMs: 60000 }, 'the default')
+  const options = resolveOptions({ jwt: 's', failedHandshakeLimit: { max: 5, windowMs: 500 }, handshakeRateLimit: { max: 3, windowMs: 700 } })
+  t.same(options.failedHandshakeLimit, { max: 5, windowMs: 500 })
+  t.same(options.handshakeRateLimit, { max: 3, windowMs: 700 })
+  t.same(resolveOptions({ jwt: 's', handshakeRateLimit: { max: 3 } }).handshakeRateLimit, { max: 3, windowMs: 60000 })
+})
+
+t.test('timeWindowMs is a deprecated alias of windowMs: accepted, warned about once per process', async (t) => {
+  const deprecations: Error[] = []
+  const onWarning = (warning: Error & { code?: string }): void => {
+    if (warning.code === 'FST_REALTIME_DEPRECATED_TIME_WINDOW_MS') deprecations.push(warning)
+  }
+  process.on('warning', onWarning)
+  t.teardown(() => { process.off('warning', onWarning) })
+
+  const first = once(process, 'warning')
+  const options = resolveOptions({ jwt: 's', failedHandshakeLimit: { max: 5, timeWindowMs: 500 }, handshakeRateLimit: { max: 3, timeWindowMs: 700 } })
+  t.same(options.failedHandshakeLimit, { max: 5, windowMs: 500 })
+  t.same(options.handshakeRateLimit, { max: 3, windowMs: 700 })
+  const [warning] = await first as [Error & { code?: string }]
+  t.equal(warning.name, 'DeprecationWarning')
+  t.equal(warning.code, 'FST_REALTIME_DEPRECATED_TIME_WINDOW_MS')
+  t.match(warning.message, /timeWindowMs is deprecated, use .*windowMs/)
+
+  // a second use warns no more: a sentinel warning emitted after it arrives with nothing before it
+  t.same(resolveOptions({ jwt: 's', handshakeRateLimit: { max: 1, timeWindowMs: 9 } }).handshakeRateLimit, { max: 1, windowMs: 9 })
+  const sentinel = once(process, 'warning')
+  process.emitWarning('sentinel', { code: 'TEST_SENTINEL' })
+  await sentinel
+  t.equal(deprecations.length, 1, 'one warning for every use in the process')
+
+  t.same(resolveOptions({ jwt: 's', failedHandshakeLimit: { windowMs: 500, timeWindowMs: 500 } }).failedHandshakeLimit, { max: 100, windowMs: 500 }, 'both, equal: fine')
+  t.throws(() => resolveOptions({ jwt: 's', failedHandshakeLimit: { windowMs: 500, timeWindowMs: 600 } }), { code: 'FST_REALTIME_OPTIONS_INVALID', message: /failedHandshakeLimit\.timeWindowMs is the deprecated name of failedHandshakeLimit\.windowMs/ })
+  t.throws(() => resolveOptions({ jwt: 's', handshakeRateLimit: { timeWindowMs: 0 } }), { code: 'FST_REALTIME_OPTIONS_INVALID', message: /handshakeRateLimit/ }, 'validated as windowMs')
 })

@@ -1,6 +1,6 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { SlidingWindowRateLimiter } from '../lib/index.js'
+import { SlidingWindowRateLimiter } from '../lib/rate-limiter.js'
 import { startServer } from './helpers/server.js'
 
 // The seed's promise: at most `max` messages in any `windowMs`, and a

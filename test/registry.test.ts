@@ -35,6 +35,16 @@ t.test('indexes connections by id, by user (one, then several, then one again) a
   t.equal(registry.userCount, 0)
 })
 
+t.test('a third connection of a user joins the set; get finds a connection by id', async (t) => {
+  const registry = new Registry<Fake>()
+  const [c1, c2, c3] = [fake('c1', 'carol'), fake('c2', 'carol'), fake('c3', 'carol')]
+  for (const c of [c1, c2, c3]) registry.add(c)
+  t.equal(registry.countForUser('carol'), 3)
+  t.same([...(registry.forUser('carol') ?? [])], [c1, c2, c3])
+  t.equal(registry.get('c2'), c2)
+  t.equal(registry.get('nope'), undefined)
+})
+
 t.test('an event named __proto__ is counted, not a prototype write', async (t) => {
   const registry = new Registry<Fake>()
   const c = fake('c', 'u', ['__proto__'])

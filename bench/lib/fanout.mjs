@@ -24,6 +24,8 @@ export async function fanout ({ server, lgs, n, probe, broadcasts, bytes, concur
   }
   const noise = done()
   const cpu1 = await server.request('cpu')
+  // a target with metrics: what one scrape costs with N connections (outside the measured phase)
+  const scrape = server.info.target.endsWith('+metrics') ? await server.request('scrape') : undefined
   await sleep(300)
   // final count: anything still missing after the grace period is lost
   const all = await Promise.all(lgs.map((l) => l.request('receipts')))
@@ -44,6 +46,7 @@ export async function fanout ({ server, lgs, n, probe, broadcasts, bytes, concur
     expected,
     losses: expected - delivered + c.failed + (c.established - c.subscribed),
     perBroadcast,
+    scrape,
     noise
   }
 }

@@ -14,7 +14,9 @@ const PUBLISHES_PER_TURN = 500
  * }} target
  */
 export function runTarget (name, target) {
+  const extra = target.scrape === undefined ? {} : { scrape: target.scrape }
   serveControl(baseCommands({
+    ...extra,
     stats: () => target.stats(),
     broadcast: async ({ seq, bytes, event }) => {
       const data = { message: payload(seq, bytes), level: 'info', timestamp: new Date().toISOString() }

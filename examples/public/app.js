@@ -2,6 +2,7 @@
 // driving a small UI. No framework: a few elements and listeners.
 import { RealtimeClient } from '/assets/realtime-client.js'
 import { createReviewsPanel } from '/reviews.js'
+import { trackPresence } from './presence.js'
 
 const API = '/api/v1'
 const UPLOAD_EVENTS = ['upload.progress', 'upload.completed', 'upload.cancelled']
@@ -13,6 +14,8 @@ let client
 let userId = ''
 let token = ''
 let uploadId
+/** What the recoveries since the last (re)connection brought back, and what they could not. */
+const recovery = { missed: 0, failures: [] }
 
 // ---- HTTP ------------------------------------------------------------------
 
@@ -54,6 +57,7 @@ function connect (event) {
     subscriptions: checkboxes().filter(box => box.checked).map(box => box.dataset.event)
   })
   const current = client
+  trackPresence(client, () => token, userId)
   client.on('state', (change) => {
     if (client !== current) return
     showState(change.state)
@@ -61,6 +65,8 @@ function connect (event) {
     if (change.state === 'closed' && change.error) log('error', `stopped: ${change.error.message}`)
   })
   client.on('open', (established) => {
+    recovery.missed = 0
+    recovery.failures = []
     $('#connection-info').textContent = `${established.user_id} · ${established.connection_id.slice(0, 8)}`
     log('client', `connected as ${established.user_id}`)
     markSubscribed(current.subscriptions)
@@ -71,6 +77,19 @@ function connect (event) {
   client.on('error', (error) => {
     if (error.code === 'CONNECTION_LOST' || error.code === 'TOKEN_UNAVAILABLE') return // shown by the state
     log('error', `${error.code}: ${error.message}`)
+  })
+  // after a reconnect the client sends its positions (the inbox in the handshake, each channel
+  // with its re-subscribe) and the server replays what was missed, then says how it went
+  client.on('recovered', ({ stream, missed }) => {
+    recovery.missed += missed
+    showRecovery()
+    log('recovery', `${stream}: recovered ${missed} missed`)
+  })
+  // nothing could be replayed (history lost, too old, too many...): the app must refetch what the stream carries
+  client.on('gap', ({ stream, reason }) => {
+    recovery.failures.push(`${reason} (${stream})`)
+    showRecovery()
+    log('recovery', `${stream}: could not recover: ${reason}; messages may be missing`)
   })
   client.on('subscription.confirmed', (data) => markSubscribed(data.subscriptions))
   client.on('unsubscription.confirmed', (data) => markSubscribed(data.subscriptions))
@@ -107,6 +126,15 @@ function showState (state) {
   for (const id of ['#upload-start', '#notification-send', '#review-send']) $(id).disabled = !isOpen
   reviews.setEnabled(isOpen)
   if (!isActive) markSubscribed([])
+}
+
+function showRecovery () {
+  const notice = $('#recovery')
+  const parts = [`recovered ${recovery.missed} missed`]
+  if (recovery.failures.length > 0) parts.push(`could not recover: ${recovery.failures.join(', ')}`)
+  notice.textContent = parts.join(' · ')
+  notice.dataset.state = recovery.failures.length > 0 ? 'gap' : 'recovered'
+  notice.hidden = false
 }
 
 // ---- subscriptions -------------------------------------------------------------

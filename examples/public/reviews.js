@@ -1,8 +1,10 @@
 // The reviews panel: private reviews on the channel `review:<id>`. Create a
 // review, add or remove members (the owner), open one (subscribe to its
 // channel: the server asks the review store whether this user is a member),
-// post a change and watch the changes arrive; a removed member's
-// subscription ends with reason "revoked".
+// post a change and watch the changes arrive, and who else is viewing it; a
+// removed member's subscription ends with reason "revoked".
+import { createViewersList } from '/viewers.js'
+
 const $ = (selector) => document.querySelector(selector)
 
 const WATCHING_TEXT = {
@@ -25,6 +27,7 @@ const WATCHING_TEXT = {
 export function createReviewsPanel ({ api, log, currentClient }) {
   /** The open review: its channel, and the listener on the client that opened it. */
   const open = { reviewId: undefined, channel: undefined, stopListening: undefined }
+  const viewers = createViewersList()
 
   function reviewId () {
     const input = $('#review-current')
@@ -47,6 +50,8 @@ export function createReviewsPanel ({ api, log, currentClient }) {
   }
 
   function addChange (message) {
+    // the channel also carries presence.joined / presence.left: those feed the viewers list, not this one
+    if (message.type !== 'review.updated') return
     const item = document.createElement('li')
     item.dataset.channel = message.channel
     const time = document.createElement('time')
@@ -61,9 +66,18 @@ export function createReviewsPanel ({ api, log, currentClient }) {
     $('#review-feed-empty').hidden = true
   }
 
+  function addNotice (text) {
+    const item = document.createElement('li')
+    item.className = 'notice'
+    item.textContent = text
+    $('#review-feed').prepend(item)
+    $('#review-feed-empty').hidden = true
+  }
+
   function forget () {
     open.stopListening?.()
     open.stopListening = undefined
+    viewers.clear()
   }
 
   /** Subscribes to review:<id> on the current client (after closing the review open before). */
@@ -147,6 +161,7 @@ export function createReviewsPanel ({ api, log, currentClient }) {
   /** Wires a new client: the server ends or refuses the open review's subscription. */
   function attach (client) {
     forget()
+    viewers.attach(client)
     client.on('subscription.ended', (data) => {
       log('subscription.ended', `${data.channel}: ${data.reason}`)
       if (data.channel !== open.channel) return
@@ -154,9 +169,16 @@ export function createReviewsPanel ({ api, log, currentClient }) {
       showWatching(data.reason === 'revoked' ? 'revoked' : 'ended', data.reason)
     })
     client.on('subscription.joined', (data) => log('subscription.joined', data.channel))
-    // the client subscribes again by itself after a reconnect
+    // confirms opening the review, and its restore when the client subscribes again after a reconnect:
+    // then ask who is viewing it (who came and went while the connection was down included)
     client.on('subscription.confirmed', (data) => {
-      if (open.stopListening !== undefined && data.channels?.includes(open.channel)) showWatching('watching')
+      if (open.stopListening === undefined || !data.channels?.includes(open.channel)) return
+      showWatching('watching')
+      void viewers.show(client, open.channel)
+    })
+    // the open review could not be recovered after a reconnect: say so in its feed (its replayed changes appear as they come)
+    client.on('gap', ({ stream, reason }) => {
+      if (stream === open.channel) addNotice(`could not recover: ${reason}; some changes may be missing`)
     })
     // a restore after a reconnect is authorized again: a member removed meanwhile is refused
     client.on('error', (error) => {
@@ -172,6 +194,8 @@ export function createReviewsPanel ({ api, log, currentClient }) {
   function setEnabled (isOpen) {
     for (const id of ['#review-create', '#review-open', '#review-member-add', '#review-member-remove', '#review-post']) $(id).disabled = !isOpen
     if (!isOpen && $('#review-watching').dataset.state === 'watching') showWatching('waiting')
+    // nobody is known to be viewing while this page is not connected; the restore asks again
+    if (!isOpen) viewers.clear()
   }
 
   $('#review-create-form').addEventListener('submit', (event) => { void createReview(event) })

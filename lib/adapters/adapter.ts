@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import type { PresenceBackend, PresenceBackendContext } from '../presence/backend.js'
 import type { HistoryEngine, StreamSequence } from '../history/history.js'
 
 export interface EventTarget { kind: 'event', event: string }
@@ -25,8 +26,11 @@ export type MembershipTarget = { userId: string } | { connectionId: string }
 
 /** What travels between nodes: already-encoded frames, never objects to re-encode. */
 export type ClusterMessage =
-  /** With `seq`: a message of one or more streams (history), the payload without its offsets. */
-  | { kind: 'deliver', target: DeliveryTarget, payload: string, seq?: StreamSequence }
+  /**
+   * `publishedAt` (ms since the epoch, the publishing node's clock), when the transport carries it: for the cross-node latency metric.
+   * With `seq`: a message of one or more streams (history), the payload without its offsets.
+   */
+  | { kind: 'deliver', target: DeliveryTarget, payload: string, publishedAt?: number, seq?: StreamSequence }
   | { kind: 'disconnect', userId: string, code: number, reason: string }
   /** Server-side channel membership (app.realtime.join / leave), applied by every node to its own connections. */
   | { kind: 'membership', action: 'join' | 'leave', target: MembershipTarget, channel: string, reason?: string }
@@ -46,6 +50,15 @@ export interface AdapterContext {
   localChannelSubscribers (channel: string): number
 }
 
+/** Whether an adapter reaches the other nodes, for `app.realtime.health()` and the metrics. */
+export interface AdapterHealth {
+  connected: boolean
+  /** Why it is not connected (an error message, never a credential). */
+  lastError?: string
+  /** Times it got its connection back after losing it, since it started. */
+  reconnects?: number
+}
+
 export interface ClusterStats {
   nodes: number
   connections: number
@@ -54,9 +67,10 @@ export interface ClusterStats {
 
 /**
  * The transport between the nodes of one logical realtime server. The node
- * always delivers to its own connections itself; an adapter only carries
- * messages to the other nodes and, optionally, keeps cluster-wide
- * per-user connection counts.
+ * always delivers to its own connections itself; an adapter carries
+ * messages to the other nodes and, optionally, keeps what the cluster
+ * shares: per-user connection counts, presence, which nodes need a
+ * channel's messages and its subscriber count.
  */
 export interface Adapter {
   start (context: AdapterContext): Promise<void>
@@ -71,6 +85,11 @@ export interface Adapter {
   releaseConnection? (userId: string, connectionId: string): Promise<void>
   clusterStats? (): Promise<ClusterStats>
   /**
+   * Presence state shared by the cluster (called once, before start; the
+   * backend is started after the adapter). Without it, presence is kept per node.
+   */
+  presence? (context: PresenceBackendContext): PresenceBackend
+  /**
    * This node's first connection entered `channel`: from when the promise
    * resolves, the channel's messages published on any node must reach this
    * node (the node confirms the subscribe only then). Adapters that carry
@@ -81,6 +100,8 @@ export interface Adapter {
   unsubscribeChannel? (channel: string): Promise<void>
   /** Connections in `channel` on every node; without it the API answers this node's count. */
   clusterSubscribersOf? (channel: string): Promise<number>
+  /** Its connection state; an adapter without one (the in-memory one) is always connected. */
+  health? (): AdapterHealth
   /**
    * Where streams (channels with history, inboxes) keep their history,
    * shared by every node; without it the node keeps them in memory (right

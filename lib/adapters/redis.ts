@@ -3,9 +3,11 @@ import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import type { Redis, RedisOptions } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Adapter, AdapterContext, ClusterMessage, ClusterStats, DeliveryTarget } from './adapter.js'
+import type { Adapter, AdapterContext, AdapterHealth, ClusterMessage, ClusterStats, DeliveryTarget } from './adapter.js'
 import { AdapterDependencyMissingError, AdapterUnavailableError, InvalidOptionsError } from '../errors.js'
 import { ACQUIRE, HEARTBEAT, LEAVE, RELEASE, RESYNC, STATS } from './redis-scripts.js'
+import { RedisPresence, type PresenceClient } from './redis-presence.js'
+import type { PresenceBackend, PresenceBackendContext } from '../presence/backend.js'
 import { HISTORY_APPEND, HISTORY_READ } from './redis-history-scripts.js'
 import { RedisHistory, type HistoryCommands } from './redis-history.js'
 
@@ -17,6 +19,7 @@ export const RedisAdapterDataOptionsSchema = Type.Object({
   heartbeatMs: Type.Optional(Type.Integer({ minimum: 10, description: 'how often a node refreshes its lease; leaseMs / 3 by default' })),
   handshakeGraceMs: Type.Integer({ minimum: 100, default: 10000, description: 'a slot claimed by a handshake that never became a connection is freed after this' }),
   commandTimeoutMs: Type.Integer({ minimum: 10, default: 2000, description: 'a Redis command not answered in time rejects' }),
+  presenceSweepMs: Type.Integer({ minimum: 10, default: 1000, description: 'with presence on: how often a node reaps dead nodes\' users and ends graces that no timer of its own ended' }),
   channelRouting: Type.Union([Type.Literal('per-channel'), Type.Literal('shared')], {
     default: 'per-channel',
     description: "'per-channel': a node SUBSCRIBEs to a channel's Redis channel while it has connections in it, and receives only those channels' messages; 'shared': every channel message goes to every node over the one cluster channel"
@@ -106,6 +109,10 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
   #isDirty = false
   #isClosing = false
   #hasWarnedFrame = false
+  /** Why Redis is unreachable, while it is. */
+  #lastError: string | undefined
+  #reconnects = 0
+  #presence: RedisPresence | undefined
   /** Channels with history and inboxes, in Redis Streams (lib/adapters/redis-history.ts). */
   readonly history: RedisHistory
 
@@ -135,6 +142,14 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
 
   get status (): RedisAdapterStatus {
     return this.#status
+  }
+
+  /** For app.realtime.health() and the metrics: connected, why not, and how often it came back. */
+  health (): AdapterHealth {
+    const connected = this.#status === 'connected'
+    const health: AdapterHealth = { connected, reconnects: this.#reconnects }
+    if (!connected) health.lastError = this.#lastError ?? `Redis adapter is ${this.#status}`
+    return health
   }
 
   /** Connection slots this node holds in Redis (accepted or in handshake). */
@@ -181,6 +196,7 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
       await this.#beat()
     } catch (err) {
       this.#status = 'closed'
+      this.#lastError = (err as Error).message
       pub.disconnect()
       sub.disconnect()
       throw new AdapterUnavailableError(`Redis: ${(err as Error).message}`)
@@ -287,10 +303,14 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
     return `${this.#prefix}channel:${channel}`
   }
 
-  /** `1\n<nodeId>\n<header JSON>\n<payload>`: the payload is the encoded text as is, never re-encoded. */
+  /**
+   * `1\n<nodeId>\n<header JSON>\n<payload>`: the payload is the encoded text as is, never re-encoded.
+   * A deliver header carries `publishedAt` (this node's clock) for the receiving node's latency metric;
+   * nodes that do not read it ignore it.
+   */
   #frame (message: ClusterMessage): string {
     if (message.kind === 'deliver') {
-      return `${FRAME_VERSION}\n${this.#nodeId}\n${JSON.stringify({ kind: 'deliver', target: message.target })}\n${message.payload}`
+      return `${FRAME_VERSION}\n${this.#nodeId}\n${JSON.stringify({ kind: 'deliver', target: message.target, publishedAt: Date.now() })}\n${message.payload}`
     }
     return `${FRAME_VERSION}\n${this.#nodeId}\n${JSON.stringify(message)}\n`
   }
@@ -307,14 +327,18 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
     }
     let message: ClusterMessage
     try {
-      const header = JSON.parse(text.slice(nodeEnd + 1, headerEnd)) as ClusterMessage | AdapterFrame
+      const header = JSON.parse(text.slice(nodeEnd + 1, headerEnd)) as (ClusterMessage & { publishedAt?: unknown }) | AdapterFrame
       if (header.kind === 'count' || header.kind === 'counted') {
         this.#onQueryFrame(header, text.slice(2, nodeEnd))
         return
       }
-      message = header.kind === 'deliver'
-        ? (header.seq === undefined ? { kind: 'deliver', target: header.target, payload: text.slice(headerEnd + 1) } : { kind: 'deliver', target: header.target, payload: text.slice(headerEnd + 1), seq: header.seq })
-        : header
+      if (header.kind === 'deliver') {
+        message = { kind: 'deliver', target: header.target, payload: text.slice(headerEnd + 1) }
+        if (typeof header.publishedAt === 'number') message.publishedAt = header.publishedAt
+        if (header.seq !== undefined) message.seq = header.seq
+      } else {
+        message = header
+      }
     } catch {
       this.#warnFrame()
       return
@@ -391,6 +415,21 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
     }
   }
 
+  /** Presence kept in Redis beside the leases: a dead node's users leave when its lease lapses. */
+  presence (context: PresenceBackendContext): PresenceBackend {
+    const adapter = this
+    this.#presence = new RedisPresence(context, {
+      get nodeId () { return adapter.#nodeId },
+      prefix: this.#prefix,
+      leaseMs: this.#options.leaseMs,
+      heartbeatMs: this.#options.heartbeatMs,
+      sweepMs: this.#options.presenceSweepMs,
+      client: () => this.#status === 'connected' ? this.#pub as PresenceClient | undefined : undefined,
+      requestBeat: () => { this.#beat().catch(() => {}) }
+    })
+    return this.#presence
+  }
+
   async clusterStats (): Promise<ClusterStats> {
     const pub = this.#pub
     if (pub === undefined || this.#status !== 'connected') throw new Error(`Redis adapter is ${this.#status}`)
@@ -426,6 +465,7 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
 
   #onConnectionLost (err: Error | undefined): void {
     if (this.#isClosing) return
+    if (err !== undefined) this.#lastError = err.message
     if (this.#status === 'connected') {
       this.#isDirty = true
       this.#setStatus('disconnected')
@@ -448,8 +488,12 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
       .then(() => {
         /* c8 ignore next */ // lost again (or closed) while resubscribing: the next ready tries again
         if (this.#isClosing || this.#status !== 'disconnected' || pub.status !== 'ready' || sub.status !== 'ready') return
+        this.#reconnects++
+        this.#lastError = undefined
         this.#setStatus('connected')
         this.#log.info('fastify-realtime: reconnected to Redis; cross-node delivery resumed')
+        // announcements need the channel back: presence is put right once connected
+        return this.#presence?.afterBeat(true)
       })
       .catch((err: unknown) => this.#log.debug({ err }, 'fastify-realtime: could not resubscribe yet'))
   }
@@ -474,6 +518,7 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
         for (const [connectionId, lease] of this.#leases) pairs.push(connectionId, lease.userId)
         await pub.rtResync(this.#nodeConnsKey(), this.#nodeId, this.#prefix, ...pairs)
       }
+      await this.#presence?.afterBeat(existed === 1)
     } catch (err) {
       this.#isDirty = true
       if (this.#status === 'connecting') throw err

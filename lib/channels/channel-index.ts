@@ -24,6 +24,8 @@ export interface ChannelListener {
  */
 export class ChannelIndex<C extends ChannelHolder> {
   readonly #byChannel = new Map<string, Set<C>>()
+  /** Memberships (connection in channel) by namespace, kept as they change: the metrics read it at scrape time. */
+  readonly #byNamespace = new Map<string, number>()
   /** subscribeChannel calls not settled yet: a member that joins meanwhile waits for the same one. */
   readonly #listening = new Map<string, Promise<void>>()
   readonly #listener: ChannelListener
@@ -44,6 +46,8 @@ export class ChannelIndex<C extends ChannelHolder> {
       this.#listen(channel)
     }
     members.add(connection)
+    this.#countIn(channel, 1)
+    this.onMembership?.(connection, channel, true)
     return true
   }
 
@@ -54,6 +58,8 @@ export class ChannelIndex<C extends ChannelHolder> {
     /* c8 ignore next */ // the connection's set and the index change together
     if (members === undefined) return true
     members.delete(connection)
+    this.#countIn(channel, -1)
+    this.onMembership?.(connection, channel, false)
     if (members.size === 0) {
       this.#byChannel.delete(channel)
       this.#unlisten(channel)
@@ -66,6 +72,9 @@ export class ChannelIndex<C extends ChannelHolder> {
     for (const channel of [...connection.channels]) this.remove(connection, channel)
   }
 
+  /** Told of every connection entering (true) or leaving (false) a channel: presence listens here. */
+  onMembership: ((connection: C, channel: string, isIn: boolean) => void) | undefined
+
   members (channel: string): ReadonlySet<C> | undefined {
     return this.#byChannel.get(channel)
   }
@@ -76,6 +85,11 @@ export class ChannelIndex<C extends ChannelHolder> {
 
   get channelCount (): number {
     return this.#byChannel.size
+  }
+
+  /** Memberships by namespace, for namespaces with at least one (channels are `namespace:id` of declared namespaces). */
+  get subscriptionsByNamespace (): ReadonlyMap<string, number> {
+    return this.#byNamespace
   }
 
   /**
@@ -91,6 +105,13 @@ export class ChannelIndex<C extends ChannelHolder> {
     }
     if (pending === undefined) return undefined
     return Promise.all(pending).then(() => {})
+  }
+
+  #countIn (channel: string, change: 1 | -1): void {
+    const namespace = channel.slice(0, channel.indexOf(':'))
+    const count = (this.#byNamespace.get(namespace) ?? 0) + change
+    if (count === 0) this.#byNamespace.delete(namespace)
+    else this.#byNamespace.set(namespace, count)
   }
 
   #listen (channel: string): void {

@@ -39,7 +39,7 @@ export class Channels {
   /** A connection that is gone: no pending authorization, no channel. */
   forget (connection: Connection): void {
     this.queue.forget(connection)
-    this.index.removeAll(connection)
+    if (connection.channels.size > 0) this.index.removeAll(connection)
   }
 
   /**
@@ -64,6 +64,8 @@ export class Channels {
   leave (connections: Iterable<Connection>, channel: string, reason: string, notify: Notify): number {
     let left = 0
     for (const connection of connections) {
+      // an authorization in flight may answer with what was true before this leave
+      this.queue.noteLeave(connection, channel, reason)
       if (!this.index.remove(connection, channel)) continue
       left++
       notify(connection, 'subscription.ended', { channel, reason })

@@ -26,6 +26,11 @@ export function checkChannels (value: unknown, problems: string[]): Map<string, 
       problems.push(`channels.${name}.authorize must be a function (connection, id, context) => boolean | { reason }`)
       continue
     }
+    const { presence } = definition as ChannelNamespaceOptions
+    if (presence !== undefined && typeof presence !== 'boolean' && presence !== 'count') {
+      problems.push(`channels.${name}.presence must be true, false or 'count'`)
+      continue
+    }
     if (unknown.length > 0) continue
     const resolved: ChannelNamespaceOptions = { ...(definition as ChannelNamespaceOptions) }
     if (resolved.history !== undefined) {

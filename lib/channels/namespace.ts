@@ -46,6 +46,12 @@ export interface ChannelNamespaceOptions {
    */
   authorize?: ChannelAuthorize
   /**
+   * Who is in each channel: `true` lists the users (`presence` requests,
+   * `presence.joined` / `presence.left`), `'count'` answers counts only, for
+   * big rooms. Off by default.
+   */
+  presence?: ChannelPresenceMode
+  /**
    * Keep the last messages of each channel of the namespace, so a client
    * that reconnects gets what it missed (`subscribe` with `recover`). Every
    * message published to such a channel carries its `offset`.
@@ -53,5 +59,7 @@ export interface ChannelNamespaceOptions {
   history?: Partial<HistoryOptions>
 }
 
+export type ChannelPresenceMode = boolean | 'count'
+
 /** The keys a namespace accepts (a misspelled key is an options error, not a silent no-op). */
-export const NAMESPACE_KEYS: ReadonlySet<string> = new Set(['authorize', 'history'])
+export const NAMESPACE_KEYS: ReadonlySet<string> = new Set(['authorize', 'presence', 'history'])

@@ -10,6 +10,8 @@ interface Pending {
   waiting: number
   /** Aborted when the connection goes: the running authorization stops waiting. */
   readonly controllers: Set<AbortController>
+  /** Channels the server took the connection out of meanwhile, with the reason: a late "yes" must not undo a revocation. */
+  left: Map<string, string> | undefined
 }
 
 export type QueuedOperation = (controller: AbortController) => void | Promise<void>
@@ -27,7 +29,7 @@ export class SubscriptionQueue<C extends { readonly isOpen: boolean }> {
       const controller = new AbortController()
       const result = operation(controller)
       if (result === undefined) return true
-      const created: Pending = { tail: result, waiting: 0, controllers: new Set([controller]) }
+      const created: Pending = { tail: result, waiting: 0, controllers: new Set([controller]), left: undefined }
       this.#pending.set(connection, created)
       this.#whenSettled(connection, created, result, controller)
       return true
@@ -46,16 +48,25 @@ export class SubscriptionQueue<C extends { readonly isOpen: boolean }> {
     return true
   }
 
+  /** The server took the connection out of `channel`: remembered while it has requests pending. */
+  noteLeave (connection: C, channel: string, reason: string): void {
+    const pending = this.#pending.get(connection)
+    if (pending === undefined) return
+    pending.left ??= new Map()
+    pending.left.set(channel, reason)
+  }
+
+  /** Why the server took the connection out of `channel` while its requests were pending, if it did. */
+  leftWhilePending (connection: C, channel: string): string | undefined {
+    return this.#pending.get(connection)?.left?.get(channel)
+  }
+
   /** The connection is gone: stop what it waits for. */
   forget (connection: C): void {
     const pending = this.#pending.get(connection)
     if (pending === undefined) return
     this.#pending.delete(connection)
     for (const controller of pending.controllers) controller.abort(new Error('connection closed'))
-  }
-
-  get size (): number {
-    return this.#pending.size
   }
 
   #whenSettled (connection: C, pending: Pending, settled: Promise<void>, controller: AbortController): void {

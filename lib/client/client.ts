@@ -1,17 +1,21 @@
 import { CloseCode, isReconnectable } from '../protocol/codes.js'
 import type { ClientMessages } from '../protocol/client-messages.js'
+import type { PresenceState } from '../protocol/presence-messages.js'
 import type {
   ConnectionEstablished, ErrorData, Pong, ServerEnvelope, SubscriptionConfirmed, SubscriptionEnded, SubscriptionJoined,
   UnsubscriptionConfirmed
 } from '../protocol/server-messages.js'
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js'
+import { backoffDelay } from './backoff.js'
+import { resolveClientOptions, type ResolvedClientOptions } from './client-options.js'
 import { TypedEmitter, type Listener } from './emitter.js'
 import { ClientErrorCode, RealtimeClientError } from './errors.js'
-import { preflight, type FetchLike, type PreflightVerdict } from './preflight.js'
+import { preflight, type PreflightVerdict } from './preflight.js'
+import { Recovery } from './recovery.js'
+import type { StreamPosition } from './stream-positions.js'
 import { SubscriptionState, normalizeRequest, type SubscriptionLists, type SubscriptionRequest } from './subscription-state.js'
 import {
-  ConnectionState, type ChannelMessage, type ClientEventMap, type Clock, type ConnectionStateValue, type RealtimeClientOptions,
-  type StateChange, type TokenProvider, type WebSocketConstructor, type WebSocketLike
+  ConnectionState, type ChannelMessage, type ClientEventMap, type ConnectionStateValue, type RealtimeClientOptions,
+  type StateChange, type WebSocketLike
 } from './types.js'
 
 /** The subprotocol the server speaks (lib/handshake.ts); the token rides beside it as `bearer.<jwt>`. */
@@ -22,13 +26,16 @@ const CONNECTING = 0
 /** Statuses that say a close frame never came: the attempt or the link failed below the protocol. */
 const ABNORMAL_CLOSES = new Set([1005, 1006, 1015])
 
-type RequestKind = 'subscribe' | 'unsubscribe' | 'ping'
+type RequestKind = 'subscribe' | 'unsubscribe' | 'ping' | 'presence'
+/** The first letter of a request's id, by kind (ids are unique per client; the letter helps reading a trace). */
+const ID_PREFIX: Record<RequestKind, string> = { subscribe: 's', unsubscribe: 's', ping: 'p', presence: 'q' }
 
 interface PendingRequest {
   readonly id: string
   readonly kind: RequestKind
-  readonly text: string
-  /** What a subscribe or unsubscribe asks for (empty lists for a ping). */
+  /** The data sent as is (a presence request's); otherwise built from `lists` when written (a subscribe's positions are read then). */
+  readonly data?: object
+  /** What a subscribe or unsubscribe asks for (empty lists for a ping or a presence request). */
   readonly lists: SubscriptionLists
   /** A subscribe the client makes itself to restore subscriptions: nobody awaits it. */
   readonly isInternal: boolean
@@ -38,30 +45,9 @@ interface PendingRequest {
   sentAt: number
 }
 
-interface Outgoing {
-  readonly text: string
-  readonly request?: PendingRequest
-}
+/** A plain message (its text), or a request (its text is written when it is sent: a subscribe carries the positions of then). */
+type Outgoing = { readonly text: string, readonly request?: undefined } | { readonly request: PendingRequest }
 
-interface ResolvedOptions {
-  readonly url: string
-  readonly token: string | TokenProvider
-  readonly auth: 'subprotocol' | 'path'
-  readonly WebSocket: WebSocketConstructor
-  readonly fetch: FetchLike | undefined
-  readonly reconnect: boolean
-  readonly backoff: BackoffOptions
-  readonly stableAfterMs: number
-  readonly maxReconnectAttempts: number
-  readonly pingIntervalMs: number | undefined
-  readonly pongTimeoutMs: number | undefined
-  readonly connectTimeoutMs: number
-  readonly requestTimeoutMs: number
-  readonly preflightTimeoutMs: number
-  readonly maxQueueSize: number
-  readonly clock: Clock
-  readonly random: () => number
-}
 
 export interface WaitForOpenOptions {
   /** Reject with REQUEST_TIMEOUT after this long. */
@@ -80,7 +66,7 @@ export interface WaitForOpenOptions {
  * ```
  */
 export class RealtimeClient {
-  readonly #options: ResolvedOptions
+  readonly #options: ResolvedClientOptions
   readonly #emitter: TypedEmitter<ClientEventMap>
   #state: ConnectionStateValue = ConnectionState.closed
   #socket: WebSocketLike | undefined
@@ -98,6 +84,8 @@ export class RealtimeClient {
   readonly #subscriptions = new SubscriptionState()
   /** Per-channel listeners (onChannel). */
   readonly #channelListeners = new Map<string, Set<(message: ChannelMessage) => void>>()
+  /** Positions in each stream with history, and what to do about duplicates and holes. */
+  readonly #recovery: Recovery
   readonly #queue: Outgoing[] = []
   readonly #inflight = new Map<string, PendingRequest>()
   #nextId = 0
@@ -116,6 +104,16 @@ export class RealtimeClient {
       }
       this.#emitter.emit('error', new RealtimeClientError(ClientErrorCode.listenerFailed, `a '${String(event)}' listener threw`, { cause: err }))
     })
+    this.#recovery = new Recovery({
+      positions: options.positions,
+      now: () => this.#options.clock.now(),
+      actions: {
+        resubscribe: (channel) => this.#restore([{ events: [], channels: [channel] }]),
+        reconnect: () => this.#reconnectToRecover(),
+        recovered: (event) => this.#emitter.emit('recovered', event),
+        gap: (event) => this.#emitter.emit('gap', event)
+      }
+    })
     for (const event of options.subscriptions ?? []) this.#subscriptions.events.add(event)
     for (const channel of options.channels ?? []) this.#subscriptions.channels.add(channel)
     if (options.autoConnect === true) void this.connect().catch(() => {})
@@ -131,6 +129,12 @@ export class RealtimeClient {
   get channels (): string[] { return [...this.#subscriptions.channels] }
   /** Messages waiting for a connection. */
   get queuedMessages (): number { return this.#queue.length }
+  /**
+   * Where the client is in each stream with history (channels, and
+   * `inbox`): sent on every reconnect to get what was missed. Save it to
+   * recover across page loads (the `positions` option).
+   */
+  get positions (): Record<string, StreamPosition> { return this.#recovery.positions }
 
   /**
    * Adds a listener: a client event (state, open, close, reconnect, error,
@@ -251,13 +255,29 @@ export class RealtimeClient {
     } catch (err) {
       return Promise.reject(err)
     }
-    if (type === 'unsubscribe') this.#subscriptions.forget(lists)
+    if (type === 'unsubscribe') {
+      this.#subscriptions.forget(lists)
+      this.#recovery.forget(lists.channels)
+    }
     return this.#request<T>(type, lists)
   }
 
   /** Sends a ping; resolves with the round trip in milliseconds. */
   ping (): Promise<number> {
     return this.#request<number>('ping', NO_LISTS)
+  }
+
+  /**
+   * Asks who is in a channel this connection is subscribed to (a namespace
+   * with `presence`). Resolves with the server's presence.state: `count`,
+   * and `users` unless the namespace keeps counts only or the channel is
+   * past the server's cap. Rejects with the server's code: NOT_SUBSCRIBED,
+   * PRESENCE_DISABLED, INVALID_CHANNEL. Queued while not connected. Keep the
+   * list live with the `presence.joined` / `presence.left` events.
+   */
+  presence (channel: string): Promise<PresenceState> {
+    if (typeof channel !== 'string' || channel.length === 0) return Promise.reject(new TypeError('channel must be a non-empty string'))
+    return this.#request<PresenceState>('presence', NO_LISTS, false, { channel })
   }
 
   /**
@@ -293,23 +313,23 @@ export class RealtimeClient {
 
   // ---- sending ------------------------------------------------------------
 
-  #request<T>(kind: RequestKind, lists: SubscriptionLists, isInternal = false): Promise<T> {
+  /** `given` is the data sent as is (a presence request's); by default, the lists (or a ping's id). */
+  #request<T>(kind: RequestKind, lists: SubscriptionLists, isInternal = false, given?: object): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const id = `${kind === 'ping' ? 'p' : 's'}${++this.#nextId}`
-      const data = kind === 'ping' ? { pingId: id } : wireLists(lists)
+
       const request: PendingRequest = {
-        id,
+        id: `${ID_PREFIX[kind]}${++this.#nextId}`,
         kind,
+        ...(given === undefined ? {} : { data: given }),
         lists,
         isInternal,
-        text: JSON.stringify({ type: kind, data, id }),
         resolve: resolve as (value: unknown) => void,
         reject,
         timer: undefined,
         sentAt: 0
       }
-      if (isInternal) this.#write({ text: request.text, request })
-      else this.#dispatch({ text: request.text, request })
+      if (isInternal) this.#write({ request })
+      else this.#dispatch({ request })
     })
   }
 
@@ -334,19 +354,33 @@ export class RealtimeClient {
       this.#queue.unshift(outgoing)
       return
     }
-    socket.send(outgoing.text)
     const request = outgoing.request
-    if (request === undefined) return
+    if (request === undefined) {
+      socket.send(outgoing.text)
+      return
+    }
+    socket.send(this.#requestText(request))
     request.sentAt = this.#options.clock.now()
     this.#inflight.set(request.id, request)
     request.timer = this.#options.clock.setTimeout(() => {
       request.timer = undefined
       if (this.#inflight.get(request.id) !== request) return
       this.#inflight.delete(request.id)
+      if (request.kind === 'subscribe') this.#recovery.abandon(request.lists.channels)
       const error = new RealtimeClientError(ClientErrorCode.timeout, `no answer to ${request.kind} within ${this.#options.requestTimeoutMs} ms`, { requestId: request.id })
       if (request.isInternal) this.#emitter.emit('error', error)
       else request.reject(error)
     }, this.#options.requestTimeoutMs)
+  }
+
+  #requestText (request: PendingRequest): string {
+    if (request.data !== undefined) return JSON.stringify({ type: request.kind, data: request.data, id: request.id })
+    if (request.kind === 'ping') return JSON.stringify({ type: 'ping', data: { pingId: request.id }, id: request.id })
+    const data: WireLists & { recover?: Record<string, StreamPosition> } = wireLists(request.lists)
+    // a subscribe asks for what was missed in each channel the client has a position in
+    const recover = request.kind === 'subscribe' ? this.#recovery.recoverFor(request.lists.channels) : undefined
+    if (recover !== undefined) data.recover = recover
+    return JSON.stringify({ type: request.kind, data, id: request.id })
   }
 
   #settle (request: PendingRequest, value: unknown): void {
@@ -396,9 +430,11 @@ export class RealtimeClient {
 
     let socket: WebSocketLike
     try {
+      // the inbox is live from the first moment: its position rides in the handshake itself
+      const query = this.#recovery.handshakeQuery()
       socket = this.#options.auth === 'path'
-        ? new this.#options.WebSocket(`${this.#options.url}/${encodeURIComponent(token)}`, [SUBPROTOCOL])
-        : new this.#options.WebSocket(this.#options.url, [SUBPROTOCOL, BEARER_PREFIX + token])
+        ? new this.#options.WebSocket(withQuery(`${this.#options.url}/${encodeURIComponent(token)}`, query), [SUBPROTOCOL])
+        : new this.#options.WebSocket(withQuery(this.#options.url, query), [SUBPROTOCOL, BEARER_PREFIX + token])
     } catch (cause) {
       // a malformed URL, or a token with characters a subprotocol cannot carry
       this.#stop(new RealtimeClientError(ClientErrorCode.refused, `could not open a WebSocket: ${messageOf(cause)}`, { cause }))
@@ -521,6 +557,16 @@ export class RealtimeClient {
     }, delayMs)
   }
 
+  /** A hole in the inbox: only a new handshake replays it. False if reconnecting is off. */
+  #reconnectToRecover (): boolean {
+    if (!this.#options.reconnect || this.#state !== ConnectionState.open) return false
+    this.#releaseSocket(CloseCode.normal, 'recovering missed messages', false)
+    this.#emitter.emit('close', { code: CloseCode.normal, reason: 'recovering missed messages', willReconnect: true })
+    this.#scheduleReconnect(new RealtimeClientError(ClientErrorCode.connectionLost, 'offsets missing in the inbox: reconnecting to recover them'),
+      { delayMs: 0, countsAsAttempt: false })
+    return true
+  }
+
   /** Gives up: a refusal that retrying cannot fix, or reconnecting is off. */
   #stop (error: RealtimeClientError): void {
     this.#session++
@@ -544,13 +590,14 @@ export class RealtimeClient {
     }
     this.#connectTimer = this.#pingTimer = this.#pongTimer = undefined
     this.#openedAt = undefined
+    this.#recovery.connectionLost()
 
     const unanswered: Outgoing[] = []
     for (const request of this.#inflight.values()) {
       if (request.timer !== undefined) clock.clearTimeout(request.timer)
       request.timer = undefined
       // a restore is redone from #subscriptions on the next open
-      if (!request.isInternal) unanswered.push({ text: request.text, request })
+      if (!request.isInternal) unanswered.push({ request })
     }
     this.#inflight.clear()
     this.#queue.unshift(...unanswered)
@@ -604,6 +651,8 @@ export class RealtimeClient {
     }
     // any frame proves the link alive, not only the pong (a rate-limited ping is answered by an error)
     if (this.#pongTimer !== undefined) this.#onSignOfLife()
+    // positions advance here, before any listener runs: a listener that throws cannot bring a message back
+    if (!this.#recovery.receive(message) || this.#socket === undefined) return
     this.#emitter.emit('message', message)
     switch (message.type) {
       case 'connection.established':
@@ -615,6 +664,9 @@ export class RealtimeClient {
       case 'subscription.confirmed':
       case 'unsubscription.confirmed':
         this.#onConfirmed(message.type === 'subscription.confirmed' ? 'subscribe' : 'unsubscribe', message.data as SubscriptionConfirmed)
+        break
+      case 'presence.state':
+        this.#onPresenceState(message.data as PresenceState)
         break
       case 'subscription.joined':
         this.#subscriptions.channels.add((message.data as SubscriptionJoined).channel)
@@ -689,6 +741,12 @@ export class RealtimeClient {
     }
   }
 
+  /** The answer to a presence request, by the request id the server echoes. */
+  #onPresenceState (data: PresenceState): void {
+    const request = typeof data.request_id === 'string' ? this.#inflight.get(data.request_id) : undefined
+    if (request?.kind === 'presence') this.#settle(request, data)
+  }
+
   #onPong (data: Pong): void {
     const pingId = data.pingId
     if (typeof pingId !== 'string') return
@@ -711,12 +769,15 @@ export class RealtimeClient {
     }
     if (request.timer !== undefined) this.#options.clock.clearTimeout(request.timer)
     this.#inflight.delete(request.id)
+    // no replay follows a refused subscribe: its channels' holes are watched for again
+    if (request.kind === 'subscribe') this.#recovery.abandon(request.lists.channels)
     if (!request.isInternal) {
       request.reject(error)
       return
     }
     // a restore refused: the server no longer allows some events or channels. Drop those, restore the rest.
     const rest = this.#subscriptions.refused(request.lists, data.details ?? [])
+    this.#recovery.forget(data.details ?? [])
     this.#emitter.emit('error', error)
     this.#restore(rest)
   }
@@ -758,6 +819,11 @@ export class RealtimeClient {
 
 function noop (): void {}
 
+function withQuery (url: string, query: string | undefined): string {
+  if (query === undefined) return url
+  return `${url}${url.includes('?') ? '&' : '?'}${query}`
+}
+
 function messageOf (err: unknown): string {
   return err instanceof Error ? err.message : String(err)
 }
@@ -765,82 +831,11 @@ function messageOf (err: unknown): string {
 const NO_LISTS: SubscriptionLists = { events: [], channels: [] }
 
 /** Only the lists that have names go on the wire (an events-only subscribe is the seed's message). */
-function wireLists (lists: SubscriptionLists): { events?: readonly string[], channels?: readonly string[] } {
-  const data: { events?: readonly string[], channels?: readonly string[] } = {}
+interface WireLists { events?: readonly string[], channels?: readonly string[] }
+
+function wireLists (lists: SubscriptionLists): WireLists {
+  const data: WireLists = {}
   if (lists.events.length > 0) data.events = lists.events
   if (lists.channels.length > 0) data.channels = lists.channels
   return data
-}
-
-function positive (name: string, value: number | undefined, fallback: number, allowZero = false): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new TypeError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number`)
-  }
-  return value
-}
-
-/** ws(s):// as is, http(s):// converted, a path resolved against the page's location. */
-export function resolveWebSocketUrl (url: string): string {
-  let resolved: string
-  if (/^wss?:\/\//i.test(url)) resolved = url
-  else if (/^https?:\/\//i.test(url)) resolved = 'ws' + url.slice(4)
-  else {
-    const location = (globalThis as { location?: { protocol: string, host: string } }).location
-    if (!url.startsWith('/') || location === undefined) {
-      throw new TypeError(`url must be a ws://, wss://, http:// or https:// URL${location === undefined ? '' : ' or a path starting with /'}`)
-    }
-    resolved = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${url}`
-  }
-  return resolved.endsWith('/') ? resolved.slice(0, -1) : resolved
-}
-
-function resolveClientOptions (options: RealtimeClientOptions): ResolvedOptions {
-  if (options === null || typeof options !== 'object') throw new TypeError('options are required: { url, token }')
-  const token = options.token
-  if (typeof token !== 'function' && (typeof token !== 'string' || token.length === 0)) {
-    throw new TypeError('token must be a non-empty string or a function returning one')
-  }
-  const globalFetch = (globalThis as { fetch?: FetchLike }).fetch
-  const fetch = options.fetch === false
-    ? undefined
-    : options.fetch ?? (typeof globalFetch === 'function' ? globalFetch.bind(globalThis) : undefined)
-  const backoff = { ...DEFAULT_BACKOFF, ...options.backoff }
-  positive('backoff.initialDelayMs', backoff.initialDelayMs, 0, true)
-  positive('backoff.maxDelayMs', backoff.maxDelayMs, 0, true)
-  if (!(backoff.multiplier >= 1)) throw new TypeError('backoff.multiplier must be at least 1')
-  // called through the given object: a clock may be a class instance with private state
-  const given = options.clock
-  const clock: Clock = {
-    setTimeout: given?.setTimeout === undefined
-      ? (callback, ms) => globalThis.setTimeout(callback, ms)
-      : (callback, ms) => (given as Clock).setTimeout(callback, ms),
-    clearTimeout: given?.clearTimeout === undefined
-      ? (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>)
-      : (handle) => { (given as Clock).clearTimeout(handle) },
-    now: given?.now === undefined ? () => Date.now() : () => (given as Clock).now()
-  }
-  const resolved = {
-    url: resolveWebSocketUrl(options.url),
-    token,
-    auth: options.auth ?? 'subprotocol',
-    fetch,
-    reconnect: options.reconnect ?? true,
-    backoff,
-    stableAfterMs: positive('stableAfterMs', options.stableAfterMs, 10_000, true),
-    maxReconnectAttempts: positive('maxReconnectAttempts', options.maxReconnectAttempts, Infinity, true),
-    pingIntervalMs: options.pingIntervalMs === undefined ? undefined : positive('pingIntervalMs', options.pingIntervalMs, 0),
-    pongTimeoutMs: options.pongTimeoutMs === undefined ? undefined : positive('pongTimeoutMs', options.pongTimeoutMs, 0),
-    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, 10_000),
-    requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, 10_000),
-    preflightTimeoutMs: positive('preflightTimeoutMs', options.preflightTimeoutMs, 5_000),
-    maxQueueSize: positive('maxQueueSize', options.maxQueueSize, 100, true),
-    clock,
-    random: options.random ?? Math.random
-  } as const
-  const WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
-  if (typeof WebSocketImpl !== 'function') {
-    throw new TypeError('no WebSocket implementation: pass one as the WebSocket option (e.g. the ws package on Node 20)')
-  }
-  return { ...resolved, WebSocket: WebSocketImpl }
 }

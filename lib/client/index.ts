@@ -1,6 +1,7 @@
 // The fastify-realtime client. Imports only types and the dependency-free
 // codes from ../protocol/: no TypeBox, no Node modules at runtime.
-export { RealtimeClient, SUBPROTOCOL, resolveWebSocketUrl } from './client.js'
+export { RealtimeClient, SUBPROTOCOL } from './client.js'
+export { resolveWebSocketUrl } from './client-options.js'
 export type { WaitForOpenOptions } from './client.js'
 export { ConnectionState } from './types.js'
 export type {
@@ -15,11 +16,16 @@ export { preflight, classifyStatus, parseRetryAfter, toHttpUrl } from './preflig
 export type { FetchLike, FetchResponseLike, PreflightVerdict, PreflightRequest } from './preflight.js'
 export type { Listener } from './emitter.js'
 export type { SubscriptionRequest, SubscriptionLists } from './subscription-state.js'
+export { INBOX_STREAM } from './stream-positions.js'
+export type { GapReason, RecoveryFailureReason, StreamPosition } from './stream-positions.js'
+export { INBOX_GAP_RECONNECT_INTERVAL_MS } from './recovery.js'
+export type { StreamGap, StreamRecovered } from './recovery.js'
 export { CloseCode, WireError, isReconnectable } from '../protocol/codes.js'
 export type { CloseCodeValue, WireErrorCode } from '../protocol/codes.js'
 export type {
   RealtimeEvents, RealtimeEventName, ServerEnvelope, ServerMessage, ConnectionEstablished, ErrorData,
   SubscriptionConfirmed, UnsubscriptionConfirmed, SubscriptionJoined, SubscriptionEnded, Pong, UploadProgress, UploadCompleted, UploadCancelled,
-  UploadError, ReviewUpdated, SystemNotification, FileStatus
+  UploadError, ReviewUpdated, SystemNotification, FileStatus, UserStatusChanged
 } from '../protocol/server-messages.js'
+export type { PresenceState, PresenceUser, PresenceJoined, PresenceLeft, PresenceRequestData } from '../protocol/presence-messages.js'
 export type { ClientMessages, ClientMessageType } from '../protocol/client-messages.js'

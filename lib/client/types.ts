@@ -2,6 +2,8 @@ import type { ConnectionEstablished, RealtimeEvents, ServerEnvelope } from '../p
 import type { BackoffOptions } from './backoff.js'
 import type { RealtimeClientError } from './errors.js'
 import type { FetchLike } from './preflight.js'
+import type { StreamGap, StreamRecovered } from './recovery.js'
+import type { StreamPosition } from './stream-positions.js'
 
 /** A message published to a channel, as onChannel() listeners get it. */
 export type ChannelMessage = ServerEnvelope & { channel: string }
@@ -96,6 +98,12 @@ export interface RealtimeClientOptions {
   subscriptions?: readonly string[]
   /** Channels to subscribe to on every connection (the server authorizes each, every time). */
   channels?: readonly string[]
+  /**
+   * Positions to recover from on the first connection (`client.positions`
+   * saved by an earlier page): the inbox's is sent in the handshake, a
+   * channel's with its first subscribe.
+   */
+  positions?: Readonly<Record<string, StreamPosition>>
   /** Call connect() from the constructor. Default false. */
   autoConnect?: boolean
   /** Timers and time (tests pass a fake clock). */
@@ -137,8 +145,12 @@ export interface ClientEvents {
   reconnect: [scheduled: ReconnectScheduled]
   /** Connection failures, refusals, server errors nobody awaited, listener failures. */
   error: [error: RealtimeClientError]
-  /** Every message from the server, before its typed listeners. */
+  /** Every message from the server, before its typed listeners (never one already delivered). */
   message: [message: ServerEnvelope]
+  /** The server replayed what a stream missed (after a reconnect, or a hole): the messages came first. */
+  recovered: [recovered: StreamRecovered]
+  /** A stream has a hole the server could not fill (`reason`): refetch what it carries. */
+  gap: [gap: StreamGap]
 }
 
 /** Server message types a listener can take: every RealtimeEvents key not shadowed by a client event. */

@@ -3,6 +3,7 @@ import type { Registry } from '../registry.js'
 import type { MessageContext } from '../router.js'
 import type { Channels } from '../channels/channels.js'
 import type { Streams } from '../history/streams.js'
+import type { Counters } from '../stats.js'
 
 /** What the protocol's own handlers need beyond a host handler's context. */
 export interface CoreContext extends MessageContext {
@@ -12,5 +13,9 @@ export interface CoreContext extends MessageContext {
   readonly channels: Channels
   /** Channels with history and the inbox: offsets, recovery. */
   readonly streams: Streams
+  /** The node's counters (recoveries by result, for the metrics). */
+  readonly counters: Counters
   sendError (code: string, message: string, extra?: { details?: string[], reasons?: string[] }): void
+  /** Sends a reply only if it can be encoded within maxMessageSize; false (and nothing sent) otherwise. */
+  tryReply (type: string, data: unknown): boolean
 }

@@ -1,20 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox'
-
-/**
- * The outer shape every client frame must have. `data` may be left out for
- * messages that carry none (heartbeat); `timestamp` and `id` are the client's
- * own and only echoed back (the id as request_id on errors).
- */
-export const ClientEnvelopeSchema = Type.Object({
-  type: Type.String({ minLength: 1, maxLength: 128 }),
-  data: Type.Optional(Type.Unknown()),
-  timestamp: Type.Optional(Type.String({ maxLength: 64 })),
-  id: Type.Optional(Type.String({ maxLength: 128 }))
-})
-export type ClientEnvelope = Static<typeof ClientEnvelopeSchema>
+import type { PresenceRequestData } from './presence-messages.js'
 
 export const PingDataSchema = Type.Object({
-  pingId: Type.Optional(Type.Union([Type.String({ maxLength: 128 }), Type.Number(), Type.Null()]))
+  pingId: Type.Optional(Type.Union([Type.String({ maxLength: 128 }), Type.Number(), Type.Null()], { description: 'Echoed in the pong' }))
 })
 export type PingData = Static<typeof PingDataSchema>
 
@@ -32,8 +20,8 @@ export const MAX_NAMES_PER_SUBSCRIBE = 100
  * naming it (the frame's size is already bounded by maxMessageSize).
  */
 export const SubscribeListsSchema = Type.Object({
-  events: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), { minItems: 1, maxItems: MAX_NAMES_PER_SUBSCRIBE })),
-  channels: Type.Optional(Type.Array(Type.String(), { minItems: 1, maxItems: MAX_NAMES_PER_SUBSCRIBE }))
+  events: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), { minItems: 1, maxItems: MAX_NAMES_PER_SUBSCRIBE, description: 'Event types, each one of the server\'s `events`' })),
+  channels: Type.Optional(Type.Array(Type.String(), { minItems: 1, maxItems: MAX_NAMES_PER_SUBSCRIBE, description: 'Channels `namespace:id` of declared namespaces' }))
 })
 
 /** A position the client holds (what subscription.confirmed, connection.established and the offsets told it). */
@@ -60,8 +48,8 @@ export type UnsubscribeData = Static<typeof UnsubscribeDataSchema>
 
 /** The seed's upload.cancel; host apps register it (see the example app). */
 export const UploadCancelDataSchema = Type.Object({
-  upload_id: Type.String({ minLength: 1, maxLength: 256 })
-})
+  upload_id: Type.String({ minLength: 1, maxLength: 256, description: 'The upload to cancel' })
+}, { description: 'Cancels one of your uploads; answered with upload.cancelled, or an error' })
 export type UploadCancelData = Static<typeof UploadCancelDataSchema>
 
 /** Data of each client message type the protocol defines. */
@@ -71,6 +59,8 @@ export interface ClientMessages {
   subscribe: SubscribeData
   unsubscribe: UnsubscribeData
   'upload.cancel': UploadCancelData
+  /** Who is in a channel (namespaces with `presence`); answered by presence.state. */
+  presence: PresenceRequestData
 }
 export type ClientMessageType = keyof ClientMessages
 export type ClientMessage<K extends ClientMessageType = ClientMessageType> = {

@@ -1,4 +1,5 @@
 export * from './server-messages.js'
 export * from './client-messages.js'
 export * from './codes.js'
+export * from './presence-messages.js'
 export * from './positions.js'

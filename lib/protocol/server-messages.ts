@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import type { PresenceJoined, PresenceLeft, PresenceState } from './presence-messages.js'
 
 /**
  * Every message the server sends travels in this envelope. `timestamp` and
@@ -9,16 +10,12 @@ export const ServerEnvelopeSchema = <T extends TSchema>(type: string, data: T) =
   Type.Object({
     type: Type.Literal(type),
     data,
-    timestamp: Type.String({ format: 'date-time' }),
-    id: Type.String(),
-    /** Set on a message published to a channel: the channel it was published to. */
-    channel: Type.Optional(Type.String()),
-    /** Position in the message's stream: the channel's (with `channel`) or the inbox's (with `inbox`). */
-    offset: Type.Optional(Type.Integer({ minimum: 1 })),
-    /** Set on a message of the user's inbox delivered in its inbox form (then `offset` is the inbox's). */
-    inbox: Type.Optional(Type.Literal(true)),
-    /** On a channel copy that is also the user's inbox message: its position in the inbox. */
-    inbox_offset: Type.Optional(Type.Integer({ minimum: 1 }))
+    timestamp: Type.String({ format: 'date-time', description: 'When the server built the message' }),
+    id: Type.String({ description: 'Unique per message (a UUID)' }),
+    channel: Type.Optional(Type.String({ description: 'Set on a message published to a channel: the channel (`namespace:id`) it was published to' })),
+    offset: Type.Optional(Type.Integer({ minimum: 1, description: 'Position in the message\'s stream: the channel\'s (with `channel`) or the inbox\'s (with `inbox`)' })),
+    inbox: Type.Optional(Type.Literal(true, { description: 'Set on a message of the user\'s inbox delivered in its inbox form (then `offset` is the inbox\'s)' })),
+    inbox_offset: Type.Optional(Type.Integer({ minimum: 1, description: 'On a channel copy that is also the user\'s inbox message: its position in the inbox' }))
   })
 
 export interface ServerEnvelope<TType extends string = string, TData = unknown> {
@@ -111,21 +108,19 @@ export type RecoveryResult = Static<typeof RecoveryResultSchema>
 const IsoTime = Type.String({ description: 'ISO 8601 date-time' })
 
 export const ConnectionEstablishedSchema = Type.Object({
-  connection_id: Type.String(),
-  user_id: Type.String(),
+  connection_id: Type.String({ description: 'This connection\'s id (app.realtime.sendToConnection)' }),
+  user_id: Type.String({ description: 'The user the token (and authenticate) said this is' }),
   server_time: IsoTime,
-  features: Type.Array(Type.String()),
-  /** How often the server expects a sign of life, so clients can time their pings. */
-  heartbeat_interval_ms: Type.Integer(),
-  connection_timeout_ms: Type.Integer(),
-  /** With the `inbox` option: the inbox's position when the connection opened (before any inbox message it receives). */
-  inbox: Type.Optional(StreamPositionSchema)
+  features: Type.Array(Type.String(), { description: 'heartbeat, subscriptions, rate_limiting; channels and presence when on' }),
+  heartbeat_interval_ms: Type.Integer({ description: 'How often the server expects a sign of life' }),
+  connection_timeout_ms: Type.Integer({ description: 'Silence after which the server closes with 4000' }),
+  inbox: Type.Optional(Type.Object(StreamPositionSchema.properties, { description: 'With the `inbox` option: the inbox\'s position when the connection opened (before any inbox message it receives)' }))
 })
 export type ConnectionEstablished = Static<typeof ConnectionEstablishedSchema>
 
 export const PongSchema = Type.Object({
   timestamp: IsoTime,
-  pingId: Type.Optional(Type.Union([Type.String(), Type.Number(), Type.Null()]))
+  pingId: Type.Optional(Type.Union([Type.String(), Type.Number(), Type.Null()], { description: 'The ping\'s pingId, echoed' }))
 })
 export type Pong = Static<typeof PongSchema>
 
@@ -133,23 +128,12 @@ export const HeartbeatAckSchema = Type.Object({ timestamp: IsoTime })
 export type HeartbeatAck = Static<typeof HeartbeatAckSchema>
 
 export const SubscriptionConfirmedSchema = Type.Object({
-  /** The events this request subscribed to (or unsubscribed from). */
-  events: Type.Array(Type.String()),
-  /** The channels this request subscribed to (or unsubscribed from). */
-  channels: Type.Array(Type.String()),
-  /** Every event this connection is subscribed to now. */
-  subscriptions: Type.Array(Type.String()),
-  /** Every channel this connection is in now (subscribed or joined by the server). */
-  channel_subscriptions: Type.Array(Type.String()),
-  /** The `id` of the subscribe/unsubscribe message this answers, when it had one. */
-  request_id: Type.Optional(Type.String()),
-  /**
-   * On subscription.confirmed, for each channel of the request whose
-   * namespace keeps history: its position when subscribed. Every message
-   * of the channel after it reaches the connection; none before it does
-   * (except the replay a `recover` asked for, which follows this message).
-   */
-  positions: Type.Optional(Type.Record(Type.String(), StreamPositionSchema))
+  events: Type.Array(Type.String(), { description: 'The events this request subscribed to (or unsubscribed from)' }),
+  channels: Type.Array(Type.String(), { description: 'The channels this request subscribed to (or unsubscribed from)' }),
+  subscriptions: Type.Array(Type.String(), { description: 'Every event this connection is subscribed to now' }),
+  channel_subscriptions: Type.Array(Type.String(), { description: 'Every channel this connection is in now (subscribed or joined by the server)' }),
+  request_id: Type.Optional(Type.String({ description: 'The `id` of the subscribe/unsubscribe message this answers, when it had one' })),
+  positions: Type.Optional(Type.Record(Type.String(), StreamPositionSchema, { description: 'On subscription.confirmed, for each channel of the request whose namespace keeps history: its position when subscribed; every later message of the channel reaches the connection, none before it (except the replay a `recover` asked for, which follows)' }))
 })
 export type SubscriptionConfirmed = Static<typeof SubscriptionConfirmedSchema>
 export const UnsubscriptionConfirmedSchema = SubscriptionConfirmedSchema
@@ -157,28 +141,24 @@ export type UnsubscriptionConfirmed = SubscriptionConfirmed
 
 /** The server put this connection in a channel (`app.realtime.join`). */
 export const SubscriptionJoinedSchema = Type.Object({
-  channel: Type.String()
+  channel: Type.String({ description: 'The channel joined (`namespace:id`)' })
 })
 export type SubscriptionJoined = Static<typeof SubscriptionJoinedSchema>
 
 /** The server took this connection out of a channel (`app.realtime.leave`); `reason` is the host's, 'revoked' for a revocation. */
 export const SubscriptionEndedSchema = Type.Object({
-  channel: Type.String(),
-  reason: Type.String()
+  channel: Type.String({ description: 'The channel left (`namespace:id`)' }),
+  reason: Type.String({ description: 'The host\'s reason: `left` by default, `revoked` for a revocation' })
 })
 export type SubscriptionEnded = Static<typeof SubscriptionEndedSchema>
 
 export const ErrorDataSchema = Type.Object({
-  code: Type.String(),
-  message: Type.String(),
-  /** Whole seconds to wait, on RATE_LIMIT_EXCEEDED. */
-  retry_after: Type.Optional(Type.Integer({ minimum: 1 })),
-  /** The client's message id this error answers, when it had one. */
-  request_id: Type.Optional(Type.String()),
-  /** Offending values, e.g. the events or channels that cannot be subscribed to (each cut to 200 characters). */
-  details: Type.Optional(Type.Array(Type.String())),
-  /** On CHANNEL_FORBIDDEN: why each channel of `details` was refused, in the same order ('forbidden', 'timeout', 'error' or the host's reason). */
-  reasons: Type.Optional(Type.Array(Type.String()))
+  code: Type.String({ description: 'A wire error code (or a host handler\'s own)' }),
+  message: Type.String({ description: 'Human-readable, at most 256 bytes as JSON' }),
+  retry_after: Type.Optional(Type.Integer({ minimum: 1, description: 'Whole seconds to wait, on RATE_LIMIT_EXCEEDED' })),
+  request_id: Type.Optional(Type.String({ description: 'The client\'s message id this error answers, when it had one' })),
+  details: Type.Optional(Type.Array(Type.String(), { description: 'Offending values, e.g. the events or channels that cannot be subscribed to (each cut to 200 characters)' })),
+  reasons: Type.Optional(Type.Array(Type.String(), { description: 'On CHANNEL_FORBIDDEN: why each channel of `details` was refused, in the same order (`forbidden`, `timeout`, `error` or the host\'s reason)' }))
 })
 export type ErrorData = Static<typeof ErrorDataSchema>
 
@@ -294,6 +274,15 @@ export const ReplySchemas = {
 } as const
 
 /**
+ * Every server message type with the schema of its data: the one list the
+ * protocol reference is built from (`app.realtime.asyncapi()`, then
+ * docs/protocol.md by `npm run docs:protocol`). A new server message is one
+ * line in ReplySchemas (an answer or a protocol notice) or EventSchemas (a
+ * subscription event); a map of its own is one more line here.
+ */
+export const SERVER_MESSAGE_SCHEMAS = { ...ReplySchemas, ...EventSchemas } as const
+
+/**
  * Data type of each server message type. Host apps add their own events by
  * declaration merging:
  *
@@ -325,6 +314,9 @@ export interface RealtimeEvents {
   'user.status_changed': UserStatusChanged
   'file.processing': FileStatus
   'file.ready': FileStatus
+  'presence.state': PresenceState
+  'presence.joined': PresenceJoined
+  'presence.left': PresenceLeft
 }
 
 export type RealtimeEventName = keyof RealtimeEvents & string

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process'
 import path from 'node:path'
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
+import type { RealtimeOptions } from '../../lib/index.js'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { buildApp } from '../../examples/app.js'
 
@@ -48,9 +49,9 @@ export function withChromium (tests: (browser: () => Browser) => void): void {
   })
 }
 
-/** The example app on 127.0.0.1 (a given port to restart it where it was). */
-export async function startApp (t: Teardown, { port = 0, uploadStepMs = 50 } = {}): Promise<{ app: FastifyInstance, base: string, port: number }> {
-  const app = await buildApp({ jwtSecret: SECRET, uploadStepMs })
+/** The example app on 127.0.0.1 (a given port to restart it where it was; `realtime` as from the REALTIME_* variables). */
+export async function startApp (t: Teardown, { port = 0, uploadStepMs = 50, realtime = {} as RealtimeOptions } = {}): Promise<{ app: FastifyInstance, base: string, port: number }> {
+  const app = await buildApp({ jwtSecret: SECRET, uploadStepMs, realtime })
   await app.listen({ port, host: '127.0.0.1' })
   t.teardown(() => app.close())
   const actual = (app.server.address() as AddressInfo).port

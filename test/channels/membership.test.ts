@@ -1,6 +1,9 @@
 import t from 'tap'
 import { startServer } from '../helpers/server.js'
 import { connect, receivedBefore, subscribe } from './support.js'
+import { Value } from '@sinclair/typebox/value'
+import type { TSchema } from '@sinclair/typebox'
+import { ServerEnvelopeSchema, ReplySchemas } from '../../lib/index.js'
 
 const note = (n: number) => ({ type: 'note', data: { n } })
 const closed = { review: { authorize: () => false } }
@@ -90,4 +93,26 @@ t.test('stats and messages count channel deliveries like every other', async (t)
   await server.app.realtime.publish('open:1', note(1))
   await eve.client.next('note')
   t.equal(server.app.realtime.stats().messagesOut, before + 1)
+})
+
+t.test('every channel message a client sees matches its exported schema', async (t) => {
+  const server = await startServer(t, { realtime: { channels: { review: { authorize: (_c, id) => id === '1' || { reason: 'no' } } } } })
+  const member = await connect(t, server, 'sam')
+  const seen = [
+    await subscribe(member.client, { channels: ['review:1'] }),
+    await subscribe(member.client, { channels: ['review:2'] }),
+    await subscribe(member.client, { channels: ['review:1'] }, 'unsubscribe')
+  ]
+  await server.app.realtime.join({ userId: 'sam' }, 'review:3')
+  seen.push(await member.client.next('subscription.joined'))
+  await server.app.realtime.publish('review:3', { type: 'subscription.joined', data: { channel: 'not really' } })
+  seen.push(await member.client.next('subscription.joined'))
+  await server.app.realtime.leave({ userId: 'sam' }, 'review:3', 'revoked')
+  seen.push(await member.client.next('subscription.ended'))
+  t.same(seen.map(m => m.type), ['subscription.confirmed', 'error', 'unsubscription.confirmed', 'subscription.joined', 'subscription.joined', 'subscription.ended'])
+  for (const message of seen) {
+    const schema: TSchema = ReplySchemas[message.type as keyof typeof ReplySchemas]
+    const errors = [...Value.Errors(ServerEnvelopeSchema(message.type, schema), message)].map(e => `${e.path} ${e.message}`)
+    t.same(errors.filter(e => !e.includes('date-time')), [], `${message.type} matches`)
+  }
 })

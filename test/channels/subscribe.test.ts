@@ -1,5 +1,6 @@
 import t from 'tap'
 import { startServer } from '../helpers/server.js'
+import { openSocket } from '../helpers/client.js'
 import { connect, receivedBefore, subscribe } from './support.js'
 import type { ChannelNamespaceOptions } from '../../lib/index.js'
 
@@ -12,6 +13,9 @@ const channels: Record<string, ChannelNamespaceOptions> = {
 t.test('an authorized channel is confirmed with both lists, and its messages carry the channel', async (t) => {
   const server = await startServer(t, { realtime: { channels } })
   const alice = await connect(t, server, 'alice')
+  const welcome = await openSocket(`${server.wsUrl}/${server.token('x')}`)
+  t.teardown(() => welcome.close())
+  t.same((await welcome.next('connection.established')).data.features, ['heartbeat', 'subscriptions', 'rate_limiting', 'channels'], 'announced when namespaces are declared')
   const confirmed = await subscribe(alice.client, { channels: ['review:42', 'lobby:main'] })
   t.equal(confirmed.type, 'subscription.confirmed')
   t.same(confirmed.data, { events: [], channels: ['review:42', 'lobby:main'], subscriptions: [], channel_subscriptions: ['review:42', 'lobby:main'], request_id: confirmed.data.request_id })
@@ -45,7 +49,7 @@ t.test('a host reason goes to the client, bounded', async (t) => {
   const carol = await connect(t, server, 'carol')
   const refused = await subscribe(carol.client, { channels: ['team:ok', 'team:7', 'team:long'] })
   t.match(refused.data, { code: 'CHANNEL_FORBIDDEN', details: ['team:7', 'team:long'] })
-  t.same((refused.data as { reasons: string[] }).reasons.map(r => r.length), [12, 128])
+  t.same((refused.data as { reasons: string[] }).reasons.map(r => r.length), [12, 64])
   t.match(await subscribe(carol.client, { channels: ['team:ok'] }), { type: 'subscription.confirmed' })
 })
 
@@ -57,7 +61,8 @@ t.test('malformed channels and undeclared namespaces are INVALID_CHANNEL, all or
     const answer = await subscribe(alice.client, { channels: ['lobby:main', channel] })
     t.match(answer.data, { code: 'INVALID_CHANNEL' }, JSON.stringify(channel.slice(0, 40)))
     const details = (answer.data as { details: string[] }).details
-    t.same(details, [channel.slice(0, 200)], 'names the bad one, cut to 200 characters')
+    t.equal(details.length, 1)
+    t.ok(channel.startsWith(details[0] ?? '\u0000') && Buffer.byteLength(JSON.stringify(details[0])) <= 66, 'names the bad one, cut to 64 bytes between two characters')
     t.ok((answer.data as { message: string }).message.length < 400, 'a bounded message')
   }
   t.equal(server.app.realtime.subscribersOf('lobby:main'), 0)
@@ -131,4 +136,18 @@ t.test('the default bound admits 100 subscriptions: every default event and 88 c
   const events = ['upload.progress', 'upload.completed', 'upload.error', 'upload.cancelled', 'review.updated', 'review.created', 'review.deleted', 'system.notification', 'system.maintenance', 'user.status_changed', 'file.processing', 'file.ready']
   t.match(await subscribe(alice.client, { events, channels: Array.from({ length: 88 }, (_, i) => `lobby:${i}`) }), { type: 'subscription.confirmed' })
   t.match((await subscribe(alice.client, { channels: ['lobby:x'] })).data, { code: 'TOO_MANY_SUBSCRIPTIONS' })
+})
+
+t.test('a subscribe whose confirmation would exceed maxMessageSize is refused whole, never half applied', async (t) => {
+  const server = await startServer(t, { realtime: { channels, maxMessageSize: 16384, maxSubscriptionsPerConnection: 1000 } })
+  const alice = await connect(t, server, 'alice')
+  const long = Array.from({ length: 70 }, (_, i) => `lobby:${String(i).padStart(3, '0')}${'x'.repeat(125)}`)
+  const answer = await subscribe(alice.client, { events: ['file.ready'], channels: long })
+  t.match(answer.data, { code: 'TOO_MANY_SUBSCRIPTIONS' })
+  t.match((answer.data as { message: string }).message, /maxMessageSize/)
+  t.equal(server.app.realtime.stats().channels, 0)
+  t.same(server.app.realtime.stats().subscriptions, {})
+  t.equal(alice.client.ws.readyState, 1, 'the connection carries on')
+  t.match(await subscribe(alice.client, { channels: long.slice(0, 10) }), { type: 'subscription.confirmed' })
+  t.equal(server.app.realtime.stats().channels, 10)
 })

@@ -68,12 +68,13 @@ t.test('an expired token (4001) is renewed through the token function and the cl
   let calls = 0
   const client = createClient(t, {
     url: server.url,
-    // the first token expires in a second; the next one lasts
-    token: () => token('hal', { exp: Math.floor(Date.now() / 1000) + (calls++ === 0 ? 1 : 3600) })
+    // the first token expires in 1-2 s (at least a whole second after the handshake starts, even on a
+    // loaded machine, so the handshake itself never sees it expired); the next one lasts
+    token: () => token('hal', { exp: Math.floor(Date.now() / 1000) + (calls++ === 0 ? 2 : 3600) })
   })
   await client.connect()
-  const closed = next(client, 'close', () => true, 5000)
-  const reconnect = next(client, 'reconnect', () => true, 5000)
+  const closed = next(client, 'close', () => true, 10_000)
+  const reconnect = next(client, 'reconnect', () => true, 10_000)
   t.match((await closed)[0], { code: 4001, willReconnect: true })
   t.equal((await reconnect)[0].delayMs, 0, 'no waiting: only the token was stale')
   await nextState(client, 'open')

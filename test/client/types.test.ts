@@ -30,6 +30,13 @@ export function typedHandlers (client: PackagedClient): void {
   })
   client.on('state', (change) => { expectType<Equal<typeof change.state, 'connecting' | 'open' | 'reconnecting' | 'closed'>>(true) })
   client.on('error', (error) => { const code: string = error.code; void code })
+  client.on('recovered', ({ stream, missed }) => { expectType<Equal<typeof stream, string>>(true); expectType<Equal<typeof missed, number>>(true) })
+  client.on('gap', ({ reason }) => {
+    expectType<Equal<typeof reason, 'epoch_changed' | 'too_old' | 'too_many' | 'no_history' | 'forbidden' | 'unavailable' | 'gap'>>(true)
+  })
+  client.on('recovery.result', (data) => { expectType<Equal<keyof typeof data.streams, string>>(true) })
+  const positions: Record<string, { epoch: string, offset: number }> = client.positions
+  void positions
   // @ts-expect-error a misspelt event name does not compile
   client.on('upload.progres', () => {})
   // @ts-expect-error the data of a client message is checked

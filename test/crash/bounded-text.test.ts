@@ -1,4 +1,5 @@
 import t from 'tap'
+import { boundedErrorData } from '../../lib/error-frame.js'
 import fc from 'fast-check'
 import { clipJsonString, truncateUtf8 } from '../../lib/bounded-text.js'
 
@@ -45,4 +46,10 @@ t.test('truncateUtf8: the longest prefix whose UTF-8 fits (a close reason\'s 123
   }), { seed: SEED, numRuns: 3000 })
   t.equal(truncateUtf8('é€😀'.repeat(40), 123).length, 'é€😀'.repeat(13).length + 2)
   t.equal(truncateUtf8('short', 123), 'short')
+})
+
+t.test('an error frame keeps as many reasons as details: reasons without details are dropped', async (t) => {
+  t.same(boundedErrorData('CHANNEL_FORBIDDEN', 'no', undefined, { reasons: ['forbidden'] }), { code: 'CHANNEL_FORBIDDEN', message: 'no', reasons: [] })
+  t.same(boundedErrorData('CHANNEL_FORBIDDEN', 'no', 'r1', { details: ['review:1'], reasons: ['forbidden', 'extra'] }),
+    { code: 'CHANNEL_FORBIDDEN', message: 'no', details: ['review:1'], reasons: ['forbidden'], request_id: 'r1' })
 })

@@ -75,3 +75,11 @@ t.test('more than max x floodFactor refusals in a window close; a new window sta
   const patient = holder()
   t.notOk(Array.from({ length: 100 }, (_, i) => never.check(patient, 'u', i)).includes(Verdict.close), 'floodFactor 0 never closes')
 })
+
+t.test('a flood can also be reached at an answered refusal, not only at a dropped one', async (t) => {
+  // one refusal per interval, each answered: the second already passes max x floodFactor = 1
+  const guard = new FloodGuard(limiterClosedUntil({ value: 60_000 }), { max: 1, windowMs: 60_000, floodFactor: 1 })
+  const connection = holder()
+  t.equal(guard.check(connection, 'u', 0), Verdict.answer)
+  t.equal(guard.check(connection, 'u', ANSWER_INTERVAL_MS), Verdict.close)
+})

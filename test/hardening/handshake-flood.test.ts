@@ -23,7 +23,7 @@ async function connectFrom (server: TestServer, user: string, localAddress: stri
   return client
 }
 
-t.test('handshake flood protection: past its budget of failures an address gets 429 before any token work, another address still connects', async (t) => {
+t.test('handshake flood protection: past its budget of failures bad attempts from an address get 429, its valid tokens and other addresses still connect', async (t) => {
   const server = await startServer(t, { realtime: { failedHandshakeLimit: { max: 5, timeWindowMs: 60000 } } })
   // successes are never limited
   await connectFrom(server, 'a1', '127.0.0.1', t)
@@ -34,26 +34,25 @@ t.test('handshake flood protection: past its budget of failures an address gets 
     const bad = await refusal(openSocket(`${server.wsUrl}/garbage-${i}`, { localAddress: '127.0.0.1' }))
     t.equal(bad.statusCode, 401)
   }
-  const limited = await refusal(openSocket(`${server.wsUrl}/${server.token('a4')}`, { localAddress: '127.0.0.1' }))
-  t.equal(limited.statusCode, 429, 'the address is refused, even with a valid token, until its window ends')
+  const limited = await refusal(openSocket(`${server.wsUrl}/garbage-over`, { localAddress: '127.0.0.1' }))
+  t.equal(limited.statusCode, 429, 'past the budget a bad token is answered 429, not 401')
   t.match(limited.body, { statusCode: 429, code: 'FST_REALTIME_HANDSHAKE_RATE_LIMITED', error: 'Too Many Requests', message: /retry in/ })
-  t.not(limited.body.code, 'FST_REALTIME_USER_CONNECTION_LIMIT', 'the address bound, not the user limit')
-
   // a plain GET (how a browser client asks why) is answered the same way, with Retry-After
-  const asked = await fetch(`http://127.0.0.1:${server.port}/ws`, { headers: { authorization: `Bearer ${server.token('a4')}` } })
+  const asked = await fetch(`http://127.0.0.1:${server.port}/ws`, { headers: { authorization: 'Bearer garbage-asked' } })
   t.equal(asked.status, 429)
   t.ok(Number(asked.headers.get('retry-after')) > 0, 'Retry-After says when to try again')
   t.match(await asked.json(), { code: 'FST_REALTIME_HANDSHAKE_RATE_LIMITED' })
 
-  // the bound runs before the token is verified, so a flood costs no JWT verification...
   const flood = await Promise.all(Array.from({ length: 20 }, (_, i) => refusal(openSocket(`${server.wsUrl}/garbage-flood-${i}`, { localAddress: '127.0.0.1' }))))
-  t.same([...new Set(flood.map(r => r.statusCode))], [429], 'every further attempt from that address is refused')
+  t.same([...new Set(flood.map(r => r.statusCode))], [429], 'every further bad attempt from that address is refused')
   t.equal(server.app.realtime.stats().connections, 3, 'nothing was allocated for the refused attempts')
+  // a valid token from the same address (a NAT neighbour of the flooder) still gets in: a static key's check costs microseconds
+  await connectFrom(server, 'a4', '127.0.0.1', t)
 
   // ...and it does not spill over to other clients
   const other = await connectFrom(server, 'b1', '127.0.0.2', t)
   t.equal(other.ws.readyState, other.ws.OPEN, 'another address connects')
-  t.equal(server.app.realtime.stats().connections, 4)
+  t.equal(server.app.realtime.stats().connections, 5)
 })
 
 t.test('handshake flood protection: the opt-in handshakeRateLimit counts every attempt, and the address may connect again once its window has passed', async (t) => {

@@ -1,4 +1,5 @@
 import { once } from 'node:events'
+import { randomUUID } from 'node:crypto'
 import WebSocket from 'ws'
 
 export interface Envelope<T = Record<string, unknown>> {
@@ -8,11 +9,27 @@ export interface Envelope<T = Record<string, unknown>> {
   id: string
   /** Set on a message published to a channel. */
   channel?: string
+  /** A stream message's position (a channel with history, or the inbox). */
+  offset?: number
 }
 
 export interface CloseInfo { code: number, reason: string }
 
 const DEFAULT_TIMEOUT_MS = 3000
+
+/** The type of a sentinel message (see messagesBefore): no server code sends it. */
+export const MARKER_TYPE = 'test.marker'
+export interface MarkerMessage { type: typeof MARKER_TYPE, data: { label: string } }
+
+/** A sentinel for a negative check; deliver it with any app.realtime method, then await messagesBefore(client, label). */
+export function marker (label: string = randomUUID()): MarkerMessage {
+  return { type: MARKER_TYPE, data: { label } }
+}
+
+/** Whether `m` is the pong answering a ping whose pingId was `label`. */
+export function isPongFor (label: string): (m: Envelope) => boolean {
+  return (m) => m.type === 'pong' && m.data.pingId === label
+}
 
 /**
  * A real WebSocket client that keeps every message it receives, so a test
@@ -23,6 +40,8 @@ export class TestClient {
   readonly received: Envelope[] = []
   readonly #waiters: Array<{ match: (m: Envelope) => boolean, resolve: (m: Envelope) => void }> = []
   readonly closed: Promise<CloseInfo>
+  /** From the welcome (connection.established), for sendToConnection. */
+  connectionId: string | undefined
 
   constructor (ws: WebSocket) {
     this.ws = ws
@@ -32,6 +51,7 @@ export class TestClient {
     ws.on('error', () => {})
     ws.on('message', (raw) => {
       const message = JSON.parse(raw.toString()) as Envelope
+      if (message.type === 'connection.established' && typeof message.data.connection_id === 'string') this.connectionId = message.data.connection_id
       const index = this.#waiters.findIndex(w => w.match(message))
       if (index === -1) {
         this.received.push(message)
@@ -51,8 +71,30 @@ export class TestClient {
   nextWhere<T = Record<string, unknown>> (match: (m: Envelope) => boolean, what = 'matching message', timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Envelope<T>> {
     const index = this.received.findIndex(match)
     if (index !== -1) return Promise.resolve(this.received.splice(index, 1)[0] as Envelope<T>)
+    return this.#waitFor(match, timeoutMs, what, m => m as Envelope<T>)
+  }
+
+  /**
+   * Every message received before the first one matching `isMarker`,
+   * already buffered or still to come, in order; consumes them and the
+   * marker. A socket delivers in order, so once the marker is here,
+   * everything sent to this connection before it has arrived too.
+   */
+  async messagesBefore (isMarker: (m: Envelope) => boolean, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Envelope[]> {
+    const at = this.received.findIndex(isMarker)
+    if (at !== -1) {
+      const before = this.received.splice(0, at + 1)
+      before.pop()
+      return before
+    }
+    // taken when the marker is handled, before any later message of the same chunk is buffered
+    return this.#waitFor(isMarker, timeoutMs, 'the marker', () => this.received.splice(0))
+  }
+
+  /** Resolves with `take(message)`, called as the matching message is handled. */
+  #waitFor<R> (match: (m: Envelope) => boolean, timeoutMs: number, what: string, take: (m: Envelope) => R): Promise<R> {
     return new Promise((resolve, reject) => {
-      const waiter = { match, resolve: (m: Envelope) => { clearTimeout(timer); resolve(m as Envelope<T>) } }
+      const waiter = { match, resolve: (m: Envelope) => { clearTimeout(timer); resolve(take(m)) } }
       const timer = setTimeout(() => {
         const at = this.#waiters.indexOf(waiter)
         if (at !== -1) this.#waiters.splice(at, 1)
@@ -60,16 +102,6 @@ export class TestClient {
       }, timeoutMs)
       this.#waiters.push(waiter)
     })
-  }
-
-  /** Resolves true if no message of `type` arrives within `ms` (for isolation checks). */
-  async nothingWithin (ms: number, type?: string): Promise<boolean> {
-    try {
-      await this.next(type, ms)
-      return false
-    } catch {
-      return true
-    }
   }
 
   send (message: unknown): void {
@@ -89,6 +121,54 @@ export class TestClient {
     await Promise.race([once(this.ws, 'close'), new Promise(resolve => setTimeout(resolve, 1000))])
     this.ws.terminate()
   }
+}
+
+/**
+ * Negative check by sentinel: resolves with what `client` received before
+ * the marker `label` (sent with marker(label) after the action under test);
+ * `[]` proves nothing arrived. The marker must travel the path of what it
+ * checks (see messagesBeforeMarker).
+ */
+export function messagesBefore (client: TestClient, label: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Envelope[]> {
+  return client.messagesBefore(m => m.type === MARKER_TYPE && m.data.label === label, timeoutMs)
+}
+
+/**
+ * The same with a ping this connection's server must answer: for checks
+ * where the action ran on the node holding the connection (a frame the
+ * client sent, a local delivery that already resolved).
+ */
+export function messagesBeforePong (client: TestClient, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Envelope[]> {
+  const label = randomUUID()
+  const before = client.messagesBefore(isPongFor(label), timeoutMs)
+  client.send({ type: 'ping', data: { pingId: label } })
+  return before
+}
+
+/** The connection id of a client (from its welcome), for app.realtime.sendToConnection. */
+export function connectionIdOf (client: TestClient): string {
+  if (client.connectionId === undefined) throw new Error('this client has not received connection.established')
+  return client.connectionId
+}
+
+/** What sends the marker: `app.realtime` of the node that did the action under test. */
+export interface MarkerSender {
+  sendToConnection (connectionId: string, message: MarkerMessage): Promise<number>
+}
+
+/**
+ * The usual negative check: `via.sendToConnection` sends this connection a
+ * marker after the action resolved; resolves with what arrived before it
+ * (`[]` = nothing). On one node the marker is written behind the action's
+ * writes. Across nodes, pass the `app.realtime` of a node that does not hold
+ * the connection: the marker then crosses Redis behind the action's publish
+ * (which had resolved), and behind its echo to the acting node.
+ */
+export async function messagesBeforeMarker (client: TestClient, via: MarkerSender, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Envelope[]> {
+  const label = randomUUID()
+  const before = messagesBefore(client, label, timeoutMs)
+  await via.sendToConnection(connectionIdOf(client), marker(label))
+  return before
 }
 
 export interface Refusal { statusCode: number, body: Record<string, unknown> }

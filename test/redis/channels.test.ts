@@ -160,3 +160,25 @@ if (requireRedis(t)) {
     t.equal(await a.app.realtime.clusterSubscribersOf('lobby:m'), 0)
   })
 }
+
+if (requireRedis(t)) {
+  t.test('clusterSubscribersOf rejects when a listener of the cluster channel never answers; stray frames change nothing', async (t) => {
+    const { nodes: [a, b], prefix } = await cluster(t, 2, { commandTimeoutMs: 300 })
+    await subscribe((await connect(t, b, 'u1')).client, { channels: ['lobby:1'] })
+    const silent = new Redis(REDIS_URL)
+    t.teardown(() => silent.disconnect())
+    await silent.subscribe(`${prefix}:messages`)
+    await t.rejects(a.app.realtime.clusterSubscribersOf('lobby:1'), /not every node answered within 300 ms/)
+
+    const stray = new Redis(REDIS_URL)
+    t.teardown(() => stray.disconnect())
+    const clusterChannel = `${prefix}:messages`
+    await stray.publish(clusterChannel, '1\nstranger\n{"kind":"count"}\n')
+    await stray.publish(clusterChannel, '1\nstranger\n{"kind":"count","queryId":"q","channel":"lobby:1"}\n')
+    await stray.publish(clusterChannel, `1\nstranger\n{"kind":"counted","queryId":"nope","to":"${a.app.realtime.nodeId}","count":5}\n`)
+    await stray.publish(clusterChannel, `1\nstranger\n{"kind":"counted","to":"${a.app.realtime.nodeId}"}\n`)
+    await silent.unsubscribe()
+    t.equal(await a.app.realtime.clusterSubscribersOf('lobby:1'), 1, 'answered again once every listener is a node')
+    t.equal(await b.app.realtime.clusterSubscribersOf('lobby:1'), 1)
+  })
+}

@@ -36,6 +36,13 @@ export interface ClusterView extends ClusterStats {
  * `delivered` property still says what this node delivered.
  * A message over maxMessageSize rejects with FST_REALTIME_MESSAGE_TOO_LARGE
  * and is sent to nobody.
+ *
+ * A message of a stream (a channel whose namespace has `history`; with the
+ * `inbox` option, anything addressed to users without `subscribedTo`) gets
+ * its offsets first. With a clustered history engine (Redis) it is delivered
+ * on every node, this one too, as it comes back from Redis, and the count is
+ * of this node's connections it is for. One that cannot get its offsets is
+ * sent to nobody: FST_REALTIME_PUBLISH_FAILED with `delivered: 0`.
  */
 export interface RealtimeApi extends PresenceApi {
   /** This process's node id (unique per process). */

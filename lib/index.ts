@@ -39,3 +39,7 @@ export { HistoryOptionsSchema, MAX_HISTORY_SIZE, MAX_HISTORY_TTL_MS } from './hi
 export type { HistoryOptions } from './history/options.js'
 export type { HistoryEngine, StreamAppend, StreamSequence, StreamStamp, StreamRead, StreamKey, EngineRefusal } from './history/history.js'
 export { channelStream, inboxStream } from './history/history.js'
+export { MemoryHistory } from './history/memory.js'
+export type { MemoryHistoryOptions } from './history/memory.js'
+export { RedisHistory } from './adapters/redis-history.js'
+export type { RedisHistoryHost, RedisHistoryOptions, HistoryCommands } from './adapters/redis-history.js'

@@ -10,6 +10,10 @@
  *
  * A stream whose meta is gone (Redis restarted empty, or idle past the
  * retention) starts again with the epoch the caller proposes, at offset 0.
+ * Like the adapter's other scripts these derive keys from their arguments:
+ * one Redis (or a primary with replicas), not Redis Cluster. A failover to a
+ * replica that missed the last writes could hand out an offset twice under
+ * the same epoch: run Redis with persistence (appendonly) or WAIT where that matters.
  */
 
 const ENSURE = `

@@ -34,6 +34,7 @@ type Held = HeldRaw | HeldCopy
  */
 export class RecoveryGate {
   #isPaused = false
+  #resumed: { promise: Promise<void>, resolve: () => void } | undefined
   readonly #streams = new Map<string, StreamState>()
   #held: Held[] = []
   #heldBytes = 0
@@ -58,10 +59,23 @@ export class RecoveryGate {
     this.#isPaused = true
   }
 
+  /** Resolves when the gate is no longer paused (at once if it is not). */
+  whenResumed (): Promise<void> {
+    if (!this.#isPaused) return Promise.resolve()
+    if (this.#resumed === undefined) {
+      let resolve!: () => void
+      const promise = new Promise<void>((res) => { resolve = res })
+      this.#resumed = { promise, resolve }
+    }
+    return this.#resumed.promise
+  }
+
   /** Sends what was held, in order, except what a stream's replay already covered. */
   resume (): void {
     this.#isPaused = false
     this.#release()
+    this.#resumed?.resolve()
+    this.#resumed = undefined
   }
 
   /** From now on, hold the stream's live messages. */

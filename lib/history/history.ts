@@ -86,7 +86,6 @@ export interface HistoryEngine {
   read (stream: StreamKey, history: HistoryOptions, since: StreamPosition | undefined, limit: number): Promise<StreamRead>
   /** Drops what expired (the node's sweep calls it). */
   sweep? (now: number): void
-  close? (): Promise<void>
 }
 
 /** The stored form of a message in a stream: its JSON text with the stream's fields before the closing brace. */

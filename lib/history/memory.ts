@@ -86,10 +86,6 @@ export class MemoryHistory implements HistoryEngine {
     }
   }
 
-  async close (): Promise<void> {
-    this.#streams.clear()
-  }
-
   #add (key: StreamKey, history: HistoryOptions, now: number, form: (offset: number) => string): StreamStamp {
     const stream = this.#stream(key, history, now)
     const offset = ++stream.top

@@ -50,6 +50,8 @@ export interface ChannelRecovery {
  */
 export async function confirmWithHistory (run: ChannelRecovery): Promise<void> {
   const { streams, connection, held, recover } = run
+  // a subscribe sent before connection.established: its answer and replay come after the welcome's
+  if (connection.recovery?.isPaused === true) await connection.recovery.whenResumed()
   const reads = await Promise.all(held.map(channel => streams.read(
     channelStream(channel), streams.historyOf(channel) as HistoryOptions, positionOf(recoverFor(recover, channel)))))
   const gate = streams.gateOf(connection)

@@ -64,10 +64,6 @@ export class Streams {
     return this.#options.inbox
   }
 
-  get maxRecoveredMessages (): number {
-    return this.#options.maxRecoveredMessages
-  }
-
   /** The history of a channel's namespace, if it keeps one. */
   historyOf (channel: string): HistoryOptions | undefined {
     const colon = channel.indexOf(':')
@@ -127,6 +123,7 @@ export class Streams {
       let seq: StreamSequence
       try {
         seq = engine.appendNow(message)
+      /* c8 ignore next 3 */ // the in-memory engine never throws; an engine of a host's might
       } catch (err) {
         return Promise.reject(notNumbered(err))
       }
@@ -140,7 +137,7 @@ export class Streams {
   /** A stream message with its offsets, to this node's connections (from publish, or from another node). */
   deliverLocal (target: DeliveryTarget, payload: string, seq: StreamSequence): number {
     const channel = target.kind === 'channel' || target.kind === 'withChannel' ? target.channel : undefined
-    if (channel !== undefined && seq.channel !== undefined) {
+    if (channel !== undefined && seq.channel !== undefined && this.#host.index.count(channel) > 0) {
       this.watch.observe(channelStream(channel), false, channel, seq.channel.epoch, seq.channel.offset)
     }
     if (seq.users !== undefined) {

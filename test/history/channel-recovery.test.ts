@@ -61,3 +61,24 @@ t.test('recovery refusals: epoch_changed, too_old, too_many, no_history; none re
   t.equal(confirmed.data.positions, undefined, 'a namespace without history gives no position')
   t.match((await lobby.client.next('recovery.result')).data, { streams: { 'lobby:1': { recovered: false, reason: 'no_history' } } })
 })
+
+t.test('bad recover input is answered, never trusted: schema errors, other keys ignored, __proto__ inert', async (t) => {
+  const server = await startServer(t, { realtime: withHistory() })
+  const alice = await connect(t, server, 'alice')
+  const tooMany = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`review:${i}`, { epoch: 'e', offset: 0 }]))
+  for (const recover of [{ 'review:1': { epoch: 'e', offset: -1 } }, { 'review:1': { epoch: '', offset: 0 } }, { 'review:1': { epoch: 'e'.repeat(65), offset: 0 } },
+    { 'review:1': { epoch: 'e', offset: 1.5 } }, { 'review:1': 'e:1' }, tooMany, []]) {
+    const answer = await subscribe(alice.client, { channels: ['review:1'], recover })
+    t.match(answer.data, { code: 'INVALID_MESSAGE' }, JSON.stringify(recover).slice(0, 60))
+  }
+  alice.client.send(`{"type":"subscribe","id":"p","data":{"channels":["review:1"],"recover":{"__proto__":{"epoch":"e","offset":0},"constructor":{"epoch":"e","offset":0},"review:2":{"epoch":"e","offset":0}}}}`)
+  const confirmed = await alice.client.nextWhere((m) => (m.data as { request_id?: unknown }).request_id === 'p')
+  t.equal(confirmed.type, 'subscription.confirmed')
+  await server.app.realtime.publish('review:1', change(1))
+  const next = await alice.client.next()
+  t.equal(next.type, 'review.updated', 'no recovery.result: none of the keys named a channel of the request')
+  t.equal(({} as { epoch?: unknown }).epoch, undefined, 'nothing reached Object.prototype')
+  const huge = await subscribe(alice.client, { channels: ['review:3'], recover: { 'review:3': { epoch: 'e', offset: Number.MAX_SAFE_INTEGER } } })
+  t.equal(huge.type, 'subscription.confirmed')
+  t.match((await alice.client.next('recovery.result')).data, { streams: { 'review:3': { recovered: false, reason: 'epoch_changed' } } })
+})

@@ -25,7 +25,8 @@ t.test('the inbox: everything addressed to a user is numbered, and replayed afte
   await realtime.sendToUser('alice', note('filtered'), { subscribedTo: 'system.notification' })
   await realtime.broadcastToAll(note('everyone'))
 
-  const back = await openSocket(`${server.wsUrl}/${server.token('alice')}?inbox=${start?.epoch ?? ''}:1`)
+  const token = server.token('alice')
+  const back = await openSocket(`${server.wsUrl}/${token}?inbox=${start?.epoch ?? ''}:1`)
   t.teardown(() => back.close())
   const messages = await receiveUntil(back, isType('recovery.result'))
   t.equal(messages[0]?.type, 'connection.established', 'the welcome first')
@@ -36,6 +37,8 @@ t.test('the inbox: everything addressed to a user is numbered, and replayed afte
   t.ok(replay.every(m => (m as { inbox?: boolean }).inbox === true))
   t.same(messages.at(-1)?.data, { streams: { inbox: { recovered: true, missed: 5, position: { epoch: start?.epoch, offset: 6 } } } })
 
+  t.notOk(server.logs.some(line => line.includes(token)), 'the token never reaches a log line')
+  t.ok(server.logs.some(line => line.includes(`/ws/[REDACTED]?inbox=${start?.epoch ?? ''}:1`)), 'the query stays after the redacted token')
   await realtime.sendToUser('alice', note('seven'))
   t.match(await back.next(), { type: 'system.notification', offset: 7, data: { message: 'seven' } }, 'then live, from the next offset')
   const bob = await connect(t, server, 'bob')

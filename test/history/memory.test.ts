@@ -53,6 +53,15 @@ t.test('memory: a stream idle past the retention is forgotten; its memory per me
   for (let s = 0; s < 1000; s++) {
     for (let n = 0; n < 50; n++) engine.appendNow({ target: { kind: 'channel', channel: `a:${s}` }, payload: text, channel: { name: `a:${s}`, text, history } })
   }
+  // a stream with a position and no message: what every subscribed channel and connected user's inbox costs
+  const empty = new MemoryHistory()
+  gc()
+  const beforeStreams = process.memoryUsage().heapUsed
+  for (let s = 0; s < 10_000; s++) empty.readNow(channelStream(`review:${s}`), history, undefined, 1)
+  gc()
+  const perStream = (process.memoryUsage().heapUsed - beforeStreams) / 10_000
+  t.comment(`memory history: ${Math.round(perStream)} bytes of heap per stream with a position and no message (10,000 streams)`)
+  t.ok(perStream < 1024)
   const read = engine.readNow(channelStream('a:0'), history, undefined, 1)
   t.equal(read.position.offset, 150)
   const kept = engine.readNow(channelStream('a:0'), history, { epoch: read.position.epoch, offset: 50 }, 1000)

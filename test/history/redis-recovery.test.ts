@@ -70,3 +70,35 @@ if (requireRedis(t)) {
     t.same((await receiveUntil(alice.client, isNote('no history'))).map(m => m.type), ['system.notification'], 'nothing of the unnumbered ones reached the client')
   })
 }
+
+if (requireRedis(t)) {
+  t.test('Redis: a recovery on B while A keeps publishing: every offset once, in order, the result at the seam', async (t) => {
+    const prefix = uniquePrefix(t)
+    const options = { prefix, realtime: withHistory({ channels: { review: { history: { size: 1000, ttlMs: 60_000 } } } }) }
+    const a = await startNode(t, options)
+    const b = await startNode(t, options)
+    const first = await connect(t, b, 'alice')
+    const position = (await subscribe(first.client, { channels: ['review:42'] })).data.positions?.['review:42']
+    await first.client.close()
+    for (let n = 1; n <= 20; n++) await a.app.realtime.publish('review:42', change(n))
+
+    const back = await connect(t, b, 'alice')
+    let publishing = true
+    let published = 20
+    const publisher = (async () => {
+      while (publishing && published < 400) {
+        await a.app.realtime.publish('review:42', change(++published))
+      }
+    })()
+    back.client.send({ type: 'subscribe', id: 'r', data: { channels: ['review:42'], recover: { 'review:42': { epoch: position?.epoch, offset: 0 } } } })
+    await back.client.next('subscription.confirmed', 10_000)
+    const result = await back.client.next('recovery.result', 10_000)
+    publishing = false
+    await publisher
+    const last = published
+    const received = await receiveUntil(back.client, (m) => (m as { offset?: number }).offset === last, 10_000)
+    t.match(result.data, { streams: { 'review:42': { recovered: true } } })
+    const all = offsets(received.filter(m => m.type === 'review.updated'))
+    t.same(all, Array.from({ length: last }, (_, i) => i + 1), `offsets 1..${last}, each once, in order`)
+  })
+}

@@ -2,6 +2,7 @@ import t from 'tap'
 import { startServer } from '../helpers/server.js'
 import { change, connect, HISTORY, isNote, isType, note, receiveUntil, subscribe } from './support.js'
 import { PausedReadsAdapter } from './paused-reads.js'
+import { until } from '../channels/support.js'
 
 const members = new Set<string>()
 const channels = {
@@ -63,4 +64,21 @@ t.test('revoked while its history is being read: recovery.result forbidden, no r
   await server.app.realtime.publish('review:42', change(2))
   await server.app.realtime.sendToConnection(back.id, note('marker'))
   t.same((await receiveUntil(back.client, isNote('marker'))).length, 1, 'nothing of the channel since')
+})
+
+t.test('a connection that closes while its history is read: nothing sent, nothing kept', async (t) => {
+  const adapter = new PausedReadsAdapter()
+  const server = await startServer(t, { realtime: { channels, adapter } })
+  const alice = await connect(t, server, 'alice')
+  adapter.history.pause()
+  const reading = adapter.history.nextRead()
+  alice.client.send({ type: 'subscribe', id: 'r', data: { channels: ['review:42'], recover: { 'review:42': { epoch: 'e', offset: 0 } } } })
+  await reading
+  await alice.client.close()
+  await until(() => server.app.realtime.stats().connections === 0, 'the server to forget the connection')
+  adapter.history.resume()
+  const again = await connect(t, server, 'alice')
+  const answer = await subscribe(again.client, { channels: ['review:42'] })
+  t.equal(answer.type, 'subscription.confirmed', 'the server carries on')
+  t.equal(server.app.realtime.subscribersOf('review:42'), 1)
 })

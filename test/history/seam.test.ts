@@ -1,5 +1,7 @@
 import t from 'tap'
 import { startServer } from '../helpers/server.js'
+import { openSocket } from '../helpers/client.js'
+import { until } from '../channels/support.js'
 import { change, connect, isType, offsets, receiveUntil, subscribe, withHistory } from './support.js'
 import { PausedReadsAdapter } from './paused-reads.js'
 
@@ -34,3 +36,33 @@ for (const snapshot of ['before', 'after'] as const) {
     t.match(rest[result]?.data, { streams: { 'review:42': { recovered: true, missed: top - 1 } } })
   })
 }
+
+t.test('a subscribe with recover sent before connection.established: answered after the welcome, its replay before live messages', async (t) => {
+  const adapter = new PausedReadsAdapter()
+  const server = await startServer(t, { realtime: { ...withHistory(), adapter } })
+  const first = await connect(t, server, 'alice')
+  const epoch = (await subscribe(first.client, { channels: ['review:42'] })).data.positions?.['review:42']?.epoch
+  await first.client.close()
+  await server.app.realtime.publish('review:42', change(1))
+
+  adapter.history.pause()
+  const reading = adapter.history.nextRead()
+  const back = await openSocket(`${server.wsUrl}/${server.token('alice')}`)
+  t.teardown(() => back.close())
+  await reading
+  // the inbox position is being read: the client does not wait for the welcome
+  back.send({ type: 'subscribe', id: 'early', data: { channels: ['review:42'], recover: { 'review:42': { epoch, offset: 0 } } } })
+  await until(() => server.app.realtime.subscribersOf('review:42') === 1, 'the early subscribe to be in the channel')
+  t.equal(await server.app.realtime.publish('review:42', change(2)), 1, 'live while the welcome waits')
+  adapter.history.resume()
+  const messages = await receiveUntil(back, isType('recovery.result'))
+  t.same(messages.map(m => [m.type, (m as { offset?: number }).offset]), [
+    ['connection.established', undefined],
+    ['subscription.confirmed', undefined],
+    ['review.updated', 1],
+    ['review.updated', 2],
+    ['recovery.result', undefined]
+  ], 'the welcome, then the subscribe\'s answer and replay; the live copy of 2 was in the replay')
+  await server.app.realtime.publish('review:42', change(3))
+  t.match(await back.next(), { type: 'review.updated', offset: 3 }, 'nothing else before the next live one')
+})

@@ -20,11 +20,11 @@
 // (committed) and, in quick and full modes, replaces the
 // "## Targeted delivery to channels" section of bench/RESULTS.md.
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { cpuModel, loadavg } from './lib/common.mjs'
+import { cpuModel, loadavg, parseArgs, replaceResultsSection } from './lib/common.mjs'
 import { clientStats, noiseProbe, sleep, startLoadgens, startTarget, stopAll } from './lib/harness.mjs'
 import { channels } from './lib/channels-scenario.mjs'
 import { fanout } from './lib/fanout.mjs'
@@ -33,10 +33,7 @@ import { fmt, groupTable, summarize } from './lib/report.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = dirname(here)
-const args = Object.fromEntries(process.argv.slice(2).map((a) => {
-  const [k, v] = a.replace(/^--/, '').split('=')
-  return [k, v ?? true]
-}))
+const args = parseArgs()
 const mode = args.smoke ? 'smoke' : args.quick ? 'quick' : 'full'
 const CONFIGS = {
   full: { rounds: 3, channels: 10_000, connections: 5_000, passes: 5, fanoutN: 10_000, broadcasts: 20 },
@@ -163,16 +160,7 @@ function render ({ machine, baseline, summary, runs }) {
 /** Replaces this runner's section of bench/RESULTS.md, or appends it. */
 function writeSection (section) {
   const file = join(here, 'RESULTS.md')
-  const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n'
-  const start = current.indexOf(SECTION)
-  let next
-  if (start === -1) {
-    next = current.replace(/\n*$/, '\n\n') + section
-  } else {
-    const after = current.indexOf('\n## ', start + 1)
-    next = current.slice(0, start) + section + (after === -1 ? '' : '\n' + current.slice(after + 1))
-  }
-  writeFileSync(file, next)
+  replaceResultsSection(file, SECTION, section)
   log(`wrote ${relative(process.cwd(), file)}`)
 }
 

@@ -14,14 +14,11 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { cpus, tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { cpuModel, loadavg } from './lib/common.mjs'
+import { cpuModel, loadavg, parseArgs, replaceResultsSection } from './lib/common.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = dirname(here)
-const args = Object.fromEntries(process.argv.slice(2).map((a) => {
-  const [k, v] = a.replace(/^--/, '').split('=')
-  return [k, v ?? true]
-}))
+const args = parseArgs()
 const SECONDS = Number(args.seconds ?? 60)
 const SECTION = '## Chaos: recovery across cut connections'
 
@@ -98,16 +95,7 @@ function render ({ machine, passed, failures, result }) {
 
 function writeSection (section) {
   const file = join(here, 'RESULTS.md')
-  const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n'
-  const start = current.indexOf(SECTION)
-  let next
-  if (start === -1) {
-    next = current.replace(/\n*$/, '\n\n') + section
-  } else {
-    const after = current.indexOf('\n## ', start + 1)
-    next = current.slice(0, start) + section + (after === -1 ? '' : '\n' + current.slice(after + 1))
-  }
-  writeFileSync(file, next)
+  replaceResultsSection(file, SECTION, section)
   console.log(`wrote ${relative(process.cwd(), file)}`)
 }
 

@@ -13,13 +13,13 @@
 // the figures are the cost of the hop, not of a network.
 // --write replaces the "## Cross-node delivery (Redis)" section of bench/RESULTS.md (or appends it).
 import { createRequire } from 'node:module'
-import { readFileSync, writeFileSync, existsSync } from 'node:fs'
 import { once } from 'node:events'
 import { cpus, loadavg, platform, arch } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { randomUUID } from 'node:crypto'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { replaceResultsSection } from './lib/common.mjs'
 
 const require = createRequire(import.meta.url)
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
@@ -175,16 +175,7 @@ async function main () {
 
   if (process.argv.includes('--write')) {
     const file = path.join(root, 'bench', 'RESULTS.md')
-    const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n'
-    const start = current.indexOf('## Cross-node delivery (Redis)')
-    let next
-    if (start === -1) {
-      next = current.replace(/\n*$/, '\n\n') + section
-    } else {
-      const after = current.indexOf('\n## ', start + 1)
-      next = current.slice(0, start) + section + (after === -1 ? '' : '\n' + current.slice(after + 1))
-    }
-    writeFileSync(file, next)
+    replaceResultsSection(file, '## Cross-node delivery (Redis)', section)
     console.log(`wrote ${path.relative(process.cwd(), file)}`)
   }
 }

@@ -31,6 +31,7 @@ import { cpus, loadavg } from 'node:os'
 import { mkdirSync, appendFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { parseArgs } from './lib/common.mjs'
 
 const require = createRequire(import.meta.url)
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
@@ -41,10 +42,7 @@ const { Redis } = require('ioredis')
 const realtime = require(path.join(root, 'dist', 'index.js'))
 const { Child } = await import('./lib/child.mjs')
 
-const args = Object.fromEntries(process.argv.slice(2).map((a) => {
-  const [k, v] = a.replace(/^--/, '').split('=')
-  return [k, v ?? true]
-}))
+const args = parseArgs()
 const mode = args.smoke ? 'smoke' : args.quick ? 'quick' : 'full'
 const CONFIGS = {
   full: { rounds: 5, subscribers: 20, messages: 5000, window: 100, latencyN: 500, recoveries: 10 },

@@ -12,13 +12,13 @@
 // the cost of keeping the state; an announcement costs what any delivery costs (bench/RESULTS.md, fan-out).
 // --write replaces the "## Presence" section of bench/RESULTS.md (or appends it).
 import { createRequire } from 'node:module'
-import { readFileSync, writeFileSync, existsSync } from 'node:fs'
 import { once } from 'node:events'
 import { cpus, loadavg, platform, arch } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { randomUUID } from 'node:crypto'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { replaceResultsSection } from './lib/common.mjs'
 
 const require = createRequire(import.meta.url)
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
@@ -157,16 +157,7 @@ async function main () {
 
   if (process.argv.includes('--write')) {
     const file = path.join(root, 'bench', 'RESULTS.md')
-    const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n'
-    const begin = current.indexOf('## Presence')
-    let updated
-    if (begin === -1) {
-      updated = current.replace(/\n*$/, '\n\n') + section
-    } else {
-      const after = current.indexOf('\n## ', begin + 1)
-      updated = current.slice(0, begin) + section + (after === -1 ? '' : '\n' + current.slice(after + 1))
-    }
-    writeFileSync(file, updated)
+    replaceResultsSection(file, '## Presence', section)
     console.log(`wrote ${path.relative(process.cwd(), file)}`)
   }
 }

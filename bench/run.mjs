@@ -14,7 +14,7 @@ import { cpus } from 'node:os'
 import { execFileSync } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { percentile, loadavg, cpuModel } from './lib/common.mjs'
+import { percentile, loadavg, cpuModel, parseArgs } from './lib/common.mjs'
 import {
   clientStats, connectAll as connectClients, cpuMicros, noiseProbe, round, sleep, startLoadgens as startLoadgenProcesses,
   startTarget as startTargetProcess, stopAll
@@ -28,10 +28,7 @@ const here = dirname(fileURLToPath(import.meta.url))
 const ALL_TARGETS = ['ws', 'fastify-websocket', 'socketio', 'fastify-realtime', 'fastify-realtime+metrics']
 const ALL_SCENARIOS = ['connect', 'memory', 'fanout', 'echo']
 
-const args = Object.fromEntries(process.argv.slice(2).map((a) => {
-  const [k, v] = a.replace(/^--/, '').split('=')
-  return [k, v ?? true]
-}))
+const args = parseArgs()
 const mode = args.smoke ? 'smoke' : args.quick ? 'quick' : 'full'
 
 const CONFIGS = {

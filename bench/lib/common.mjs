@@ -1,7 +1,7 @@
 // Shared helpers of the benchmark: the clock every process uses, the JWT
 // secret and signer, the JSON-lines control channel, percentiles and the
 // machine-busyness readings from /proc.
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { createRequire } from 'node:module'
 
@@ -145,4 +145,25 @@ export function cpuModel () {
   } catch {
     return 'unknown CPU'
   }
+}
+
+/** `--key=value` and `--flag` arguments as an object (a flag is `true`). */
+export function parseArgs (argv = process.argv.slice(2)) {
+  return Object.fromEntries(argv.map((a) => {
+    const [k, v] = a.replace(/^--/, '').split('=')
+    return [k, v ?? true]
+  }))
+}
+
+/**
+ * Replaces the section of bench/RESULTS.md that starts with `heading` (up to
+ * the next `## `) with `section`, or appends it; the other sections stay as
+ * they are, whichever script wrote them.
+ */
+export function replaceResultsSection (file, heading, section) {
+  const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n'
+  const start = current.indexOf(heading)
+  if (start === -1) return writeFileSync(file, current.replace(/\n*$/, '\n\n') + section)
+  const after = current.indexOf('\n## ', start + 1)
+  writeFileSync(file, current.slice(0, start) + section + (after === -1 ? '' : '\n' + current.slice(after + 1)))
 }

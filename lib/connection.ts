@@ -37,7 +37,7 @@ const EMPTY: ReadonlySet<string> = new Set()
  * One open connection. Once the node has accepted a socket, its sends, pings
  * and closes go through here (the node only attaches the listeners). Sockets
  * are also closed directly elsewhere: one refused after the upgrade, before
- * it has a Connection (routes.ts), and at shutdown the ws server's other
+ * it has a Connection (endpoint.ts), and at shutdown the ws server's other
  * clients and any socket still open after the grace (shutdown.ts).
  * Kept small on purpose (thousands of them live at once): no timers, no
  * request or reply, the child logger made only when something is logged.

@@ -6,15 +6,15 @@ import fastifyRateLimit from '@fastify/rate-limit'
 import type { WebSocketServer } from 'ws'
 import { resolveOptions, type RealtimeOptions } from './options.js'
 import { RealtimeNode, CLOSE_GRACE_MS } from './realtime-node.js'
-import { createRealtimeApi } from './create-api.js'
+import { createRealtimeApi } from './realtime-api.js'
 import { SUBPROTOCOL } from './handshake.js'
 import { hostVerifier, ownVerifier, withPinnedAlgorithms, type JwtVerifier } from './jwt.js'
-import { registerRoutes } from './routes.js'
+import { registerEndpoint } from './endpoint.js'
 import { adoptHostServerSockets, closeOtherClients, waitForSockets, type HostServerSockets } from './shutdown.js'
 import { MemoryAdapter } from './adapters/memory.js'
 import { CloseCode } from './protocol/codes.js'
 import { InvalidOptionsError } from './errors.js'
-import type { RealtimeApi } from './api.js'
+import type { RealtimeApi } from './realtime-api.js'
 import type { Adapter } from './adapters/adapter.js'
 import { setUpObservability } from './observability/setup.js'
 import { createPresence } from './presence/create-presence.js'
@@ -117,7 +117,7 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
     if (options.handshakeRateLimit !== false && !hasHostRateLimit) {
       await scope.register(fastifyRateLimit, { global: false })
     }
-    registerRoutes(scope, options, node, adapter, () => verifier, hostSockets?.acceptedUpgrades)
+    registerEndpoint(scope, options, node, adapter, () => verifier, hostSockets?.acceptedUpgrades)
   }, { prefix })
 }
 

@@ -1,6 +1,6 @@
 import type { Connection } from '../connection.js'
 import type { Registry } from '../registry.js'
-import type { MessageContext } from '../router.js'
+import type { MessageContext } from '../message-router.js'
 import type { Channels } from '../channels/channels.js'
 import type { Streams } from '../history/streams.js'
 import type { Counters } from '../stats.js'

@@ -1,7 +1,7 @@
 import type { RealtimeNode } from '../realtime-node.js'
 import type { Adapter } from '../adapters/adapter.js'
 import type { ResolvedOptions } from '../options.js'
-import type { ApiObservability } from '../create-api.js'
+import type { ApiObservability } from '../realtime-api.js'
 import { createMetrics, type MetricsSource, type RealtimeMetrics } from './metrics.js'
 import { assessHealth } from './health.js'
 

@@ -13,7 +13,7 @@ import { closeFields } from './observability/labels.js'
 import { inboxAskOf } from './history/handshake.js'
 
 /** The endpoint's two routes (`${path}` and `${path}/*`): handshake hooks, upgrade handler, preflight. */
-export function registerRoutes (
+export function registerEndpoint (
   scope: FastifyInstance, options: ResolvedOptions, node: RealtimeNode, adapter: Adapter, verifier: () => JwtVerifier,
   /** With a host-registered @fastify/websocket: where accepted upgrades are noted, so their sockets close with 1001. */
   acceptedUpgrades?: WeakSet<IncomingMessage>

@@ -4,7 +4,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { ConnectionInfo } from './connection.js'
 import type { RealtimeEvents } from './protocol/server-messages.js'
 import { WireError, type WireErrorCode } from './protocol/codes.js'
-import type { RealtimeApi } from './api.js'
+import type { RealtimeApi } from './realtime-api.js'
 import { clipJsonString } from './bounded-text.js'
 import { MAX_ERROR_TEXT_BYTES } from './error-frame.js'
 

@@ -13,7 +13,7 @@ async function main (): Promise<void> {
   const app = await buildApp({
     jwtSecret: config.jwtSecret,
     metricsRegistry,
-    // with REDIS_URL, servers sharing one Redis act as one realtime server (README: Scaling out)
+    // with REDIS_URL, servers sharing one Redis act as one realtime server (docs/scaling.md)
     realtime: config.redisUrl === undefined ? config.realtime : { ...config.realtime, adapter: redisAdapter({ url: config.redisUrl }) },
     logger: { level: process.env.LOG_LEVEL ?? 'info' }
   })

@@ -10,7 +10,7 @@ import { openRaw } from './support.js'
 // no write after the end of a socket.
 //
 // What a delivery resolves once close() has begun (decided here, documented
-// in the README): the node has no connections left, so every app.realtime
+// in docs/operations.md, Shutdown): the node has no connections left, so every app.realtime
 // delivery resolves 0; it never throws because the app is closing. With a
 // cluster adapter the message is still published to the other nodes while
 // the adapter is open (a job finishing during the drain still reaches

@@ -3,7 +3,7 @@
  * limits' window; every window is `windowMs` now, as in `rateLimit`.
  * The old name is still accepted and warned about once per process.
  */
-export const DEPRECATED_TIME_WINDOW_MS = 'FST_REALTIME_DEPRECATED_TIME_WINDOW_MS'
+const DEPRECATED_TIME_WINDOW_MS = 'FST_REALTIME_DEPRECATED_TIME_WINDOW_MS'
 
 const LIMITS_WITH_A_WINDOW = ['failedHandshakeLimit', 'handshakeRateLimit'] as const
 

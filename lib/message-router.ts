@@ -94,6 +94,7 @@ export class MessageRouter {
     if (!route.check.Check(data)) {
       const first = route.check.Errors(data).First()
       const where = first === undefined || first.path === '' ? 'data' : `data${clipJsonString(first.path, MAX_PATH_BYTES).replaceAll('/', '.')}`
+      /* c8 ignore next */ // a failed Check always yields a first error: the fallback is for the type only
       const message = `Invalid ${clipJsonString(type, MAX_TYPE_BYTES)} message: ${where} ${first?.message ?? 'is invalid'}`
       return { ok: false, code: WireError.invalidMessage, message: clipJsonString(message, MAX_ERROR_TEXT_BYTES), requestId }
     }

@@ -54,3 +54,17 @@ t.test('an event named __proto__ is counted, not a prototype write', async (t) =
   t.equal(Object.getOwnPropertyDescriptor(counts, '__proto__')?.value, 1)
   t.equal(({} as Record<string, unknown>).polluted, undefined)
 })
+
+t.test('unindexing events the connection was never indexed under changes nothing', async (t) => {
+  const registry = new Registry<Fake>()
+  const a = fake('a', 'alice', ['x'])
+  const b = fake('b', 'bob', ['x'])
+  for (const c of [a, b]) {
+    registry.add(c)
+    registry.indexEvents(c, c.subscriptions)
+  }
+  registry.unindexEvents(a, ['never-indexed', 'x'])
+  t.same([...(registry.subscribers('x') ?? [])], [b], 'the indexed event lost only that connection')
+  t.equal(registry.subscribers('never-indexed'), undefined, 'no empty entry made for the other')
+  t.same({ ...registry.subscriptionCounts() }, { x: 1 })
+})

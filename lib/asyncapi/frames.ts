@@ -5,7 +5,7 @@ import { CHANNEL_ID_PATTERN } from '../channels/names.js'
 import type { JsonSchema } from './types.js'
 
 /** TypeBox schemas are JSON Schema plus symbol keys: JSON drops the symbols. */
-export function toJsonSchema (schema: TSchema): JsonSchema {
+function toJsonSchema (schema: TSchema): JsonSchema {
   return JSON.parse(JSON.stringify(schema)) as JsonSchema
 }
 

@@ -9,7 +9,7 @@ export const CHANNEL_ID_PATTERN = /^[A-Za-z0-9_.@=-]{1,128}$/
 /** The longest valid channel name: a 64-character namespace, the colon, a 128-character id. */
 export const MAX_CHANNEL_LENGTH = 64 + 1 + 128
 /** How much of a client's string an error echoes back. */
-export const ECHO_LIMIT = 200
+const ECHO_LIMIT = 200
 
 export interface ParsedChannel {
   readonly namespace: string

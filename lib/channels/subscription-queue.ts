@@ -17,7 +17,7 @@ interface Pending {
 export type QueuedOperation = (controller: AbortController) => void | Promise<void>
 
 /** Requests one connection may have waiting behind a pending authorization. */
-export const MAX_WAITING_REQUESTS = 8
+const MAX_WAITING_REQUESTS = 8
 
 export class SubscriptionQueue<C extends { readonly isOpen: boolean }> {
   readonly #pending = new Map<C, Pending>()

@@ -11,7 +11,7 @@ export function checkHistory (where: string, value: unknown, problems: string[])
   Value.Default(HistoryOptionsSchema, copy)
   let isValid = true
   for (const error of Value.Errors(HistoryOptionsSchema, copy)) {
-    problems.push(`${where}${error.path.replaceAll('/', '.') || ''} ${error.message}`)
+    problems.push(`${where}${error.path.replaceAll('/', '.')} ${error.message}`)
     isValid = false
   }
   return isValid ? Object.freeze(copy as HistoryOptions) : undefined

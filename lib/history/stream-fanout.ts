@@ -125,7 +125,9 @@ export class StreamFanout {
     for (const userId of uniqueUsers(base.userIds)) {
       for (const connection of this.#registry.forUser(userId) ?? []) {
         if (members?.has(connection) === true) continue
-        if (base.event === undefined || connection.subscriptions.has(base.event)) visit(connection)
+        /* c8 ignore next */ // a withChannel users base (broadcastReviewUpdated's targetUsers) never names an event; kept for the target's type
+        if (base.event !== undefined && !connection.subscriptions.has(base.event)) continue
+        visit(connection)
       }
     }
   }

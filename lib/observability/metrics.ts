@@ -69,7 +69,7 @@ export interface RealtimeMetrics extends NodeMetrics {
   unregister (): void
 }
 
-export const DEFAULT_METRICS_PREFIX = 'realtime_'
+const DEFAULT_METRICS_PREFIX = 'realtime_'
 const PREFIX_PATTERN = /^[a-zA-Z_:][a-zA-Z0-9_:]{0,63}$/
 
 /** `metrics: true | { registry?, prefix? }`, checked like every option: problems are pushed, never thrown. */
@@ -167,7 +167,7 @@ export function createMetrics (source: MetricsSource, options: ResolvedMetricsOp
         this.reset()
         for (const value of known) this.inc({ [label]: value }, 0)
         const tally = read()
-        for (const value in tally) this.inc({ [label]: value }, tally[value] ?? 0)
+        for (const [value, count] of Object.entries(tally)) this.inc({ [label]: value }, count)
       }
     }), p + name)
   }

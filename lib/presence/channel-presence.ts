@@ -11,7 +11,7 @@ import type { PresenceTracker } from './presence-tracker.js'
 const SCOPE_PREFIX = 'channel:'
 
 /** The presence scope of a channel: `channel:review:42`. */
-export function channelScope (channel: string): string {
+function channelScope (channel: string): string {
   return SCOPE_PREFIX + channel
 }
 

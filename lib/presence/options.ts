@@ -39,7 +39,7 @@ export function resolvePresenceOptions (value: unknown, problems: string[]): Res
   for (const [key, entry] of Object.entries(rest)) if (entry !== undefined) data[key] = entry
   Value.Default(PresenceDataOptionsSchema, data)
   for (const error of Value.Errors(PresenceDataOptionsSchema, data)) {
-    problems.push(`presence${error.path.replaceAll('/', '.') || ''} ${error.message}`)
+    problems.push(`presence${error.path.replaceAll('/', '.')} ${error.message}`)
   }
   if (audience !== undefined && typeof audience !== 'function') problems.push('presence.audience must be a function (userId, status) => userIds | \'all\'')
   return Object.freeze({ ...(data as PresenceDataOptions), audience: audience as PresenceAudienceHook | undefined })

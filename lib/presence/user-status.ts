@@ -3,7 +3,7 @@ import type { DeliveryTarget } from '../adapters/adapter.js'
 import type { PresenceChange } from './backend.js'
 import type { PresenceAudience, PresenceAudienceHook } from './options.js'
 
-export const USER_STATUS_EVENT = 'user.status_changed'
+const USER_STATUS_EVENT = 'user.status_changed'
 
 /** The data of `user.status_changed` as presence sends it. */
 export interface UserStatusChange {

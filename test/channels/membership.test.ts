@@ -3,7 +3,7 @@ import { startServer } from '../helpers/server.js'
 import { connect, receivedBefore, subscribe } from './support.js'
 import { Value } from '@sinclair/typebox/value'
 import type { TSchema } from '@sinclair/typebox'
-import { ServerEnvelopeSchema, ReplySchemas } from '../../lib/index.js'
+import { MemoryAdapter, ServerEnvelopeSchema, ReplySchemas, type ClusterMessage } from '../../lib/index.js'
 
 const note = (n: number) => ({ type: 'note', data: { n } })
 const closed = { review: { authorize: () => false } }
@@ -71,6 +71,28 @@ t.test('join and leave check their arguments', async (t) => {
   await t.rejects(api.clusterSubscribersOf('nope:1'), { code: 'FST_REALTIME_CHANNEL_INVALID' })
   t.equal(await api.clusterSubscribersOf('review:1'), 0, 'one node: its own count')
   t.equal(api.subscribersOf('anything at all'), 0)
+})
+
+/** The in-memory adapter, as if the other nodes could not be reached for membership changes. */
+class MembershipUnreachable extends MemoryAdapter {
+  override async publish (message: ClusterMessage): Promise<void> {
+    if (message.kind === 'membership') throw new Error('cluster unreachable')
+    return super.publish(message)
+  }
+}
+
+t.test('a join or leave the other nodes cannot be told of rejects with PUBLISH_FAILED and what changed here', async (t) => {
+  const server = await startServer(t, { realtime: { adapter: new MembershipUnreachable(), channels: closed } })
+  const bob1 = await connect(t, server, 'bob')
+  const bob2 = await connect(t, server, 'bob')
+  await t.rejects(server.app.realtime.join({ userId: 'bob' }, 'review:3'), { code: 'FST_REALTIME_PUBLISH_FAILED', message: /cluster unreachable/, delivered: 2 })
+  for (const bob of [bob1, bob2]) t.same((await bob.client.next('subscription.joined')).data, { channel: 'review:3' }, 'joined here all the same')
+  t.equal(server.app.realtime.subscribersOf('review:3'), 2)
+  await t.rejects(server.app.realtime.leave({ userId: 'bob' }, 'review:3', 'revoked'), { code: 'FST_REALTIME_PUBLISH_FAILED', delivered: 2 })
+  for (const bob of [bob1, bob2]) t.same((await bob.client.next('subscription.ended')).data, { channel: 'review:3', reason: 'revoked' })
+  await t.rejects(server.app.realtime.join({ connectionId: 'on-another-node' }, 'review:3'), { code: 'FST_REALTIME_PUBLISH_FAILED', delivered: 0 },
+    'a connection this node does not hold: only the other nodes could have it')
+  t.equal(await server.app.realtime.join({ connectionId: bob1.id }, 'review:3'), 1, 'a connection held here: no need to tell the others')
 })
 
 t.test('a joined channel ends with the connection: a new connection is in no channel until it subscribes', async (t) => {

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { startServer } from '../helpers/server.js'
-import { change, connect, isType, offsets, receiveUntil, subscribe, withHistory } from './support.js'
+import { change, connect, isNote, isType, note, offsets, receiveUntil, subscribe, withHistory } from './support.js'
 
 t.test('a client back after a drop gets every missed channel message in order, then recovery.result, then live ones', async (t) => {
   const server = await startServer(t, { realtime: withHistory() })
@@ -81,4 +81,21 @@ t.test('bad recover input is answered, never trusted: schema errors, other keys 
   const huge = await subscribe(alice.client, { channels: ['review:3'], recover: { 'review:3': { epoch: 'e', offset: Number.MAX_SAFE_INTEGER } } })
   t.equal(huge.type, 'subscription.confirmed')
   t.match((await alice.client.next('recovery.result')).data, { streams: { 'review:3': { recovered: false, reason: 'epoch_changed' } } })
+})
+
+t.test('a channel message that fits maxMessageSize only without its offsets is refused and sent to nobody; one that fits with them is numbered', async (t) => {
+  const maxMessageSize = 1024
+  const server = await startServer(t, { realtime: withHistory({ maxMessageSize }) })
+  const member = await connect(t, server, 'alice')
+  await subscribe(member.client, { channels: ['review:42', 'lobby:1'] })
+  const big = { type: 'note', data: { text: 'x'.repeat(maxMessageSize - 180) } }
+  t.equal(await server.app.realtime.publish('lobby:1', big), 1, 'to a channel without history it fits')
+  t.match(await member.client.next('note'), { channel: 'lobby:1' })
+  await t.rejects(server.app.realtime.publish('review:42', big), { code: 'FST_REALTIME_MESSAGE_TOO_LARGE' }, 'with room for its offsets it does not')
+  const half = { type: 'note', data: { text: 'x'.repeat(maxMessageSize / 2) } }
+  t.equal(await server.app.realtime.publish('review:42', half), 1, 'half the limit: counted in bytes, it fits with its offsets')
+  const received = await receiveUntil(member.client, isType('note'))
+  t.same(offsets(received), [1], 'the refused one took no offset and reached nobody; the next one is 1')
+  await server.app.realtime.sendToConnection(member.id, note('marker'))
+  t.same((await receiveUntil(member.client, isNote('marker'))).length, 1, 'nothing else arrived')
 })

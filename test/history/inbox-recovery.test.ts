@@ -3,6 +3,19 @@ import { startServer } from '../helpers/server.js'
 import { openSocket } from '../helpers/client.js'
 import { PausedReadsAdapter } from './paused-reads.js'
 import { connect, isNote, isType, note, offsets, receiveUntil, withHistory } from './support.js'
+import { until } from '../channels/support.js'
+import { MemoryAdapter, MemoryHistory, type HistoryOptions, type StreamKey, type StreamPosition, type StreamRead } from '../../lib/index.js'
+
+/** The in-memory engine, whose reads fail (a store that numbers messages but cannot be read back). */
+class UnreadableHistory extends MemoryHistory {
+  override async read (_key: StreamKey, _history: HistoryOptions, _since: StreamPosition | undefined, _limit: number): Promise<StreamRead> {
+    throw new Error('history store unreachable')
+  }
+}
+
+class UnreadableHistoryAdapter extends MemoryAdapter {
+  readonly history = new UnreadableHistory()
+}
 
 t.test('the inbox: everything addressed to a user is numbered, and replayed after connection.established on ?inbox=', async (t) => {
   const server = await startServer(t, { realtime: withHistory() })
@@ -100,4 +113,47 @@ t.test('messages for a connection whose inbox position is being read come after 
     'the welcome, the replay, its result, then what waited, in order')
   t.same(offsets(messages), [undefined, 1, undefined, 2, undefined])
   t.match(messages[2]?.data, { streams: { inbox: { recovered: true, missed: 1 } } })
+})
+
+t.test('a connection that closes while its inbox position is read gets nothing more and leaves nothing behind', async (t) => {
+  const adapter = new PausedReadsAdapter()
+  const server = await startServer(t, { realtime: { ...withHistory(), adapter } })
+  adapter.history.pause()
+  const reading = adapter.history.nextRead()
+  const gone = await openSocket(`${server.wsUrl}/${server.token('alice')}?inbox=x:0`)
+  t.teardown(() => gone.close())
+  await reading
+  await gone.close()
+  await until(() => server.app.realtime.stats().connections === 0, 'the server to forget the connection')
+  adapter.history.resume()
+
+  const back = await connect(t, server, 'alice')
+  t.match(back.welcome.inbox, { epoch: String, offset: 0 }, 'the user\'s next connection is welcomed as usual')
+  t.equal(await server.app.realtime.sendToUser('alice', note('live')), 1)
+  t.match(await back.client.next('system.notification'), { inbox: true, offset: 1 })
+  t.notOk(server.logs.some(line => line.includes('"level":50')), 'the read that answered late logged no error')
+})
+
+t.test('an inbox that cannot be read: no position in the welcome, the recovery asked for is unavailable, live messages still come', async (t) => {
+  const server = await startServer(t, { realtime: { ...withHistory(), adapter: new UnreadableHistoryAdapter() } })
+  const plain = await connect(t, server, 'bob')
+  t.equal(plain.welcome.inbox, undefined, 'no position to give')
+  const asking = await openSocket(`${server.wsUrl}/${server.token('alice')}?inbox=e:3`)
+  t.teardown(() => asking.close())
+  const [welcome, result, ...rest] = await receiveUntil(asking, isType('recovery.result'))
+  t.equal(welcome?.type, 'connection.established')
+  t.equal((welcome?.data as { inbox?: unknown }).inbox, undefined)
+  t.same(rest, [])
+  t.same(result?.data, { streams: { inbox: { recovered: false, reason: 'unavailable' } } })
+  t.equal(await server.app.realtime.sendToUser('alice', note('live')), 1)
+  t.match(await asking.next('system.notification'), { inbox: true, offset: 1, data: { message: 'live' } }, 'numbered, and let through')
+})
+
+t.test('with the inbox on, a welcome that cannot fit maxMessageSize closes 1008, with no replay and no result', async (t) => {
+  const server = await startServer(t, { realtime: { ...withHistory(), maxMessageSize: 1024 } })
+  const huge = await openSocket(`${server.wsUrl}/${server.token('u'.repeat(800))}?inbox=e:0`)
+  t.teardown(() => huge.close())
+  t.same(await huge.closed, { code: 1008, reason: 'user id too long' })
+  t.same(huge.received, [], 'nothing before the close')
+  t.equal(server.app.realtime.stats().connections, 0)
 })

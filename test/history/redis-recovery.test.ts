@@ -69,6 +69,28 @@ if (requireRedis(t)) {
     t.match((await alice.client.next('recovery.result')).data, { streams: { 'review:43': { recovered: false, reason: 'unavailable' } } })
     t.same((await receiveUntil(alice.client, isNote('no history'))).map(m => m.type), ['system.notification'], 'nothing of the unnumbered ones reached the client')
   })
+
+  t.test('Redis: broadcastReviewUpdated beside review:<id> with history from a node holding no member counts its own connections; the member elsewhere gets it numbered', async (t) => {
+    const prefix = uniquePrefix(t)
+    const options = { prefix, realtime: { channels: { review: { history: { size: 10, ttlMs: 60_000 } } } } }
+    const a = await startNode(t, options)
+    const b = await startNode(t, options)
+    const member = await connect(t, b, 'bob')
+    await subscribe(member.client, { channels: ['review:42'] })
+    t.equal(await a.app.realtime.broadcastReviewUpdated('42', { n: 1 }), 0, 'on A: no member, no event subscriber')
+    t.match(await member.client.next('review.updated'), { channel: 'review:42', offset: 1, data: { changes: { n: 1 } } })
+    const watcher = await connect(t, a, 'alice')
+    await subscribe(watcher.client, { events: ['review.updated'] })
+    t.equal(await a.app.realtime.broadcastReviewUpdated('42', { n: 2 }), 1, 'on A: its event subscriber')
+    t.same(Object.keys(await watcher.client.next('review.updated')), ['type', 'data', 'timestamp', 'id'], 'the event subscriber: the plain form')
+    t.match(await member.client.next('review.updated'), { channel: 'review:42', offset: 2 })
+    const memberOnA = await connect(t, a, 'carol')
+    await subscribe(memberOnA.client, { channels: ['review:42'] })
+    t.equal(await a.app.realtime.broadcastReviewUpdated('42', { n: 3 }), 2, 'on A: its member and its event subscriber, once each')
+    t.match(await memberOnA.client.next('review.updated'), { channel: 'review:42', offset: 3 })
+    t.match(await member.client.next('review.updated'), { channel: 'review:42', offset: 3 })
+    t.same(Object.keys(await watcher.client.next('review.updated')), ['type', 'data', 'timestamp', 'id'])
+  })
 }
 
 if (requireRedis(t)) {

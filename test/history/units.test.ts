@@ -38,7 +38,9 @@ t.test('inbox positions in the handshake: format and parse, never a throw', asyn
   t.equal(formatInboxPosition({ epoch: 'aB_-9', offset: 12 }), 'aB_-9:12')
   t.same(parseInboxPosition('aB_-9:12'), { epoch: 'aB_-9', offset: 12 })
   t.same(parseInboxPosition('e:0'), { epoch: 'e', offset: 0 })
-  for (const bad of ['', ':1', 'e:', 'e:01', 'e:-1', 'e:1.5', 'e:99999999999999999', 'e f:1', `${'e'.repeat(65)}:1`, 'x'.repeat(100), 5, null, ['e:1'], { epoch: 'e' }]) {
+  t.same(parseInboxPosition('e:9007199254740991'), { epoch: 'e', offset: Number.MAX_SAFE_INTEGER }, 'the largest offset a number holds exactly')
+  // 16 digits pass the pattern; past Number.MAX_SAFE_INTEGER the offset would be rounded, so it is malformed
+  for (const bad of ['', ':1', 'e:', 'e:01', 'e:-1', 'e:1.5', 'e:9007199254740992', 'e:9999999999999999', 'e:99999999999999999', 'e f:1', `${'e'.repeat(65)}:1`, 'x'.repeat(100), 5, null, ['e:1'], { epoch: 'e' }]) {
     t.equal(parseInboxPosition(bad), undefined, JSON.stringify(bad))
   }
 })
@@ -121,6 +123,26 @@ t.test('gate: paused, everything waits in order; a discarded stream drops its pa
   t.same(small.overflows, [])
   small.gate.holdRaw('x'.repeat(60))
   t.same(small.overflows, [1], 'the connection is a slow consumer')
+})
+
+t.test('gate: whenResumed waits for resume while paused, and resolves at once when not', async (t) => {
+  const { gate } = gateWith()
+  const order: string[] = []
+  const settled = gate.whenResumed().then(() => { order.push('unpaused') })
+  await Promise.resolve()
+  t.same(order, ['unpaused'], 'not paused: at once, nothing to wait for')
+  await settled
+  order.length = 0
+  gate.pause()
+  const first = gate.whenResumed().then(() => { order.push('first') })
+  const second = gate.whenResumed().then(() => { order.push('second') })
+  await Promise.resolve()
+  t.same(order, [], 'paused: still waiting')
+  gate.resume()
+  await Promise.all([first, second])
+  t.same(order, ['first', 'second'], 'every waiter, in order')
+  await gate.whenResumed()
+  t.notOk(gate.isPaused)
 })
 
 t.test('epoch watch: a new epoch is told once, to all but the reader; streams nobody is on are forgotten', async (t) => {

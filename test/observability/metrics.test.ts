@@ -2,7 +2,7 @@ import t from 'tap'
 import { once } from 'node:events'
 import Module from 'node:module'
 import { Type } from '@sinclair/typebox'
-import { Registry } from 'prom-client'
+import { Gauge, Registry } from 'prom-client'
 import { defineMessage } from '../../lib/index.js'
 import { openSocket, refusalOf } from '../helpers/client.js'
 import { rawSocket } from '../hardening/support.js'
@@ -234,6 +234,17 @@ t.test('the host\'s registry and prefix; the metrics leave it when the app close
   t.ok(registry.getSingleMetric('chat_connections'), 'the failed second registration took nothing of the first one\'s out')
   await server.app.close()
   t.equal(registry.getMetricsAsArray().length, 0, 'nothing left in the host\'s registry')
+})
+
+t.test('a clash part way through takes out the metrics made before it, and leaves the host\'s own', async (t) => {
+  const registry = new Registry()
+  const hosts = new Gauge({ name: 'chat_messages_sent_total', help: 'the host\'s metric of that name', registers: [registry] })
+  await t.rejects(startServer(t, { realtime: { metrics: { registry, prefix: 'chat_' } } }), { code: 'FST_REALTIME_OPTIONS_INVALID', message: /chat_messages_sent_total.*metrics\.prefix/ })
+  t.same(registry.getMetricsAsArray().map(metric => metric.name), ['chat_messages_sent_total'], 'only the host\'s metric is left')
+  t.equal(registry.getSingleMetric('chat_messages_sent_total'), hosts)
+  const server = await startServer(t, { realtime: { metrics: { registry, prefix: 'other_' } } })
+  await server.connect('alice')
+  t.equal(new Scrape(await registry.metrics()).value('other_connections'), 1, 'another prefix registers on the same registry')
 })
 
 t.test('metrics off: no registry, nothing registered in prom-client\'s default registry', async (t) => {

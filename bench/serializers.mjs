@@ -2,12 +2,13 @@
 // Issue 15, serialization: server CPU per echo round trip and per fan-out
 // delivery of several builds of the plugin against the envelope floor (raw
 // ws sending the seed's full envelope, bench/targets/ws.mjs), interleaved in
-// every round (ws, build 1, build 2, … in turn), so that every build sees the
-// same machine.
+// every round (ws, build 1, build 2, … in turn, the order rotated by one each
+// round), so that every build sees the same machine.
 //
 //   npm run build && node bench/serializers.mjs --builds=before:bench/out/baseline-dist,after:dist
 //       [--rounds=3] [--echo-ms=4000] [--fanout-n=1000] [--broadcasts=20] [--cpu-prof]
-//   node bench/serializers.mjs --report=bench/results/serializers-<date>.json   (RESULTS.md section again)
+//   node bench/serializers.mjs --report=bench/results/serializers-<date>.json [--commentary=bench/results/serializers-notes.md]
+//       (the RESULTS.md section again, from the raw runs, with the commentary appended)
 //
 // A build is a name and a dist/ directory (a copy of dist/ made before a
 // change: `cp -r dist bench/out/<name>-dist`). Raw runs go to
@@ -92,12 +93,14 @@ export function summarize ({ runs, builds }) {
     const rounds = [...new Set(at.map((r) => r.round))].sort((a, b) => a - b)
     const valueOf = (target, round) => at.find((r) => r.target === target && r.round === round)?.value
     const floor = median(at.filter((r) => r.target === FLOOR).map((r) => r.value))
-    const rows = [{ target: FLOOR, value: floor, ratios: [], vsFirst: [] }]
-    for (const b of builds) {
-      const ratios = rounds.map((round) => valueOf(b.name, round) / valueOf(FLOOR, round)).filter(Number.isFinite)
-      const vsFirst = rounds.map((round) => valueOf(b.name, round) / valueOf(builds[0].name, round)).filter(Number.isFinite)
-      rows.push({ target: b.name, value: median(at.filter((r) => r.target === b.name).map((r) => r.value)), ratios, vsFirst })
-    }
+    const rows = [{ target: FLOOR, value: floor, ratios: [], vsFirst: [], vsPrevious: [] }]
+    builds.forEach((b, i) => {
+      const paired = (other) => rounds.map((round) => valueOf(b.name, round) / valueOf(other, round)).filter(Number.isFinite)
+      const ratios = paired(FLOOR)
+      const vsFirst = paired(builds[0].name)
+      const vsPrevious = i === 0 ? [] : paired(builds[i - 1].name)
+      rows.push({ target: b.name, value: median(at.filter((r) => r.target === b.name).map((r) => r.value)), ratios, vsFirst, vsPrevious })
+    })
     out.push({ scenario, rows, disturbed: at.filter((r) => r.noise?.disturbed).length, runs: at.length })
   }
   return out
@@ -109,15 +112,15 @@ function render (raw) {
   const lines = [HEADING, '']
   lines.push(`\`node bench/serializers.mjs --builds=${builds.map((b) => `${b.name}:${b.dist}`).join(',')} --rounds=${config.rounds} --echo-ms=${config.echoMs} --fanout-n=${config.fanoutN} --broadcasts=${config.broadcasts}\` on ${machine.date.slice(0, 16)} UTC (${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load average at start ${machine.loadavgAtStart.join(' ')}, at end ${machine.loadavgAtEnd.join(' ')}; commit ${machine.commit}). Raw runs: \`${raw.file}\`.`)
   lines.push('')
-  lines.push(`Builds: ${builds.map((b) => `\`${b.name}\` ${b.note ?? `(${b.dist})`}`).join('; ')}. \`${FLOOR}\` is the envelope floor: raw ws 8 sending the seed's full envelope (ISO timestamps and a UUID on every pong, JSON.stringify, bench/lib/hand-rolled.mjs). In every round each target runs once, in turn, as a fresh server with two fresh load generators: echo is ${ECHO.connections} clients with ${ECHO.outstanding} pings in flight each for ${config.echoMs / 1000} s (server CPU per round trip); fan-out is ${config.fanoutN.toLocaleString('en-US')} subscribed clients and ${config.broadcasts} broadcasts of ${PAYLOAD_BYTES} bytes, one at a time (server CPU per delivery). Ratios are paired: a build's figure over the floor's (or over \`${builds[0].name}\`'s) of the same round; the cell is the median over rounds with [min–max].`)
+  lines.push(`Builds: ${builds.map((b) => `\`${b.name}\` ${b.note ?? `(${b.dist})`}`).join('; ')}. \`${FLOOR}\` is the envelope floor: raw ws 8 sending the seed's full envelope (ISO timestamps and a UUID on every pong, JSON.stringify, bench/lib/hand-rolled.mjs). In every round each target runs once, in turn${config.rotated ? ' (the order rotated by one each round)' : ' (always in this order)'}, as a fresh server with two fresh load generators: echo is ${ECHO.connections} clients with ${ECHO.outstanding} pings in flight each for ${config.echoMs / 1000} s (server CPU per round trip); fan-out is ${config.fanoutN.toLocaleString('en-US')} subscribed clients and ${config.broadcasts} broadcasts of ${PAYLOAD_BYTES} bytes, one at a time (server CPU per delivery). Ratios are paired: a build's figure over the floor's (or over \`${builds[0].name}\`'s) of the same round; the cell is the median over rounds with [min–max].`)
   lines.push('')
-  lines.push(`| scenario | target | server CPU µs (median) | / ${FLOOR} per round: median [min–max] | / ${builds[0].name} per round: median [min–max] |`)
-  lines.push('|---|---|---:|---:|---:|')
+  lines.push(`| scenario | target | server CPU µs (median) | / ${FLOOR} per round: median [min–max] | / ${builds[0].name} per round | / the build before it per round (what the change bought) |`)
+  lines.push('|---|---|---:|---:|---:|---:|')
   const spread = (xs) => xs.length === 0 ? '–' : `${fmt(median(xs), 3)} [${fmt(Math.min(...xs), 3)}–${fmt(Math.max(...xs), 3)}]`
   for (const s of summary) {
     for (const row of s.rows) {
       const unit = s.scenario === 'echo' ? 'per round trip' : 'per delivery'
-      lines.push(`| ${s.scenario} (${unit}) | \`${row.target}\` | ${fmt(row.value, 2)} | ${row.target === FLOOR ? '1' : spread(row.ratios)} | ${row.target === FLOOR || row.target === builds[0].name ? '–' : spread(row.vsFirst)} |`)
+      lines.push(`| ${s.scenario} (${unit}) | \`${row.target}\` | ${fmt(row.value, 2)} | ${row.target === FLOOR ? '1' : spread(row.ratios)} | ${spread(row.target === builds[0].name ? [] : row.vsFirst)} | ${spread(row.vsPrevious)} |`)
     }
   }
   lines.push('')
@@ -128,6 +131,7 @@ function render (raw) {
   const met = last !== undefined && last.ratios.length > 0 ? (median(last.ratios) <= GOAL ? 'met' : '**not met**') : '–'
   lines.push(`Goal of issue 15: echo CPU per round trip at most ${GOAL}x the envelope floor: ${met} by \`${last?.target}\` (median ${fmt(median(last?.ratios ?? []), 3)}). Other processes used a median ${fmt(median(others) * 100, 0)} % of all cores during the measured phases; ${runs.filter((r) => r.noise?.disturbed).length} of ${runs.length} runs were over ${NOISE_THRESHOLD * 100} % (kept: every build of a round saw the same machine, and the spread shows what that noise does); ${failed} run(s) failed or lost a message.`)
   lines.push('')
+  if (raw.notes !== undefined) lines.push(raw.notes, '')
   return lines.join('\n')
 }
 
@@ -144,6 +148,7 @@ function gitCommit () {
 async function main () {
   if (typeof args.report === 'string') {
     const raw = JSON.parse(readFileSync(args.report, 'utf8'))
+    if (typeof args.commentary === 'string') raw.notes = readFileSync(args.commentary, 'utf8').trim()
     replaceResultsSection(join(here, 'RESULTS.md'), HEADING, render(raw))
     console.log(`wrote ${HEADING} of bench/RESULTS.md from ${args.report}`)
     return
@@ -159,13 +164,17 @@ async function main () {
     echoMs: Number(args['echo-ms'] ?? 4000),
     fanoutN: Number(args['fanout-n'] ?? 1000),
     broadcasts: Number(args.broadcasts ?? 20),
-    scenarios: String(args.scenarios ?? 'echo,fanout').split(',')
+    scenarios: String(args.scenarios ?? 'echo,fanout').split(','),
+    rotated: true
   }
   const machine = { cpu: cpuModel(), cores: cpus().length, node: process.version, date: new Date().toISOString(), loadavgAtStart: loadavg(), commit: gitCommit() }
   const runs = []
   for (let round = 1; round <= config.rounds; round++) {
     for (const scenario of config.scenarios) {
-      for (const t of [{ target: FLOOR }, ...builds.map((b) => ({ target: b.name, dist: resolve(root, b.dist) }))]) {
+      const targets = [{ target: FLOOR }, ...builds.map((b) => ({ target: b.name, dist: resolve(root, b.dist) }))]
+      // the order rotates every round, so that no target always runs first or right after another
+      const shift = (round - 1) % targets.length
+      for (const t of [...targets.slice(shift), ...targets.slice(0, shift)]) {
         const r = await runOne({ ...t, scenario, round, config })
         runs.push(r)
         console.log(`r${round} ${scenario} ${t.target}: ${r.ok ? `${fmt(r.value, 2)} µs` : `FAILED ${r.error ?? `losses ${r.losses}`}`} others=${r.noise?.others}`)

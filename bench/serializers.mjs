@@ -7,7 +7,7 @@
 //
 //   npm run build && node bench/serializers.mjs --builds=before:bench/out/baseline-dist,after:dist
 //       [--rounds=3] [--echo-ms=4000] [--fanout-n=1000] [--broadcasts=20] [--cpu-prof]
-//   node bench/serializers.mjs --report=bench/results/serializers-<date>.json [--commentary=bench/results/serializers-notes.md]
+//   node bench/serializers.mjs --report=bench/results/serializers-<date>.json[,<another session>.json] [--commentary=bench/results/serializers-notes.md]
 //       (the RESULTS.md section again, from the raw runs, with the commentary appended)
 //
 // A build is a name and a dist/ directory (a copy of dist/ made before a
@@ -106,13 +106,26 @@ export function summarize ({ runs, builds }) {
   return out
 }
 
+/** One session's line: its command, machine and load. */
+function sessionLine ({ machine, config, builds, file }) {
+  return `\`node bench/serializers.mjs --builds=${builds.map((b) => `${b.name}:${b.dist}`).join(',')} --rounds=${config.rounds} --echo-ms=${config.echoMs} --fanout-n=${config.fanoutN} --broadcasts=${config.broadcasts}\` on ${machine.date.slice(0, 16)} UTC (${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load average at start ${machine.loadavgAtStart.join(' ')}, at end ${machine.loadavgAtEnd.join(' ')}; commit ${machine.commit}; order ${config.rotated ? 'rotated by one each round' : 'the same every round'}): \`${file}\`.`
+}
+
+/** Several sessions of the same builds as one: their rounds side by side (each round's pairs stay within the round). */
+function merge (raws) {
+  const runs = raws.flatMap((r, k) => r.runs.map((run) => ({ ...run, round: k * 1000 + run.round })))
+  return { ...raws[0], runs, sessions: raws }
+}
+
 function render (raw) {
-  const { machine, config, builds, runs } = raw
+  const { builds, runs } = raw
+  const config = { ...raw.config, rotated: raw.sessions.every((s) => s.config.rotated) }
   const summary = summarize(raw)
   const lines = [HEADING, '']
-  lines.push(`\`node bench/serializers.mjs --builds=${builds.map((b) => `${b.name}:${b.dist}`).join(',')} --rounds=${config.rounds} --echo-ms=${config.echoMs} --fanout-n=${config.fanoutN} --broadcasts=${config.broadcasts}\` on ${machine.date.slice(0, 16)} UTC (${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load average at start ${machine.loadavgAtStart.join(' ')}, at end ${machine.loadavgAtEnd.join(' ')}; commit ${machine.commit}). Raw runs: \`${raw.file}\`.`)
+  lines.push(`${raw.sessions.length === 1 ? 'One session' : `${raw.sessions.length} sessions, their ${raw.sessions.reduce((n, s) => n + s.config.rounds, 0)} rounds pooled`}. Raw runs in bench/results/:`, '')
+  for (const session of raw.sessions) lines.push(`- ${sessionLine(session)}`)
   lines.push('')
-  lines.push(`Builds: ${builds.map((b) => `\`${b.name}\` ${b.note ?? `(${b.dist})`}`).join('; ')}. \`${FLOOR}\` is the envelope floor: raw ws 8 sending the seed's full envelope (ISO timestamps and a UUID on every pong, JSON.stringify, bench/lib/hand-rolled.mjs). In every round each target runs once, in turn${config.rotated ? ' (the order rotated by one each round)' : ' (always in this order)'}, as a fresh server with two fresh load generators: echo is ${ECHO.connections} clients with ${ECHO.outstanding} pings in flight each for ${config.echoMs / 1000} s (server CPU per round trip); fan-out is ${config.fanoutN.toLocaleString('en-US')} subscribed clients and ${config.broadcasts} broadcasts of ${PAYLOAD_BYTES} bytes, one at a time (server CPU per delivery). Ratios are paired: a build's figure over the floor's (or over \`${builds[0].name}\`'s) of the same round; the cell is the median over rounds with [min–max].`)
+  lines.push(`Builds: ${builds.map((b) => `\`${b.name}\` ${b.note ?? `(${b.dist})`}`).join('; ')}. \`${FLOOR}\` is the envelope floor: raw ws 8 sending the seed's full envelope (ISO timestamps and a UUID on every pong, JSON.stringify, bench/lib/hand-rolled.mjs). In every round each target runs once, in turn${config.rotated ? ' (the order rotated by one each round)' : ''}, as a fresh server with two fresh load generators: echo is ${ECHO.connections} clients with ${ECHO.outstanding} pings in flight each for ${config.echoMs / 1000} s (server CPU per round trip); fan-out is ${config.fanoutN.toLocaleString('en-US')} subscribed clients and ${config.broadcasts} broadcasts of ${PAYLOAD_BYTES} bytes, one at a time (server CPU per delivery). Ratios are paired: a build's figure over the floor's (or over \`${builds[0].name}\`'s) of the same round; the cell is the median over rounds with [min–max].`)
   lines.push('')
   lines.push(`| scenario | target | server CPU µs (median) | / ${FLOOR} per round: median [min–max] | / ${builds[0].name} per round | / the build before it per round (what the change bought) |`)
   lines.push('|---|---|---:|---:|---:|---:|')
@@ -147,7 +160,7 @@ function gitCommit () {
 
 async function main () {
   if (typeof args.report === 'string') {
-    const raw = JSON.parse(readFileSync(args.report, 'utf8'))
+    const raw = merge(args.report.split(',').map((file) => JSON.parse(readFileSync(file, 'utf8'))))
     if (typeof args.commentary === 'string') raw.notes = readFileSync(args.commentary, 'utf8').trim()
     replaceResultsSection(join(here, 'RESULTS.md'), HEADING, render(raw))
     console.log(`wrote ${HEADING} of bench/RESULTS.md from ${args.report}`)
@@ -185,11 +198,11 @@ async function main () {
   const stamp = machine.date.replace(/[:.]/g, '-')
   const file = `bench/results/serializers-${stamp}.json`
   mkdirSync(join(root, 'bench', 'results'), { recursive: true })
-  const raw = { kind: 'serializers', machine, config, builds, runs, file, profiles: args['cpu-prof'] ? PROFILE_DIR : undefined }
-  writeFileSync(join(root, file), JSON.stringify(raw, null, 1) + '\n')
+  const session = { kind: 'serializers', machine, config, builds, runs, file, profiles: args['cpu-prof'] ? PROFILE_DIR : undefined }
+  writeFileSync(join(root, file), JSON.stringify(session, null, 1) + '\n')
   console.log(`raw: ${file}`)
   if (!args['no-write']) {
-    replaceResultsSection(join(here, 'RESULTS.md'), HEADING, render(raw))
+    replaceResultsSection(join(here, 'RESULTS.md'), HEADING, render(merge([session])))
     console.log(`wrote ${HEADING} of bench/RESULTS.md`)
   }
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import type { Registry } from './registry.js'
 import type { Connection } from './connection.js'
 import type { Adapter, DeliveryTarget, EventTarget, UsersTarget } from './adapters/adapter.js'
@@ -9,6 +8,7 @@ import type { ChannelIndex } from './channels/channel-index.js'
 import { withChannelField } from './channels/envelope.js'
 import { CloseCode } from './protocol/codes.js'
 import { closeFields } from './observability/labels.js'
+import { serializeEnvelope } from './protocol/serializers.js'
 
 export interface Encoded {
   /** The JSON text, for other nodes. */
@@ -34,7 +34,7 @@ export interface DeliveryOptions {
 
 /**
  * Builds each message's envelope once (one timestamp, one id, one
- * JSON.stringify, one Buffer) however many connections receive it, finds
+ * serialization, one Buffer) however many connections receive it, finds
  * recipients through the registry's indexes and hands the same bytes to the
  * adapter for the other nodes.
  */
@@ -78,8 +78,7 @@ export class Delivery {
   #stringify (type: string, data: unknown, channel?: string): string {
     if (typeof type !== 'string' || type.length === 0) throw new InvalidOutboundMessageError('type must be a non-empty string')
     try {
-      const envelope = { type, data: data ?? {}, timestamp: new Date().toISOString(), id: randomUUID() }
-      return JSON.stringify(channel === undefined ? envelope : { ...envelope, channel })
+      return serializeEnvelope(type, data, channel)
     } catch (err) {
       throw new InvalidOutboundMessageError(`data is not serializable (${(err as Error).message})`)
     }

@@ -1,4 +1,5 @@
 import { CloseCode, isReconnectable } from '../protocol/codes.js'
+import { BEARER_PROTOCOL_PREFIX, SUBPROTOCOL } from '../protocol/constants.js'
 import type { ClientMessages } from '../protocol/client-messages.js'
 import type { PresenceState } from '../protocol/presence-messages.js'
 import type {
@@ -18,9 +19,7 @@ import {
   type StateChange, type WebSocketLike
 } from './types.js'
 
-/** The subprotocol the server speaks (lib/handshake.ts); the token rides beside it as `bearer.<jwt>`. */
-export const SUBPROTOCOL = 'fastify-realtime.v1'
-const BEARER_PREFIX = 'bearer.'
+export { SUBPROTOCOL }
 const OPEN = 1
 const CONNECTING = 0
 /** Statuses that say a close frame never came: the attempt or the link failed below the protocol. */
@@ -434,7 +433,7 @@ export class RealtimeClient {
       const query = this.#recovery.handshakeQuery()
       socket = this.#options.auth === 'path'
         ? new this.#options.WebSocket(withQuery(`${this.#options.url}/${encodeURIComponent(token)}`, query), [SUBPROTOCOL])
-        : new this.#options.WebSocket(withQuery(this.#options.url, query), [SUBPROTOCOL, BEARER_PREFIX + token])
+        : new this.#options.WebSocket(withQuery(this.#options.url, query), [SUBPROTOCOL, BEARER_PROTOCOL_PREFIX + token])
     } catch (cause) {
       // a malformed URL, or a token with characters a subprotocol cannot carry
       this.#stop(new RealtimeClientError(ClientErrorCode.refused, `could not open a WebSocket: ${messageOf(cause)}`, { cause }))

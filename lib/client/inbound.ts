@@ -6,7 +6,6 @@ import type { ChannelListeners } from './channel-listeners.js'
 import type { TypedEmitter } from './emitter.js'
 import { ClientErrorCode, RealtimeClientError, messageOf } from './errors.js'
 import type { Heartbeat } from './heartbeat.js'
-import { HEARTBEAT_ID_PREFIX } from './heartbeat.js'
 import type { Recovery } from './recovery.js'
 import type { RequestMatcher } from './request-matcher.js'
 import type { SubscriptionLists, SubscriptionState } from './subscription-state.js'
@@ -67,10 +66,10 @@ export class Inbound {
         break
       case 'subscription.confirmed':
       case 'unsubscription.confirmed':
-        this.#onConfirmed(message.type === 'subscription.confirmed' ? 'subscribe' : 'unsubscribe', message.data as SubscriptionConfirmed)
+        this.#onConfirmed(message.type, message.data as SubscriptionConfirmed)
         break
       case 'presence.state':
-        this.#onPresenceState(message.data as PresenceState)
+        this.#host.matcher.answer('presence.state', message.data as PresenceState)?.resolve(message.data)
         break
       case 'subscription.joined':
         host.subscriptions.channels.add((message.data as SubscriptionJoined).channel)
@@ -94,24 +93,16 @@ export class Inbound {
     emit(message.type, message.data, message)
   }
 
-  #onConfirmed (kind: 'subscribe' | 'unsubscribe', data: SubscriptionConfirmed): void {
+  #onConfirmed (type: 'subscription.confirmed' | 'unsubscription.confirmed', data: SubscriptionConfirmed): void {
     const lists: SubscriptionLists = { events: data.events ?? [], channels: data.channels ?? [] }
-    this.#host.subscriptions.confirmed(kind, lists)
-    // by the request id the server echoes; else (an older server) the oldest request naming the same events
-    const request = this.#host.matcher.take(data.request_id) ?? this.#host.matcher.takeByEvents(kind, lists.events)
-    request?.resolve(data)
-  }
-
-  /** The answer to a presence request, by the request id the server echoes. */
-  #onPresenceState (data: PresenceState): void {
-    this.#host.matcher.take(data.request_id, 'presence')?.resolve(data)
+    // the lists are what the server did, whoever asked (a subscribe sent with send() has no request)
+    this.#host.subscriptions.confirmed(type === 'subscription.confirmed' ? 'subscribe' : 'unsubscribe', lists)
+    this.#host.matcher.answer(type, data)?.resolve(data)
   }
 
   #onPong (data: Pong): void {
-    const pingId = data.pingId
-    if (typeof pingId !== 'string') return
-    if (pingId.startsWith(HEARTBEAT_ID_PREFIX)) return // a heartbeat's: frameReceived has handled it
-    const request = this.#host.matcher.take(pingId, 'ping')
+    // a heartbeat's pong answers no request: frameReceived has handled it
+    const request = this.#host.matcher.answer('pong', data)
     request?.resolve(this.#host.clock.now() - request.sentAt)
   }
 
@@ -123,7 +114,7 @@ export class Inbound {
     if (data.reasons !== undefined) init.reasons = data.reasons
     if (data.retry_after !== undefined) init.retryAfterMs = data.retry_after * 1000
     const error = new RealtimeClientError(String(data.code), String(data.message), init)
-    const request = host.matcher.take(data.request_id)
+    const request = host.matcher.answer('error', data)
     if (request === undefined) {
       host.emitter.emit('error', error)
       return

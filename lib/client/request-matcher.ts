@@ -7,6 +7,20 @@ export type RequestKind = 'subscribe' | 'unsubscribe' | 'ping' | 'presence'
 /** The first letter of a request's id, by kind (ids are unique per client; the letter helps reading a trace). */
 const ID_PREFIX: Record<RequestKind, string> = { subscribe: 's', unsubscribe: 's', ping: 'p', presence: 'q' }
 
+/**
+ * The request kind each reply answers. The server echoes the id of the
+ * message it answers as `request_id` on every reply and error (a pong
+ * echoes the ping's `pingId`, which is the request's id).
+ */
+const ANSWERS = {
+  'subscription.confirmed': 'subscribe',
+  'unsubscription.confirmed': 'unsubscribe',
+  'presence.state': 'presence',
+  pong: 'ping'
+} as const satisfies Record<string, RequestKind>
+/** A reply that answers a request: one of ANSWERS, or an error (which answers any kind). */
+export type AnswerType = keyof typeof ANSWERS | 'error'
+
 export interface PendingRequest {
   readonly id: string
   readonly kind: RequestKind
@@ -76,29 +90,21 @@ export class RequestMatcher {
     }, timeoutMs)
   }
 
-  /** The request in flight with this id (and of this kind when given), forgotten; undefined if there is none. */
-  take (id: unknown, kind?: RequestKind): PendingRequest | undefined {
+  /**
+   * The request a reply answers, forgotten: the one whose id the reply
+   * echoes (`request_id`; a pong's `pingId`), if it is of the kind that
+   * reply answers (an error answers any). Undefined for a reply to nothing
+   * this client awaits: a heartbeat's pong, an answer after the timeout, a
+   * frame sent with send().
+   */
+  answer (type: AnswerType, data: { readonly request_id?: unknown, readonly pingId?: unknown }): PendingRequest | undefined {
+    return this.#take(type === 'pong' ? data.pingId : data.request_id, type === 'error' ? undefined : ANSWERS[type])
+  }
+
+  #take (id: unknown, kind: RequestKind | undefined): PendingRequest | undefined {
     const request = typeof id === 'string' ? this.#inflight.get(id) : undefined
     if (request === undefined || (kind !== undefined && request.kind !== kind)) return undefined
     this.#forget(request)
-    return request
-  }
-
-  /** An older server echoes no request id: the oldest request of the kind naming the same events, else the oldest of the kind. */
-  takeByEvents (kind: RequestKind, events: readonly string[]): PendingRequest | undefined {
-    const confirmed = new Set(events)
-    let match: PendingRequest | undefined
-    let oldest: PendingRequest | undefined
-    for (const request of this.#inflight.values()) {
-      if (request.kind !== kind) continue
-      oldest ??= request
-      if (request.lists.events.length === confirmed.size && request.lists.events.every(event => confirmed.has(event))) {
-        match = request
-        break
-      }
-    }
-    const request = match ?? oldest
-    if (request !== undefined) this.#forget(request)
     return request
   }
 

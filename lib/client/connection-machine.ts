@@ -66,9 +66,9 @@ export class ConnectionMachine {
     })
     this.#heartbeat = new Heartbeat({
       clock: options.clock,
-      intervalMs: () => options.pingIntervalMs ?? this.#established?.heartbeat_interval_ms ?? CLIENT_DEFAULTS.pingIntervalMs,
       pongTimeoutMs: options.pongTimeoutMs,
-      openSocket: () => this.#state === ConnectionState.open ? link.openSocket : undefined,
+      // the heartbeat runs only while open: every way out of open stops it first
+      openSocket: () => link.openSocket,
       nextPingId: () => parts.matcher.nextId(HEARTBEAT_ID_PREFIX),
       // half-open: the socket looks open, but nothing comes back
       dead: (timeoutMs) => this.#onLoss(CloseCode.heartbeatTimeout, 'heartbeat timeout',
@@ -143,7 +143,7 @@ export class ConnectionMachine {
     this.#restore()
     this.#outbox.flush()
     this.#setState(ConnectionState.open)
-    this.#heartbeat.schedule()
+    this.#heartbeat.start(this.#options.pingIntervalMs ?? established.heartbeat_interval_ms ?? CLIENT_DEFAULTS.pingIntervalMs)
     this.#emitter.emit('open', established)
   }
 

@@ -6,8 +6,6 @@ export const HEARTBEAT_ID_PREFIX = 'hb'
 
 export interface HeartbeatOptions {
   readonly clock: Clock
-  /** The interval now (the option, or the server's); 0 or less: no heartbeat. */
-  intervalMs (): number
   readonly pongTimeoutMs: number | undefined
   /** The socket to ping, if the client is open on it. */
   openSocket (): WebSocketLike | undefined
@@ -22,6 +20,8 @@ export interface HeartbeatOptions {
  */
 export class Heartbeat {
   readonly #options: HeartbeatOptions
+  /** 0 or less: no heartbeat. */
+  #intervalMs = 0
   #pingTimer: unknown
   #pongTimer: unknown
 
@@ -34,15 +34,20 @@ export class Heartbeat {
     if (this.#pongTimer === undefined) return
     this.#options.clock.clearTimeout(this.#pongTimer)
     this.#pongTimer = undefined
-    this.schedule()
+    this.#schedule()
   }
 
-  /** The next ping, one interval from now. */
-  schedule (): void {
-    const intervalMs = this.#options.intervalMs()
+  /** The connection opened: pings every intervalMs (the option, or the server's). */
+  start (intervalMs: number): void {
+    this.#intervalMs = intervalMs
+    this.#schedule()
+  }
+
+  // no ping is pending when this runs: start() follows a stop(), and a pong is awaited only once the ping timer fired
+  #schedule (): void {
+    const intervalMs = this.#intervalMs
     if (!(intervalMs > 0)) return
     const clock = this.#options.clock
-    if (this.#pingTimer !== undefined) clock.clearTimeout(this.#pingTimer)
     this.#pingTimer = clock.setTimeout(() => {
       this.#pingTimer = undefined
       const socket = this.#options.openSocket()

@@ -66,21 +66,21 @@ export function afterClose (close: SocketClose): ReconnectDecision | { readonly 
  * once at once when a token function can give a fresh one.
  */
 export function afterPreflight (verdict: PreflightVerdict, error: RealtimeClientError, canRetryWithFreshToken: boolean): ReconnectDecision {
-  const withStatus = (code: string, message: string): RealtimeClientError =>
-    new RealtimeClientError(code, message, 'statusCode' in verdict ? { statusCode: verdict.statusCode, cause: error } : { cause: error })
+  const withStatus = (code: string, message: string, statusCode: number): RealtimeClientError =>
+    new RealtimeClientError(code, message, { statusCode, cause: error })
   switch (verdict.kind) {
     case 'unauthorized':
       if (canRetryWithFreshToken) {
-        return { action: 'retry', error: withStatus(ClientErrorCode.unauthorized, verdict.message), how: { delayMs: 0, countsAsAttempt: false }, isFreshTokenRetry: true }
+        return { action: 'retry', error: withStatus(ClientErrorCode.unauthorized, verdict.message, verdict.statusCode), how: { delayMs: 0, countsAsAttempt: false }, isFreshTokenRetry: true }
       }
-      return { action: 'stop', error: withStatus(ClientErrorCode.unauthorized, `the server refused the token: ${verdict.message}`) }
+      return { action: 'stop', error: withStatus(ClientErrorCode.unauthorized, `the server refused the token: ${verdict.message}`, verdict.statusCode) }
     case 'refused':
-      return { action: 'stop', error: withStatus(ClientErrorCode.refused, `the server refused the connection (${verdict.statusCode}): ${verdict.message}`) }
+      return { action: 'stop', error: withStatus(ClientErrorCode.refused, `the server refused the connection (${verdict.statusCode}): ${verdict.message}`, verdict.statusCode) }
     case 'busy':
       // the server is full or rate-limiting handshakes: wait longer than for an ordinary failure
       return {
         action: 'retry',
-        error: withStatus(ClientErrorCode.connectionLost, `the server is busy (${verdict.statusCode}): ${verdict.message}`),
+        error: withStatus(ClientErrorCode.connectionLost, `the server is busy (${verdict.statusCode}): ${verdict.message}`, verdict.statusCode),
         how: { extraSteps: 2, ...(verdict.retryAfterMs === undefined ? {} : { minDelayMs: verdict.retryAfterMs }) }
       }
     case 'unreachable':

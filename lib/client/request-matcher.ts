@@ -83,8 +83,8 @@ export class RequestMatcher {
     request.sentAt = clock.now()
     this.#inflight.set(request.id, request)
     request.timer = clock.setTimeout(() => {
+      // still in flight: every way out of it stops this timer
       request.timer = undefined
-      if (this.#inflight.get(request.id) !== request) return
       this.#inflight.delete(request.id)
       this.#options.timedOut(request, new RealtimeClientError(ClientErrorCode.timeout, `no answer to ${request.kind} within ${timeoutMs} ms`, { requestId: request.id }))
     }, timeoutMs)

@@ -64,8 +64,8 @@ export class SocketLink {
     // a close event always follows an error event: that is where it is handled
     socket.onerror = noop
     this.#connectTimer = options.clock.setTimeout(() => {
+      // still this socket's: release() stops this timer
       this.#connectTimer = undefined
-      if (this.#socket !== socket) return
       options.lost(1006, 'connect timeout', new RealtimeClientError(ClientErrorCode.connectionLost,
         `no connection.established within ${options.connectTimeoutMs} ms`))
     }, options.connectTimeoutMs)

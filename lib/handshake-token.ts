@@ -1,8 +1,7 @@
 import type { FastifyRequest } from 'fastify'
+import { BEARER_PROTOCOL_PREFIX, SUBPROTOCOL } from './protocol/constants.js'
 
-/** The subprotocol the server speaks; a browser offers it with `bearer.<jwt>`. */
-export const SUBPROTOCOL = 'fastify-realtime.v1'
-const BEARER_PROTOCOL_PREFIX = 'bearer.'
+export { SUBPROTOCOL }
 
 /**
  * Where a token can be: the seed's path (`/ws/<token>`), a `bearer.<jwt>`

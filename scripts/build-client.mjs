@@ -23,7 +23,7 @@ const result = await build({
 
 // the client must stay free of server code and of TypeBox at runtime
 const inputs = Object.keys(result.metafile.inputs)
-const leaked = inputs.filter(input => input.includes('node_modules') || !/lib[\\/](client|protocol[\\/]codes)/.test(input))
+const leaked = inputs.filter(input => input.includes('node_modules') || !/lib[\\/](client|protocol[\\/](codes|constants))/.test(input))
 if (leaked.length > 0) {
   console.error(`build-client: the browser bundle pulled in ${leaked.join(', ')}`)
   process.exit(1)

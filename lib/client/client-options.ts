@@ -2,6 +2,21 @@ import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js'
 import type { FetchLike } from './preflight.js'
 import type { Clock, RealtimeClientOptions, TokenProvider, WebSocketConstructor } from './types.js'
 
+/** The defaults of the client's options (and of what the server may give instead: the ping interval). */
+export const CLIENT_DEFAULTS = Object.freeze({
+  /** Open this long and the attempt count resets. */
+  stableAfterMs: 10_000,
+  maxReconnectAttempts: Infinity,
+  /** When neither the option nor the server's connection.established gives one. */
+  pingIntervalMs: 30_000,
+  /** The longest wait for a pong without the pongTimeoutMs option (shorter if the ping interval is). */
+  maxPongTimeoutMs: 10_000,
+  connectTimeoutMs: 10_000,
+  requestTimeoutMs: 10_000,
+  preflightTimeoutMs: 5_000,
+  maxQueueSize: 100
+})
+
 /** The client's options with every default applied and checked. */
 export interface ResolvedClientOptions {
   readonly url: string
@@ -79,14 +94,14 @@ export function resolveClientOptions (options: RealtimeClientOptions): ResolvedC
     fetch,
     reconnect: options.reconnect ?? true,
     backoff,
-    stableAfterMs: positive('stableAfterMs', options.stableAfterMs, 10_000, true),
-    maxReconnectAttempts: positive('maxReconnectAttempts', options.maxReconnectAttempts, Infinity, true),
+    stableAfterMs: positive('stableAfterMs', options.stableAfterMs, CLIENT_DEFAULTS.stableAfterMs, true),
+    maxReconnectAttempts: positive('maxReconnectAttempts', options.maxReconnectAttempts, CLIENT_DEFAULTS.maxReconnectAttempts, true),
     pingIntervalMs: options.pingIntervalMs === undefined ? undefined : positive('pingIntervalMs', options.pingIntervalMs, 0),
     pongTimeoutMs: options.pongTimeoutMs === undefined ? undefined : positive('pongTimeoutMs', options.pongTimeoutMs, 0),
-    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, 10_000),
-    requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, 10_000),
-    preflightTimeoutMs: positive('preflightTimeoutMs', options.preflightTimeoutMs, 5_000),
-    maxQueueSize: positive('maxQueueSize', options.maxQueueSize, 100, true),
+    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, CLIENT_DEFAULTS.connectTimeoutMs),
+    requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, CLIENT_DEFAULTS.requestTimeoutMs),
+    preflightTimeoutMs: positive('preflightTimeoutMs', options.preflightTimeoutMs, CLIENT_DEFAULTS.preflightTimeoutMs),
+    maxQueueSize: positive('maxQueueSize', options.maxQueueSize, CLIENT_DEFAULTS.maxQueueSize, true),
     clock,
     random: options.random ?? Math.random
   } as const

@@ -75,3 +75,8 @@ export class RealtimeClientError extends Error {
     this.reasons = init.reasons
   }
 }
+
+/** An error's message, or whatever was thrown as text. */
+export function messageOf (err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

@@ -1,8 +1,9 @@
 // The fastify-realtime client. Imports only types and the dependency-free
-// codes from ../protocol/: no TypeBox, no Node modules at runtime.
-export { RealtimeClient, SUBPROTOCOL } from './client.js'
+// codes and constants from ../protocol/: no TypeBox, no Node modules at runtime.
+export { RealtimeClient } from './client.js'
+export { SUBPROTOCOL } from '../protocol/constants.js'
 export { resolveWebSocketUrl } from './client-options.js'
-export type { WaitForOpenOptions } from './client.js'
+export type { WaitForOpenOptions } from './wait-for-open.js'
 export { ConnectionState } from './types.js'
 export type {
   ChannelMessage, ClientEventMap, ClientEvents, Clock, ConnectionClosed, ConnectionStateValue, RealtimeClientOptions,

@@ -88,3 +88,28 @@ export async function preflight (request: PreflightRequest): Promise<PreflightVe
   }
   return classifyStatus(response.status, message, parseRetryAfter(response.headers.get('retry-after'), request.nowMs))
 }
+
+export interface AskServerRequest {
+  /** undefined: no fetch to ask with (the verdict is `unknown`). */
+  fetch: FetchLike | undefined
+  url: string
+  token: string
+  clock: { setTimeout (callback: () => void, ms: number): unknown, clearTimeout (handle: unknown): void }
+  timeoutMs: number
+}
+
+/** preflight(), given up (aborted) after timeoutMs where AbortController exists. */
+export async function askServer (ask: AskServerRequest): Promise<PreflightVerdict> {
+  const fetch = ask.fetch
+  if (fetch === undefined) return { kind: 'unknown', message: 'no fetch to ask the server with' }
+  const clock = ask.clock
+  const controller = typeof AbortController === 'function' ? new AbortController() : undefined
+  const timer = controller === undefined ? undefined : clock.setTimeout(() => controller.abort(), ask.timeoutMs)
+  try {
+    const request: PreflightRequest = { fetch, url: ask.url, token: ask.token, nowMs: Date.now() }
+    if (controller !== undefined) request.signal = controller.signal
+    return await preflight(request)
+  } finally {
+    if (timer !== undefined) clock.clearTimeout(timer)
+  }
+}

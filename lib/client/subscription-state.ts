@@ -1,5 +1,4 @@
-/** Most names the server takes in each list of one subscribe (MAX_NAMES_PER_SUBSCRIBE). */
-export const MAX_NAMES_PER_REQUEST = 100
+import { MAX_NAMES_PER_SUBSCRIBE } from '../protocol/constants.js'
 
 /** What one subscribe or unsubscribe asks for. */
 export interface SubscriptionRequest {
@@ -62,8 +61,8 @@ export class SubscriptionState {
 
 function chunk (events: string[], channels: string[]): SubscriptionLists[] {
   const requests: SubscriptionLists[] = []
-  for (let i = 0; i < Math.max(events.length, channels.length); i += MAX_NAMES_PER_REQUEST) {
-    requests.push({ events: events.slice(i, i + MAX_NAMES_PER_REQUEST), channels: channels.slice(i, i + MAX_NAMES_PER_REQUEST) })
+  for (let i = 0; i < Math.max(events.length, channels.length); i += MAX_NAMES_PER_SUBSCRIBE) {
+    requests.push({ events: events.slice(i, i + MAX_NAMES_PER_SUBSCRIBE), channels: channels.slice(i, i + MAX_NAMES_PER_SUBSCRIBE) })
   }
   return requests
 }

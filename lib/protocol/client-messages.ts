@@ -1,5 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { MAX_NAMES_PER_SUBSCRIBE } from './constants.js'
 import type { PresenceRequestData } from './presence-messages.js'
+
+export { MAX_NAMES_PER_SUBSCRIBE }
 
 export const PingDataSchema = Type.Object({
   pingId: Type.Optional(Type.Union([Type.String({ maxLength: 128 }), Type.Number(), Type.Null()], { description: 'Echoed in the pong' }))
@@ -8,9 +11,6 @@ export type PingData = Static<typeof PingDataSchema>
 
 export const HeartbeatDataSchema = Type.Object({})
 export type HeartbeatData = Static<typeof HeartbeatDataSchema>
-
-/** Most names one subscribe or unsubscribe may carry in each of its lists. */
-export const MAX_NAMES_PER_SUBSCRIBE = 100
 
 /**
  * subscribe / unsubscribe: event types, channels (`namespace:id`), or both;

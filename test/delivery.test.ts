@@ -1,8 +1,7 @@
 import t from 'tap'
 import { startServer } from './helpers/server.js'
 import { messagesBeforeMarker } from './helpers/client.js'
-
-const notification = (message: string) => ({ type: 'system.notification' as const, data: { message, level: 'info' as const, timestamp: new Date().toISOString() } })
+import { notification } from './helpers/messages.js'
 
 t.test("a user never receives another user's targeted message; sendToUser reaches all of the user's connections", async (t) => {
   const server = await startServer(t)

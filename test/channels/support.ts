@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { openSocket, type Envelope, type TestClient } from '../helpers/client.js'
 import type { TestServer } from '../helpers/server.js'
-
-interface Teardown { teardown (fn: () => unknown): void }
+import type { Teardown } from '../helpers/teardown.js'
 
 /** A connected client and its connection id (from its connection.established). */
 export interface Member {
@@ -65,13 +64,7 @@ export function deferred<T> (): Deferred<T> {
   return { promise, resolve, reject }
 }
 
-/** Resolves once `check` holds, polling each macrotask (for server-side state no event announces). */
-export async function until (check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setImmediate(resolve))
-  }
-}
+/** Resolves once a check holds, for server-side state no event announces (test/helpers/wait.ts). */
+export { eventually as until } from '../helpers/wait.js'
 
 export const review = (changes: Record<string, unknown>) => ({ type: 'review.updated' as const, data: { review_id: 'x', changes, timestamp: new Date().toISOString() } })

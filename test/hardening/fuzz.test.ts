@@ -10,6 +10,7 @@ import { startServer, signToken, type TestServer } from '../helpers/server.js'
 import { openSocket, type Envelope, type TestClient } from '../helpers/client.js'
 import { CloseCode, WireError } from '../../lib/protocol/codes.js'
 import { rawSocket, until } from './support.js'
+import type { Teardown } from '../helpers/teardown.js'
 
 // Property-based fuzzing of the wire protocol over real sockets. Part one:
 // thousands of text frames (arbitrary, malformed, hostile JSON) on a few
@@ -211,7 +212,7 @@ function judge (text: string, reply: Envelope): string | undefined {
   return undefined
 }
 
-async function fuzzServer (t: { teardown (fn: () => unknown): void }): Promise<TestServer> {
+async function fuzzServer (t: Teardown): Promise<TestServer> {
   return startServer(t, {
     realtime: {
       maxMessageSize: MAX_MESSAGE_SIZE,
@@ -387,7 +388,7 @@ interface FuzzServer {
 }
 
 /** fixtures/fuzz-server.ts in its own process (the TypeScript loader comes with the inherited execArgv). */
-async function forkFuzzServer (t: { teardown (fn: () => unknown): void }, maxMessageSize: number): Promise<FuzzServer> {
+async function forkFuzzServer (t: Teardown, maxMessageSize: number): Promise<FuzzServer> {
   const child: ChildProcess = fork(path.join(__dirname, 'fixtures', 'fuzz-server.ts'), {
     env: { ...process.env, REALTIME_FUZZ_SERVER: '1', MAX_MESSAGE_SIZE: String(maxMessageSize) },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc']

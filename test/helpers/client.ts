@@ -193,12 +193,18 @@ export function openSocket (url: string, options: WebSocket.ClientOptions = {}, 
   })
 }
 
-/** Resolves the HTTP refusal of a handshake that must be refused; fails if it was accepted. */
+/**
+ * Resolves the HTTP refusal of a handshake that must be refused (openSocket's,
+ * or the kit's connect(), whose HandshakeRefusal has the same statusCode and
+ * body); fails if it was accepted, after closing what was opened.
+ */
 export async function refusalOf (attempt: Promise<unknown>): Promise<Refusal> {
+  let accepted: unknown
   try {
-    await attempt
+    accepted = await attempt
   } catch (err) {
     return err as Refusal
   }
+  await (accepted as { close?: () => unknown } | undefined)?.close?.()
   throw new Error('the connection was accepted')
 }

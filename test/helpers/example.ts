@@ -3,8 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { RealtimeOptions } from '../../lib/index.js'
 import { buildApp } from '../../examples/app.js'
 import { openSocket, type Envelope, type TestClient } from './client.js'
-
-interface Teardown { teardown (fn: () => unknown): void }
+import type { Teardown } from './teardown.js'
 
 export interface HttpAnswer { status: number, body: Record<string, unknown> }
 

@@ -4,10 +4,9 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { createSigner } from 'fast-jwt'
 import realtime, { type RealtimeOptions } from '../../lib/index.js'
 import { openSocket, type TestClient } from './client.js'
+import type { Teardown } from './teardown.js'
 
 export const SECRET = 'test-secret-that-is-long-enough-for-hs256'
-
-interface Teardown { teardown (fn: () => unknown): void }
 
 export interface TestServer {
   app: FastifyInstance

@@ -1,8 +1,7 @@
 import { openSocket, type Envelope, type TestClient } from '../helpers/client.js'
 import type { TestServer } from '../helpers/server.js'
 import type { RealtimeOptions } from '../../lib/index.js'
-
-interface Teardown { teardown (fn: () => unknown): void }
+import type { Teardown } from '../helpers/teardown.js'
 
 export const HISTORY = { size: 100, ttlMs: 60_000 }
 
@@ -55,7 +54,8 @@ export const isType = (type: string) => (message: Envelope): boolean => message.
 export const isNote = (text: string) => (message: Envelope): boolean =>
   message.type === 'system.notification' && (message.data as { message?: unknown }).message === text
 
-export const note = (text: string) => ({ type: 'system.notification' as const, data: { message: text, level: 'info' as const, timestamp: new Date().toISOString() } })
+/** A system.notification whose message is `text` (test/helpers/messages.ts). */
+export { notification as note } from '../helpers/messages.js'
 
 export const change = (n: number) => ({ type: 'review.updated' as const, data: { review_id: '42', changes: { n }, timestamp: new Date().toISOString() } })
 

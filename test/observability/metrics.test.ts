@@ -8,9 +8,9 @@ import { openSocket, refusalOf } from '../helpers/client.js'
 import { rawSocket } from '../hardening/support.js'
 import { startServer } from '../helpers/server.js'
 import { delta, scrapeUntil, serveMetrics, startMetricsServer, Scrape } from './support.js'
+import { notification } from '../helpers/messages.js'
 
 const P = 'realtime_'
-const notification = (message: string) => ({ type: 'system.notification' as const, data: { message, level: 'info' as const, timestamp: new Date().toISOString() } })
 
 t.test('handshake refusals are counted by reason', async (t) => {
   const server = await startMetricsServer(t, {

@@ -3,9 +3,9 @@ import { once } from 'node:events'
 import { redisAdapter, type RedisAdapter, type RedisAdapterStatus } from '../../lib/index.js'
 import { requireRedis, requireRedisServerBinary, startPrivateRedis, uniquePrefix, REDIS_URL } from '../redis/helpers.js'
 import { delta, startMetricsServer, type MetricsServer } from './support.js'
+import { notification } from '../helpers/messages.js'
 
 const P = 'realtime_'
-const notification = (message: string) => ({ type: 'system.notification' as const, data: { message, level: 'info' as const, timestamp: new Date().toISOString() } })
 
 interface MetricsNode extends MetricsServer { adapter: RedisAdapter }
 

@@ -4,8 +4,8 @@ import type { TestServer } from '../helpers/server.js'
 import { Value } from '@sinclair/typebox/value'
 import { FormatRegistry, type TSchema } from '@sinclair/typebox'
 import { ServerEnvelopeSchema, type RealtimeOptions } from '../../lib/index.js'
-
-export interface Teardown { teardown (fn: () => unknown): void }
+import type { Teardown } from '../helpers/teardown.js'
+export type { Teardown } from '../helpers/teardown.js'
 
 /**
  * Nodes of one logical server. With the memory adapter the process is the

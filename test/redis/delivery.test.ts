@@ -2,10 +2,9 @@ import t from 'tap'
 import { Redis } from 'ioredis'
 import { requireRedis, startNode, uniquePrefix, REDIS_URL, type ClusterNode } from './helpers.js'
 import { messagesBeforeMarker, type MarkerSender, type TestClient } from '../helpers/client.js'
+import type { Teardown } from '../helpers/teardown.js'
+import { notification } from '../helpers/messages.js'
 
-const notification = (message: string) => ({ type: 'system.notification' as const, data: { message, level: 'info' as const, timestamp: new Date().toISOString() } })
-
-interface Teardown { teardown (fn: () => unknown): void }
 interface Asserts { same (found: unknown, wanted: unknown, message: string): boolean }
 
 async function cluster (t: Teardown, size: number, prefix = uniquePrefix(t)): Promise<ClusterNode[]> {

@@ -3,8 +3,7 @@ import t from 'tap'
 import { requireRedis, requireRedisServerBinary, startNode, startPrivateRedis, uniquePrefix, countLogs, eventually, logged, type ClusterNode } from './helpers.js'
 import { messagesBeforeMarker } from '../helpers/client.js'
 import type { RedisAdapterStatus } from '../../lib/index.js'
-
-const notification = (message: string) => ({ type: 'system.notification' as const, data: { message, level: 'info' as const, timestamp: new Date().toISOString() } })
+import { notification } from '../helpers/messages.js'
 
 const LOST = /lost the connection to Redis/
 const BACK = /reconnected to Redis/

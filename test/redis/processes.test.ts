@@ -4,11 +4,10 @@ import path from 'node:path'
 import t from 'tap'
 import { messagesBeforeMarker, openSocket, type TestClient } from '../helpers/client.js'
 import { requireRedis, startNode, uniquePrefix, eventually, REDIS_URL } from './helpers.js'
+import type { Teardown } from '../helpers/teardown.js'
+import { notification } from '../helpers/messages.js'
 
 const LEASE_MS = 1000
-const notification = (message: string) => ({ type: 'system.notification' as const, data: { message, level: 'info' as const, timestamp: new Date().toISOString() } })
-
-interface Teardown { teardown (fn: () => unknown): void }
 
 interface NodeProcess {
   child: ChildProcess

@@ -5,7 +5,7 @@ import t from 'tap'
 import { openSocket, type TestClient } from '../helpers/client.js'
 import type { TestServer } from '../helpers/server.js'
 import type { PresenceAudienceHook, RedisAdapterStatus } from '../../lib/index.js'
-import { eventually, requireRedis, requireRedisServerBinary, startNode, startPrivateRedis, uniquePrefix, REDIS_URL, type ClusterNode } from '../redis/helpers.js'
+import { adapterStatus, eventually, requireRedis, requireRedisServerBinary, startNode, startPrivateRedis, uniquePrefix, REDIS_URL, type ClusterNode } from '../redis/helpers.js'
 import { nextStatuses, receivedBeforeMarker, statusesIn, subscribedToStatus, type StatusChanged, type Teardown } from './support.js'
 
 const everyoneButObservers: PresenceAudienceHook = (userId) => userId.startsWith('observer') ? [] : 'all'
@@ -82,9 +82,7 @@ if (requireRedis(t)) {
   })
 }
 
-async function status (node: ClusterNode, wanted: RedisAdapterStatus): Promise<void> {
-  while (node.adapter.status !== wanted) await once(node.adapter, 'status', { signal: AbortSignal.timeout(15000) })
-}
+const status = async (node: ClusterNode, wanted: RedisAdapterStatus): Promise<void> => adapterStatus(node, wanted, 15000)
 
 if (requireRedis(t) && requireRedisServerBinary(t)) {
   t.test('Redis stops and comes back empty: presence heals by itself, each change announced once', async (t) => {

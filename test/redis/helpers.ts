@@ -3,7 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
-import { redisAdapter, type RedisAdapter, type RedisAdapterOptions, type RealtimeOptions } from '../../lib/index.js'
+import { redisAdapter, type RedisAdapter, type RedisAdapterOptions, type RedisAdapterStatus, type RealtimeOptions } from '../../lib/index.js'
 import { startServer, type TestServer } from '../helpers/server.js'
 import type { Teardown, Plannable } from '../helpers/teardown.js'
 import { eventually } from '../helpers/wait.js'
@@ -63,6 +63,11 @@ export function uniquePrefix (t: Teardown, url: string = REDIS_URL): string {
   const prefix = `rt-test:${randomUUID().slice(0, 8)}`
   t.teardown(() => deleteKeys(url, prefix))
   return prefix
+}
+
+/** Resolves once the node's adapter reports `wanted` (now or at a later 'status' event); rejects after `timeoutMs`. */
+export async function adapterStatus (node: { adapter: RedisAdapter }, wanted: RedisAdapterStatus, timeoutMs = 10000): Promise<void> {
+  while (node.adapter.status !== wanted) await once(node.adapter, 'status', { signal: AbortSignal.timeout(timeoutMs) })
 }
 
 export async function deleteKeys (url: string, prefix: string): Promise<void> {

@@ -1,8 +1,8 @@
-import Module from 'node:module'
 import t from 'tap'
 import Fastify from 'fastify'
 import realtime, { redisAdapter, RedisAdapter } from '../../lib/index.js'
 import { SECRET } from '../helpers/server.js'
+import { withoutModule } from '../helpers/missing-module.js'
 import { requireRedis, startNode, uniquePrefix, hostClient, freePort, REDIS_URL } from './helpers.js'
 
 /** Connections this node opened, by the name the adapter gives them. */
@@ -70,16 +70,7 @@ if (requireRedis(t)) {
   })
 
   t.test('without ioredis installed, redisAdapter() says what to install', async (t) => {
-    const resolver = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string }
-    const original = resolver._resolveFilename
-    resolver._resolveFilename = function (request: string, ...rest: unknown[]) {
-      if (request === 'ioredis') throw Object.assign(new Error(`Cannot find module '${request}'`), { code: 'MODULE_NOT_FOUND' })
-      return original.call(this, request, ...rest)
-    }
-    try {
-      t.throws(() => redisAdapter({ url: REDIS_URL }), { code: 'FST_REALTIME_ADAPTER_DEPENDENCY_MISSING', message: /ioredis/ })
-    } finally {
-      resolver._resolveFilename = original
-    }
+    withoutModule(t, 'ioredis')
+    t.throws(() => redisAdapter({ url: REDIS_URL }), { code: 'FST_REALTIME_ADAPTER_DEPENDENCY_MISSING', message: /ioredis/ })
   })
 }

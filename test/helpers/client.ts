@@ -171,6 +171,25 @@ export async function messagesBeforeMarker (client: TestClient, via: MarkerSende
   return before
 }
 
+/**
+ * The answer (a confirmation or an error) whose request_id is `id`; other
+ * messages stay queued. A recovery.result carries the request id too, and is
+ * not the answer.
+ */
+export function answerTo (client: TestClient, id: string, timeoutMs = 5000): Promise<Envelope> {
+  return client.nextWhere((m) => (m.data as { request_id?: unknown } | null)?.request_id === id && m.type !== 'recovery.result', `the answer to ${id}`, timeoutMs)
+}
+
+let nextRequest = 0
+
+/** Sends subscribe (or unsubscribe) with a fresh id; resolves its answer: the confirmation, or the error. */
+export async function subscribeWith<T = Record<string, unknown>> (client: TestClient, data: Record<string, unknown>, type: 'subscribe' | 'unsubscribe' = 'subscribe'): Promise<Envelope<T>> {
+  const id = `request-${++nextRequest}`
+  const answer = answerTo(client, id)
+  client.send({ type, id, data })
+  return await answer as Envelope<T>
+}
+
 export interface Refusal { statusCode: number, body: Record<string, unknown> }
 
 /** Opens a socket and resolves once it is open, or rejects with the HTTP refusal. */

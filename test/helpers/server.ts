@@ -26,6 +26,22 @@ export interface StartOptions {
   before?: (app: FastifyInstance) => Promise<void> | void
 }
 
+/** A client connected with connectAs: its connection id and welcome (connection.established's data). */
+export interface Connected<W extends { connection_id: string } = { connection_id: string }> {
+  client: TestClient
+  id: string
+  userId: string
+  welcome: W
+}
+
+/** Connects as `userId` (token in the path, `query` after it, e.g. `?inbox=...`); closed in `t`'s teardown. */
+export async function connectAs<W extends { connection_id: string } = { connection_id: string }> (t: Teardown, server: TestServer, userId: string, query = ''): Promise<Connected<W>> {
+  const client = await openSocket(`${server.wsUrl}/${server.token(userId)}${query}`)
+  t.teardown(() => client.close())
+  const established = await client.next<W>('connection.established')
+  return { client, id: established.data.connection_id, userId, welcome: established.data }
+}
+
 const sign = createSigner({ key: SECRET, algorithm: 'HS256' })
 
 export function signToken (claims: Record<string, unknown>): string {

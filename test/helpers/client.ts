@@ -1,6 +1,7 @@
 import { once } from 'node:events'
 import { randomUUID } from 'node:crypto'
 import WebSocket from 'ws'
+import type { CloseInfo } from '../../lib/testing/index.js'
 
 export interface Envelope<T = Record<string, unknown>> {
   type: string
@@ -13,7 +14,8 @@ export interface Envelope<T = Record<string, unknown>> {
   offset?: number
 }
 
-export interface CloseInfo { code: number, reason: string }
+/** How a connection ended: the test kit's own type (lib/testing). */
+export type { CloseInfo } from '../../lib/testing/index.js'
 
 const DEFAULT_TIMEOUT_MS = 3000
 

@@ -1,17 +1,10 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { requireRedis, startNode, uniquePrefix, REDIS_URL, type ClusterNode } from './helpers.js'
+import { requireRedis, startNode, uniquePrefix, REDIS_URL } from './helpers.js'
 import { messagesBeforeMarker, type MarkerSender, type TestClient } from '../helpers/client.js'
-import type { Teardown } from '../helpers/teardown.js'
 import { notification } from '../helpers/messages.js'
 
 interface Asserts { same (found: unknown, wanted: unknown, message: string): boolean }
-
-async function cluster (t: Teardown, size: number, prefix = uniquePrefix(t)): Promise<ClusterNode[]> {
-  const nodes: ClusterNode[] = []
-  for (let i = 0; i < size; i++) nodes.push(await startNode(t, { prefix }))
-  return nodes
-}
 
 /**
  * The message arrives, and no second copy follows it. `via` is a node that
@@ -27,7 +20,8 @@ async function exactlyOnce (t: Asserts, client: TestClient, type: string, what: 
 if (requireRedis(t)) {
   t.test('a node ignores its own messages and drops frames it cannot read, warning once', async (t) => {
     const prefix = uniquePrefix(t)
-    const [a, b] = await cluster(t, 2, prefix) as [ClusterNode, ClusterNode]
+    const a = await startNode(t, { prefix })
+    const b = await startNode(t, { prefix })
     const alice = await a.connect('alice')
     const bob = await b.connect('bob')
     t.equal(await a.app.realtime.broadcastToAll(notification('mine')), 1)

@@ -4,7 +4,7 @@ import { notification } from './helpers/messages.js'
 
 t.test('a broadcast framed once arrives intact at every size (7-bit, 16-bit and 64-bit lengths)', async (t) => {
   const server = await startServer(t, { realtime: { maxMessageSize: 300000 } })
-  const clients = await Promise.all(['a', 'b', 'c'].map(user => server.connect(user)))
+  const clients = await Promise.all(['a', 'b', 'c'].map(user => server.client(user)))
   for (const size of [10, 1000, 70000, 250000]) {
     t.equal(await server.app.realtime.broadcastToAll(notification('x'.repeat(size))), 3)
     for (const client of clients) t.equal((await client.next('system.notification')).data.message, 'x'.repeat(size), `${size} characters`)

@@ -3,6 +3,7 @@ import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { createSigner } from 'fast-jwt'
 import realtime, { type RealtimeOptions } from '../../lib/index.js'
+import { connect as kitConnect, type ConnectOptions, type RealtimeTestClient } from '../../lib/testing/index.js'
 import { openSocket, type TestClient } from './client.js'
 import type { Teardown } from './teardown.js'
 
@@ -17,6 +18,11 @@ export interface TestServer {
   token (userId: string, claims?: Record<string, unknown>): string
   /** Connects as `userId` (token in the path) and consumes connection.established. */
   connect (userId: string, claims?: Record<string, unknown>): Promise<TestClient>
+  /**
+   * Connects as `userId` with the test kit's client (lib/testing, what a host's
+   * tests use): established, and closed with the app. New tests use this one.
+   */
+  client (userId: string, options?: { claims?: Record<string, unknown> } & ConnectOptions): Promise<RealtimeTestClient>
 }
 
 export interface StartOptions {
@@ -75,6 +81,9 @@ export async function startServer (t: Teardown, options: StartOptions = {}): Pro
     wsUrl,
     logs,
     token,
+    client (userId, { claims, ...options } = {}) {
+      return kitConnect(app, claims === undefined ? { userId } : { userId, claims }, { secret: SECRET, path, ...options })
+    },
     async connect (userId, claims) {
       const client = await openSocket(`${wsUrl}/${token(userId, claims)}`)
       clients.push(client)

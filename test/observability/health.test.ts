@@ -1,17 +1,16 @@
 import t from 'tap'
 import type { RealtimeHealth } from '../../lib/index.js'
-import { connect } from '../../lib/testing/index.js'
 import { refusalOf } from '../helpers/client.js'
-import { SECRET, startServer } from '../helpers/server.js'
+import { startServer } from '../helpers/server.js'
 import { eventually } from '../helpers/wait.js'
 import { assessHealth } from '../../lib/observability/health.js'
 
 t.test('health(): ok while serving, failing when the node refuses new connections (full), ok again after', async (t) => {
   const server = await startServer(t, { realtime: { maxConnections: 1 } })
   t.match(server.app.realtime.health(), { status: 'ok', adapter: { connected: true }, eventLoopDelayMs: Number, connections: 0 })
-  const alice = await connect(server.app, { userId: 'alice' }, { secret: SECRET })
+  const alice = await server.client('alice')
   t.match(server.app.realtime.health(), { status: 'failing', connections: 1 })
-  t.match(await refusalOf(connect(server.app, { userId: 'bob' }, { secret: SECRET })), { statusCode: 503 }, 'failing is what a new client meets')
+  t.match(await refusalOf(server.client('bob')), { statusCode: 503 }, 'failing is what a new client meets')
   await alice.close()
   await eventually(() => server.app.realtime.stats().connections === 0, 'the server to forget alice')
   t.equal(server.app.realtime.health().status, 'ok')

@@ -1,5 +1,4 @@
 import type { ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 import path from 'node:path'
 import t from 'tap'
 import { messagesBeforeMarker, openSocket, type TestClient } from '../helpers/client.js'

@@ -3,9 +3,9 @@ import { startServer } from './helpers/server.js'
 
 t.test('a peer that never answers the server\'s close frame is cut off after the grace, freeing its buffer', async (t) => {
   const server = await startServer(t, { realtime: { maxBufferedBytes: 64 * 1024, maxMessageSize: 70000, heartbeatIntervalMs: 200, connectionTimeoutMs: 60000 } })
-  const stalled = await server.connect('stalled')
-  const reader = await server.connect('reader')
-  ;(stalled.ws as unknown as { _socket: import('node:net').Socket })._socket.pause()
+  const stalled = await server.client('stalled')
+  const reader = await server.client('reader')
+  stalled.pause()
   const payload = 'z'.repeat(60000)
   let rounds = 0
   while (server.app.realtime.stats().slowConsumerEvents === 0 && rounds < 500) {

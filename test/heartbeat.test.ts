@@ -41,7 +41,7 @@ t.test('messages count as signs of life too', async (t) => {
 t.test('a connection is closed with 4001 when its token expires', async (t) => {
   const server = await startServer(t, { realtime: { heartbeatIntervalMs: 100, connectionTimeoutMs: 5000 } })
   const exp = Math.floor(Date.now() / 1000) + 1
-  const client = await server.connect('short-lived', { exp })
+  const client = await server.client('short-lived', { claims: { exp } })
   const { code, reason } = await client.closed
   t.equal(code, 4001)
   t.equal(reason, 'token expired')

@@ -180,6 +180,8 @@ t.test('over real sockets: max accepted, the next refused with a retry_after tha
   t.match(refused.data, { code: 'RATE_LIMIT_EXCEEDED', request_id: 'six' })
   const retryAfter = refused.data.retry_after as number
   t.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 2, `retry_after ${retryAfter} s is within the 2 s window`)
+  t.equal(client.ws.readyState, client.ws.OPEN, 'the connection stays open')
+  t.equal(server.app.realtime.stats().rateLimited, 1, 'counted in stats')
   // a well-behaved client waits what it was told (a timer here is the client's behaviour under test)
   await new Promise(resolve => setTimeout(resolve, retryAfter * 1000))
   const pong = await client.request({ type: 'ping', data: { pingId: 'after' } }, 'pong')

@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify'
 import type { RealtimeOptions } from '../../lib/index.js'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { buildApp } from '../../examples/app.js'
+import type { Teardown as HelperTeardown } from '../helpers/teardown.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const ROOT = path.resolve(__dirname, '..', '..')
@@ -18,7 +19,8 @@ const OUTPUT = path.join(ROOT, 'test-output')
 export const SECRET = 'browser-test-secret-long-enough-for-hs256'
 const TIMEOUT_MS = 10_000
 
-export interface Teardown { teardown (fn: () => unknown): void, passing (): boolean, name: string }
+/** A test that registers cleanup (test/helpers/teardown.ts) and, for the screenshot, knows whether it passed and its name. */
+export interface Teardown extends HelperTeardown { passing (): boolean, name: string }
 
 /**
  * Runs `tests` with a browser when /usr/bin/chromium is there; otherwise

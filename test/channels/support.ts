@@ -1,38 +1,15 @@
-import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { openSocket, type Envelope, type TestClient } from '../helpers/client.js'
-import type { TestServer } from '../helpers/server.js'
-
-interface Teardown { teardown (fn: () => unknown): void }
+import { messagesBeforeMarker, type Envelope } from '../helpers/client.js'
+import type { Connected } from '../helpers/server.js'
 
 /** A connected client and its connection id (from its connection.established). */
-export interface Member {
-  client: TestClient
-  id: string
-  userId: string
-}
+export type Member = Connected
 
-/** Connects as `userId`, keeping the connection id; closed in teardown. */
-export async function connect (t: Teardown, server: TestServer, userId: string): Promise<Member> {
-  const client = await openSocket(`${server.wsUrl}/${server.token(userId)}`)
-  t.teardown(() => client.close())
-  const established = await client.next<{ connection_id: string }>('connection.established')
-  return { client, id: established.data.connection_id, userId }
-}
+/** Connects as `userId`, keeping the connection id; closed in teardown (test/helpers/server.ts). */
+export { connectAs as connect } from '../helpers/server.js'
 
-let nextRequest = 0
-
-/** subscribe with an id; resolves the confirmation, or the error that answers it. */
-export async function subscribe (client: TestClient, data: { events?: string[], channels?: string[] }, type: 'subscribe' | 'unsubscribe' = 'subscribe'): Promise<Envelope> {
-  const id = `r${++nextRequest}`
-  client.send({ type, id, data })
-  return answerTo(client, id)
-}
-
-/** The confirmation or error whose request_id is `id`; other messages stay queued. */
-export function answerTo (client: TestClient, id: string, timeoutMs = 5000): Promise<Envelope> {
-  return client.nextWhere((m) => (m.data as { request_id?: unknown }).request_id === id, `the answer to ${id}`, timeoutMs)
-}
+/** subscribe with an id; resolves the confirmation, or the error that answers it (test/helpers/client.ts). */
+export { subscribeWith as subscribe, answerTo } from '../helpers/client.js'
 
 /**
  * Everything the connection received before a marker sent to it now: the
@@ -40,38 +17,14 @@ export function answerTo (client: TestClient, id: string, timeoutMs = 5000): Pro
  * marker goes through `via` (another node, for a cross-node check: Redis
  * keeps one publisher's messages in order).
  */
-export async function receivedBefore (member: Member, via: FastifyInstance): Promise<Envelope[]> {
-  const marker = `marker-${randomUUID()}`
-  await via.realtime.sendToConnection(member.id, { type: 'system.notification', data: { message: marker, level: 'info', timestamp: new Date().toISOString() } })
-  const before: Envelope[] = []
-  for (;;) {
-    const message = await member.client.next(undefined, 5000)
-    if (message.type === 'system.notification' && (message.data as { message?: unknown }).message === marker) return before
-    before.push(message)
-  }
+export function receivedBefore (member: Member, via: FastifyInstance): Promise<Envelope[]> {
+  return messagesBeforeMarker(member.client, via.realtime, 5000)
 }
 
-/** A promise whose settlement the test controls (an authorize that answers when told). */
-export interface Deferred<T> {
-  promise: Promise<T>
-  resolve (value: T): void
-  reject (err: unknown): void
-}
+/** A promise whose settlement the test controls (test/helpers/deferred.ts). */
+export { deferred, type Deferred } from '../helpers/deferred.js'
 
-export function deferred<T> (): Deferred<T> {
-  let resolve!: (value: T) => void
-  let reject!: (err: unknown) => void
-  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej })
-  return { promise, resolve, reject }
-}
-
-/** Resolves once `check` holds, polling each macrotask (for server-side state no event announces). */
-export async function until (check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setImmediate(resolve))
-  }
-}
+/** Resolves once a check holds, for server-side state no event announces (test/helpers/wait.ts). */
+export { eventually as until } from '../helpers/wait.js'
 
 export const review = (changes: Record<string, unknown>) => ({ type: 'review.updated' as const, data: { review_id: 'x', changes, timestamp: new Date().toISOString() } })

@@ -3,7 +3,7 @@ import fastifyWebsocket from '@fastify/websocket'
 import fastifyJwt, { type TokenOrHeader } from '@fastify/jwt'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { startServer, type StartOptions, type TestServer } from '../helpers/server.js'
-import { openSocket, refusalOf } from '../helpers/client.js'
+import { openSocket, refusalOf, type Refusal } from '../helpers/client.js'
 import { rawSocket } from '../hardening/support.js'
 
 // A handshake that is still in progress when app.close() begins must never
@@ -29,7 +29,9 @@ function gate (): Gate {
  * answers the close and the drain runs its full grace), another shows when
  * the plugin's close has begun. Resolves once it has.
  */
-async function startClosing (server: TestServer, t: Test): Promise<{ isClosed: () => boolean, closed: Promise<void> }> {
+interface Closing { isClosed: () => boolean, closed: Promise<void> }
+
+async function startClosing (server: TestServer, t: Test): Promise<Closing> {
   const stubborn = await server.connect('stubborn')
   rawSocket(stubborn.ws).pause()
   const witness = await server.connect('witness')
@@ -37,6 +39,18 @@ async function startClosing (server: TestServer, t: Test): Promise<{ isClosed: (
   const closed = server.app.close().then(() => { isClosed = true })
   t.equal((await witness.closed).code, 1001, 'close() has begun: connected clients are told 1001')
   return { isClosed: () => isClosed, closed }
+}
+
+/**
+ * A handshake held at `late` while close() begins, then let go: resolves
+ * with its refusal and the close in progress.
+ */
+async function refusedDuringDrain (server: TestServer, t: Test, late: Gate): Promise<{ refused: Refusal, closing: Closing }> {
+  const refusal = refusalOf(openSocket(`${server.wsUrl}/${server.token('late')}`))
+  await late.entered
+  const closing = await startClosing(server, t)
+  late.release()
+  return { refused: await refusal, closing }
 }
 
 const withHostWebsocket: StartOptions['before'] = async (app: FastifyInstance) => {
@@ -51,11 +65,7 @@ for (const [name, before] of Object.entries({ 'the plugin\'s @fastify/websocket'
     }
     if (before !== undefined) options.before = before
     const server = await startServer(t, options)
-    const refusal = refusalOf(openSocket(`${server.wsUrl}/${server.token('late')}`))
-    await late.entered
-    const closing = await startClosing(server, t)
-    late.release()
-    const refused = await refusal
+    const { refused, closing } = await refusedDuringDrain(server, t, late)
     t.equal(refused.statusCode, 503)
     t.match(refused.body, { statusCode: 503, code: 'FST_REALTIME_SERVER_CLOSING', error: 'Service Unavailable' })
     t.notOk(closing.isClosed(), 'refused during the drain, not after close() had finished')
@@ -79,11 +89,7 @@ t.test('a JWT verification that resolves during the drain (a key function) gets 
       })
     }
   })
-  const refusal = refusalOf(openSocket(`${server.wsUrl}/${server.token('late')}`))
-  await late.entered
-  const closing = await startClosing(server, t)
-  late.release()
-  const refused = await refusal
+  const { refused, closing } = await refusedDuringDrain(server, t, late)
   t.equal(refused.statusCode, 503)
   t.match(refused.body, { code: 'FST_REALTIME_SERVER_CLOSING' })
   t.notOk(closing.isClosed())

@@ -9,6 +9,7 @@ import WebSocket from 'ws'
 import realtime from '../../lib/index.js'
 import { SECRET, signToken } from '../helpers/server.js'
 import { collectGarbage, rawSocket, until } from './support.js'
+import type { Teardown } from '../helpers/teardown.js'
 
 // Churn without leaks: thousands of connections opened and closed every
 // way a client can go away (clean close, terminate, TCP destroy, a refused
@@ -23,7 +24,7 @@ const RATE_WINDOW_MS = 200
 
 interface Churn { app: FastifyInstance, port: number, warnings: string[] }
 
-async function churnServer (t: { teardown (fn: () => unknown): void }): Promise<Churn> {
+async function churnServer (t: Teardown): Promise<Churn> {
   const warnings: string[] = []
   const stream = new Writable({ write (chunk: Buffer, _encoding, callback) { warnings.push(chunk.toString()); callback() } })
   const app = Fastify({ logger: { level: 'warn', stream } })

@@ -1,15 +1,15 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { isUtf8 } from 'node:buffer'
-import { fork, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { once } from 'node:events'
 import { setTimeout as delay } from 'node:timers/promises'
 import path from 'node:path'
 import { startServer, signToken, type TestServer } from '../helpers/server.js'
 import { openSocket, type Envelope, type TestClient } from '../helpers/client.js'
 import { CloseCode, WireError } from '../../lib/protocol/codes.js'
 import { rawSocket, until } from './support.js'
+import type { Teardown } from '../helpers/teardown.js'
+import { forkServer } from '../helpers/forked-server.js'
 
 // Property-based fuzzing of the wire protocol over real sockets. Part one:
 // thousands of text frames (arbitrary, malformed, hostile JSON) on a few
@@ -211,7 +211,7 @@ function judge (text: string, reply: Envelope): string | undefined {
   return undefined
 }
 
-async function fuzzServer (t: { teardown (fn: () => unknown): void }): Promise<TestServer> {
+async function fuzzServer (t: Teardown): Promise<TestServer> {
   return startServer(t, {
     realtime: {
       maxMessageSize: MAX_MESSAGE_SIZE,
@@ -387,22 +387,9 @@ interface FuzzServer {
 }
 
 /** fixtures/fuzz-server.ts in its own process (the TypeScript loader comes with the inherited execArgv). */
-async function forkFuzzServer (t: { teardown (fn: () => unknown): void }, maxMessageSize: number): Promise<FuzzServer> {
-  const child: ChildProcess = fork(path.join(__dirname, 'fixtures', 'fuzz-server.ts'), {
-    env: { ...process.env, REALTIME_FUZZ_SERVER: '1', MAX_MESSAGE_SIZE: String(maxMessageSize) },
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc']
-  })
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
-  let stderr = ''
-  child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-3000) })
-  const exited = new Promise<never>((_resolve, reject) => {
-    child.once('exit', (code, signal) => reject(new Error(`the server process exited (${signal ?? `code ${String(code)}`}): ${stderr.trim()}`)))
-  })
-  exited.catch(() => {})
-  const [ready] = await Promise.race([once(child, 'message') as Promise<[{ port: number }]>, exited])
-  return { port: ready.port, exited, isAlive: () => child.exitCode === null && child.signalCode === null }
+async function forkFuzzServer (t: Teardown, maxMessageSize: number): Promise<FuzzServer> {
+  const { ready, exited, isAlive } = await forkServer<{ port: number }>(t, path.join(__dirname, 'fixtures', 'fuzz-server.ts'), 'REALTIME_FUZZ_SERVER', { MAX_MESSAGE_SIZE: String(maxMessageSize) }, { stderr: 'pipe' })
+  return { port: ready.port, exited, isAlive }
 }
 
 type Answer = { kind: 'reply', reply: Envelope, bytes: number } | { kind: 'close', code: number }

@@ -1,22 +1,12 @@
 import t from 'tap'
 import { startServer, type TestServer } from '../helpers/server.js'
-import { openSocket, type Refusal, type TestClient } from '../helpers/client.js'
+import { openSocket, refusalOf as refusal, type Refusal, type TestClient } from '../helpers/client.js'
+import type { Teardown } from '../helpers/teardown.js'
 
 // Real sockets: injectWS has no client IP, and the flood bound is per address. Linux
 // routes all of 127.0.0.0/8 to loopback, so `localAddress` gives a second client IP.
 
-async function refusal (promise: Promise<TestClient>): Promise<Refusal> {
-  let client: TestClient
-  try {
-    client = await promise
-  } catch (err) {
-    return err as Refusal
-  }
-  await client.close()
-  throw new Error('the connection was accepted')
-}
-
-async function connectFrom (server: TestServer, user: string, localAddress: string, t: { teardown (fn: () => unknown): void }): Promise<TestClient> {
+async function connectFrom (server: TestServer, user: string, localAddress: string, t: Teardown): Promise<TestClient> {
   const client = await openSocket(`${server.wsUrl}/${server.token(user)}`, { localAddress })
   t.teardown(() => client.close())
   await client.next('connection.established')

@@ -1,17 +1,7 @@
 import t from 'tap'
 import type { IncomingMessage } from 'node:http'
 import { startServer, type TestServer } from '../helpers/server.js'
-import { openSocket, type Refusal, type TestClient } from '../helpers/client.js'
-
-async function refusal (promise: Promise<unknown>): Promise<Refusal> {
-  try {
-    const client = await promise as TestClient
-    await client.close()
-  } catch (err) {
-    return err as Refusal
-  }
-  throw new Error('the connection was accepted')
-}
+import { openSocket, refusalOf as refusal, type TestClient } from '../helpers/client.js'
 
 /** Opens a socket with this Origin header (none when undefined), waits for the welcome, closes it. */
 async function connectFrom (server: TestServer, user: string, origin?: string): Promise<string> {

@@ -44,14 +44,8 @@ export function closeCode (ws: WebSocket, timeoutMs = 5000): Promise<number> {
   })
 }
 
-/** Waits (yielding to the event loop, no fixed sleep) until `condition` holds; fails after `timeoutMs`. */
-export async function until (condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 5))
-  }
-}
+/** Waits (no fixed sleep) until a condition holds (test/helpers/wait.ts). */
+export { eventually as until } from '../helpers/wait.js'
 
 /**
  * process.memoryUsage().arrayBuffers once garbage is really gone: V8 frees

@@ -1,6 +1,7 @@
 import { once } from 'node:events'
 import { randomUUID } from 'node:crypto'
 import WebSocket from 'ws'
+import type { CloseInfo } from '../../lib/testing/index.js'
 
 export interface Envelope<T = Record<string, unknown>> {
   type: string
@@ -13,7 +14,8 @@ export interface Envelope<T = Record<string, unknown>> {
   offset?: number
 }
 
-export interface CloseInfo { code: number, reason: string }
+/** How a connection ended: the test kit's own type (lib/testing). */
+export type { CloseInfo } from '../../lib/testing/index.js'
 
 const DEFAULT_TIMEOUT_MS = 3000
 
@@ -171,6 +173,25 @@ export async function messagesBeforeMarker (client: TestClient, via: MarkerSende
   return before
 }
 
+/**
+ * The answer (a confirmation or an error) whose request_id is `id`; other
+ * messages stay queued. A recovery.result carries the request id too, and is
+ * not the answer.
+ */
+export function answerTo (client: TestClient, id: string, timeoutMs = 5000): Promise<Envelope> {
+  return client.nextWhere((m) => (m.data as { request_id?: unknown } | null)?.request_id === id && m.type !== 'recovery.result', `the answer to ${id}`, timeoutMs)
+}
+
+let nextRequest = 0
+
+/** Sends subscribe (or unsubscribe) with a fresh id; resolves its answer: the confirmation, or the error. */
+export async function subscribeWith<T = Record<string, unknown>> (client: TestClient, data: Record<string, unknown>, type: 'subscribe' | 'unsubscribe' = 'subscribe'): Promise<Envelope<T>> {
+  const id = `request-${++nextRequest}`
+  const answer = answerTo(client, id)
+  client.send({ type, id, data })
+  return await answer as Envelope<T>
+}
+
 export interface Refusal { statusCode: number, body: Record<string, unknown> }
 
 /** Opens a socket and resolves once it is open, or rejects with the HTTP refusal. */
@@ -193,12 +214,18 @@ export function openSocket (url: string, options: WebSocket.ClientOptions = {}, 
   })
 }
 
-/** Resolves the HTTP refusal of a handshake that must be refused; fails if it was accepted. */
+/**
+ * Resolves the HTTP refusal of a handshake that must be refused (openSocket's,
+ * or the kit's connect(), whose HandshakeRefusal has the same statusCode and
+ * body); fails if it was accepted, after closing what was opened.
+ */
 export async function refusalOf (attempt: Promise<unknown>): Promise<Refusal> {
+  let accepted: unknown
   try {
-    await attempt
+    accepted = await attempt
   } catch (err) {
     return err as Refusal
   }
+  await (accepted as { close?: () => unknown } | undefined)?.close?.()
   throw new Error('the connection was accepted')
 }

@@ -2,9 +2,8 @@ import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import type { RealtimeOptions } from '../../lib/index.js'
 import { buildApp } from '../../examples/app.js'
-import { openSocket, type Envelope, type TestClient } from './client.js'
-
-interface Teardown { teardown (fn: () => unknown): void }
+import { messagesBeforePong, openSocket, subscribeWith, type Envelope, type TestClient } from './client.js'
+import type { Teardown } from './teardown.js'
 
 export interface HttpAnswer { status: number, body: Record<string, unknown> }
 
@@ -53,10 +52,7 @@ export async function startExample (t: Teardown, realtime: RealtimeOptions = {},
 
 /** Sends subscribe (or unsubscribe) with an id and resolves its answer: the confirmation or the error. */
 export async function subscribeTo (client: TestClient, channels: string[], type: 'subscribe' | 'unsubscribe' = 'subscribe'): Promise<Envelope> {
-  const id = `sub-${Math.random().toString(36).slice(2)}`
-  const answer = client.nextWhere(m => m.data.request_id === id, `answer to ${type} ${id}`)
-  client.send({ type, id, data: { channels } })
-  return answer
+  return await subscribeWith(client, { channels }, type)
 }
 
 /**
@@ -65,11 +61,8 @@ export async function subscribeTo (client: TestClient, channels: string[], type:
  * this connection before the ping was answered has arrived by then).
  */
 export async function receivedBeforePong (client: TestClient, type: string): Promise<Envelope[]> {
-  const pingId = `sentinel-${Math.random().toString(36).slice(2)}`
-  const pong = client.next('pong')
-  client.send({ type: 'ping', data: { pingId } })
-  await pong
-  const seen = client.received.filter(message => message.type === type)
-  client.received.splice(0, client.received.length, ...client.received.filter(message => message.type !== type))
-  return seen
+  const before = await messagesBeforePong(client)
+  // the messages of other types stay queued, ahead of what came after the pong
+  client.received.unshift(...before.filter(message => message.type !== type))
+  return before.filter(message => message.type === type)
 }

@@ -1,21 +1,16 @@
-import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import path from 'node:path'
 import t from 'tap'
 import { openSocket } from '../helpers/client.js'
 import { requireRedis, startNode, uniquePrefix, REDIS_URL } from '../redis/helpers.js'
 import { change, isType, offsets, receiveUntil, subscribe, withHistory } from './support.js'
+import { forkServer } from '../helpers/forked-server.js'
 
 if (requireRedis(t)) {
   t.test('the node a client was on is SIGKILLed: on another node it recovers everything published, by the dead node too', async (t) => {
     const prefix = uniquePrefix(t)
     const a = await startNode(t, { prefix, realtime: withHistory() })
-    const child = fork(path.join(__dirname, '..', 'redis', 'fixtures', 'node-process.ts'), {
-      env: { ...process.env, REALTIME_NODE_PROCESS: '1', REDIS_URL, KEY_PREFIX: prefix, LEASE_MS: '1000', HISTORY: '1' },
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc']
-    })
-    t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
-    const [ready] = await once(child, 'message') as [{ port: number }]
+    const { child, ready } = await forkServer<{ port: number }>(t, path.join(__dirname, '..', 'redis', 'fixtures', 'node-process.ts'), 'REALTIME_NODE_PROCESS', { REDIS_URL, KEY_PREFIX: prefix, LEASE_MS: '1000', HISTORY: '1' })
     const told = (n: number): Promise<unknown> => {
       const answer = once(child, 'message').then(([reply]) => reply)
       child.send({ publish: n })

@@ -1,13 +1,7 @@
-import { once } from 'node:events'
 import t from 'tap'
 import { openSocket } from '../helpers/client.js'
-import { requireRedis, requireRedisServerBinary, startNode, startPrivateRedis, uniquePrefix, type ClusterNode } from '../redis/helpers.js'
-import type { RedisAdapterStatus } from '../../lib/index.js'
+import { adapterStatus as status, requireRedis, requireRedisServerBinary, startNode, startPrivateRedis, uniquePrefix, type ClusterNode } from '../redis/helpers.js'
 import { change, connect, isType, note, receiveUntil, subscribe, withHistory } from './support.js'
-
-async function status (node: ClusterNode, wanted: RedisAdapterStatus): Promise<void> {
-  while (node.adapter.status !== wanted) await once(node.adapter, 'status', { signal: AbortSignal.timeout(10000) })
-}
 
 if (requireRedis(t) && requireRedisServerBinary(t)) {
   t.test('Redis restarts empty: a returning client is told epoch_changed, a connected one before the first message of the new epoch', async (t) => {

@@ -4,8 +4,7 @@ import { RedisHistory, type HistoryCommands } from '../../lib/adapters/redis-his
 import { HISTORY_APPEND, HISTORY_READ } from '../../lib/adapters/redis-history-scripts.js'
 import { deleteKeys, requireRedis, uniquePrefix, REDIS_URL } from '../redis/helpers.js'
 import { historyConformance } from './conformance.js'
-
-interface Teardown { teardown (fn: () => unknown): void }
+import type { Teardown } from '../helpers/teardown.js'
 
 /** An ioredis connection with the engine's scripts, as the adapter's publisher has them. */
 async function connection (t: Teardown): Promise<Redis & HistoryCommands> {

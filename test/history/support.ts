@@ -1,8 +1,7 @@
-import { openSocket, type Envelope, type TestClient } from '../helpers/client.js'
-import type { TestServer } from '../helpers/server.js'
+import { subscribeWith, type Envelope, type TestClient } from '../helpers/client.js'
+import { connectAs, type Connected as ServerConnected, type TestServer } from '../helpers/server.js'
 import type { RealtimeOptions } from '../../lib/index.js'
-
-interface Teardown { teardown (fn: () => unknown): void }
+import type { Teardown } from '../helpers/teardown.js'
 
 export const HISTORY = { size: 100, ttlMs: 60_000 }
 
@@ -15,29 +14,16 @@ export const withHistory = (extra: RealtimeOptions = {}): RealtimeOptions => ({
 
 export interface Position { epoch: string, offset: number }
 
-export interface Connected {
-  client: TestClient
-  id: string
-  /** connection.established's data. */
-  welcome: { connection_id: string, inbox?: Position }
-}
+/** connection.established's data, with the inbox's position when the inbox is on. */
+export interface Welcome { connection_id: string, inbox?: Position }
 
-/** Connects as `userId` (token in the path, `query` after it); closed in teardown. */
-export async function connect (t: Teardown, server: TestServer, userId: string, query = ''): Promise<Connected> {
-  const client = await openSocket(`${server.wsUrl}/${server.token(userId)}${query}`)
-  t.teardown(() => client.close())
-  const established = await client.next<{ connection_id: string, inbox?: Position }>('connection.established')
-  return { client, id: established.data.connection_id, welcome: established.data }
-}
+export type Connected = ServerConnected<Welcome>
 
-let nextRequest = 0
+/** Connects as `userId` (token in the path, `query` after it); closed in teardown (test/helpers/server.ts). */
+export const connect = async (t: Teardown, server: TestServer, userId: string, query = ''): Promise<Connected> => connectAs<Welcome>(t, server, userId, query)
 
-/** Sends a subscribe with an id; resolves its subscription.confirmed (or error). */
-export async function subscribe (client: TestClient, data: Record<string, unknown>): Promise<Envelope<{ positions?: Record<string, Position>, request_id?: string }>> {
-  const id = `s${++nextRequest}`
-  client.send({ type: 'subscribe', id, data })
-  return client.nextWhere((m) => (m.data as { request_id?: unknown }).request_id === id && m.type !== 'recovery.result', `the answer to ${id}`, 5000) as never
-}
+/** Sends a subscribe with an id; resolves its subscription.confirmed (or error) (test/helpers/client.ts). */
+export const subscribe = async (client: TestClient, data: Record<string, unknown>): Promise<Envelope<{ positions?: Record<string, Position>, request_id?: string }>> => subscribeWith(client, data)
 
 /** Every message the client receives from now, in order, up to and including the first that `last` accepts. */
 export async function receiveUntil (client: TestClient, last: (message: Envelope) => boolean, timeoutMs = 5000): Promise<Envelope[]> {
@@ -55,16 +41,13 @@ export const isType = (type: string) => (message: Envelope): boolean => message.
 export const isNote = (text: string) => (message: Envelope): boolean =>
   message.type === 'system.notification' && (message.data as { message?: unknown }).message === text
 
-export const note = (text: string) => ({ type: 'system.notification' as const, data: { message: text, level: 'info' as const, timestamp: new Date().toISOString() } })
+/** A system.notification whose message is `text` (test/helpers/messages.ts). */
+export { notification as note } from '../helpers/messages.js'
 
 export const change = (n: number) => ({ type: 'review.updated' as const, data: { review_id: '42', changes: { n }, timestamp: new Date().toISOString() } })
 
 /** The offsets of the messages, in order (undefined for those without). */
 export const offsets = (messages: Envelope[]): Array<number | undefined> => messages.map(m => (m as { offset?: number }).offset)
 
-/** A promise the test settles. */
-export function deferred (): { promise: Promise<void>, resolve: () => void } {
-  let resolve!: () => void
-  const promise = new Promise<void>((res) => { resolve = res })
-  return { promise, resolve }
-}
+/** A promise the test settles (test/helpers/deferred.ts). */
+export { deferred } from '../helpers/deferred.js'

@@ -4,6 +4,7 @@ import type { RealtimeOptions } from '../../lib/index.js'
 import type { TestClient } from '../helpers/client.js'
 import { subscribe } from '../channels/support.js'
 import { delta, scrapeUntil, startMetricsServer, type MetricsServer, type Scrape } from './support.js'
+import type { Teardown } from '../helpers/teardown.js'
 
 const P = 'realtime_'
 const NAMESPACES = { review: { presence: true }, room: { presence: 'count' }, plain: {} } as const
@@ -81,7 +82,7 @@ t.test('channel names clients make up never add a label: declared namespaces onl
   t.notOk(scrape.text.includes('fuzzer'), 'no user id in the scrape')
 })
 
-async function presenceServer (t: { teardown (fn: () => unknown): void }, graceMs: number): Promise<MetricsServer> {
+async function presenceServer (t: Teardown, graceMs: number): Promise<MetricsServer> {
   return startMetricsServer(t, { realtime: options({ presence: { offlineGraceMs: graceMs } }) })
 }
 

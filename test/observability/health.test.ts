@@ -1,17 +1,18 @@
 import t from 'tap'
 import type { RealtimeHealth } from '../../lib/index.js'
-import { openSocket, refusalOf } from '../helpers/client.js'
+import { refusalOf } from '../helpers/client.js'
 import { startServer } from '../helpers/server.js'
+import { eventually } from '../helpers/wait.js'
 import { assessHealth } from '../../lib/observability/health.js'
 
 t.test('health(): ok while serving, failing when the node refuses new connections (full), ok again after', async (t) => {
   const server = await startServer(t, { realtime: { maxConnections: 1 } })
   t.match(server.app.realtime.health(), { status: 'ok', adapter: { connected: true }, eventLoopDelayMs: Number, connections: 0 })
-  const alice = await server.connect('alice')
+  const alice = await server.client('alice')
   t.match(server.app.realtime.health(), { status: 'failing', connections: 1 })
-  t.match(await refusalOf(openSocket(`${server.wsUrl}/${server.token('bob')}`)), { statusCode: 503 }, 'failing is what a new client meets')
+  t.match(await refusalOf(server.client('bob')), { statusCode: 503 }, 'failing is what a new client meets')
   await alice.close()
-  while (server.app.realtime.stats().connections > 0) await new Promise(resolve => setImmediate(resolve))
+  await eventually(() => server.app.realtime.stats().connections === 0, 'the server to forget alice')
   t.equal(server.app.realtime.health().status, 'ok')
 })
 

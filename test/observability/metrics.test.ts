@@ -1,6 +1,6 @@
 import t from 'tap'
 import { once } from 'node:events'
-import Module from 'node:module'
+import { withoutModule } from '../helpers/missing-module.js'
 import { Type } from '@sinclair/typebox'
 import { Gauge, Registry } from 'prom-client'
 import { defineMessage } from '../../lib/index.js'
@@ -8,9 +8,9 @@ import { openSocket, refusalOf } from '../helpers/client.js'
 import { rawSocket } from '../hardening/support.js'
 import { startServer } from '../helpers/server.js'
 import { delta, scrapeUntil, serveMetrics, startMetricsServer, Scrape } from './support.js'
+import { notification } from '../helpers/messages.js'
 
 const P = 'realtime_'
-const notification = (message: string) => ({ type: 'system.notification' as const, data: { message, level: 'info' as const, timestamp: new Date().toISOString() } })
 
 t.test('handshake refusals are counted by reason', async (t) => {
   const server = await startMetricsServer(t, {
@@ -263,12 +263,6 @@ t.test('bad metrics options are refused with every problem named', async (t) => 
 })
 
 t.test('without prom-client installed, metrics: true says what to install', async (t) => {
-  const resolver = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string }
-  const original = resolver._resolveFilename
-  resolver._resolveFilename = function (request: string, ...rest: unknown[]) {
-    if (request === 'prom-client') throw Object.assign(new Error(`Cannot find module '${request}'`), { code: 'MODULE_NOT_FOUND' })
-    return original.call(this, request, ...rest)
-  }
-  t.teardown(() => { resolver._resolveFilename = original })
+  withoutModule(t, 'prom-client')
   await t.rejects(startServer(t, { realtime: { metrics: true } }), { code: 'FST_REALTIME_METRICS_DEPENDENCY_MISSING', message: /prom-client/ })
 })

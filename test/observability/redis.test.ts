@@ -1,11 +1,10 @@
 import t from 'tap'
-import { once } from 'node:events'
-import { redisAdapter, type RedisAdapter, type RedisAdapterStatus } from '../../lib/index.js'
-import { requireRedis, requireRedisServerBinary, startPrivateRedis, uniquePrefix, REDIS_URL } from '../redis/helpers.js'
+import { redisAdapter, type RedisAdapter } from '../../lib/index.js'
+import { adapterStatus as status, requireRedis, requireRedisServerBinary, startPrivateRedis, uniquePrefix, REDIS_URL } from '../redis/helpers.js'
 import { delta, startMetricsServer, type MetricsServer } from './support.js'
+import { notification } from '../helpers/messages.js'
 
 const P = 'realtime_'
-const notification = (message: string) => ({ type: 'system.notification' as const, data: { message, level: 'info' as const, timestamp: new Date().toISOString() } })
 
 interface MetricsNode extends MetricsServer { adapter: RedisAdapter }
 
@@ -13,10 +12,6 @@ async function startMetricsNode (t: Parameters<typeof startMetricsServer>[0], ur
   const adapter = redisAdapter({ url, keyPrefix: prefix, ...adapterOptions })
   const server = await startMetricsServer(t, { realtime: { adapter } })
   return { ...server, adapter }
-}
-
-async function status (node: MetricsNode, wanted: RedisAdapterStatus): Promise<void> {
-  while (node.adapter.status !== wanted) await once(node.adapter, 'status', { signal: AbortSignal.timeout(10000) })
 }
 
 if (requireRedis(t) && requireRedisServerBinary(t)) {

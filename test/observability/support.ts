@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { startServer, type StartOptions, type TestServer } from '../helpers/server.js'
-
-interface Teardown { teardown (fn: () => unknown): void }
+import type { Teardown } from '../helpers/teardown.js'
 
 export interface Sample {
   name: string

@@ -1,29 +1,20 @@
-import { fork, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import path from 'node:path'
 import t from 'tap'
 import { openSocket, type TestClient } from '../helpers/client.js'
 import type { TestServer } from '../helpers/server.js'
 import type { PresenceAudienceHook, RedisAdapterStatus } from '../../lib/index.js'
-import { eventually, requireRedis, requireRedisServerBinary, startNode, startPrivateRedis, uniquePrefix, REDIS_URL, type ClusterNode } from '../redis/helpers.js'
+import { adapterStatus, eventually, requireRedis, requireRedisServerBinary, startNode, startPrivateRedis, uniquePrefix, REDIS_URL, type ClusterNode } from '../redis/helpers.js'
 import { nextStatuses, receivedBeforeMarker, statusesIn, subscribedToStatus, type StatusChanged, type Teardown } from './support.js'
+import { forkServer } from '../helpers/forked-server.js'
 
 const everyoneButObservers: PresenceAudienceHook = (userId) => userId.startsWith('observer') ? [] : 'all'
 
 interface NodeProcess { child: ChildProcess, port: number }
 
 async function forkNode (t: Teardown, env: Record<string, string>): Promise<NodeProcess> {
-  const child = fork(path.join(__dirname, 'fixtures', 'presence-node.ts'), {
-    env: { ...process.env, REALTIME_PRESENCE_NODE_PROCESS: '1', REDIS_URL, ...env },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc']
-  })
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
-  const [ready] = await Promise.race([
-    once(child, 'message') as Promise<[{ port: number }]>,
-    once(child, 'exit').then(([code]) => { throw new Error(`node process exited with ${String(code)}`) })
-  ])
+  const { child, ready } = await forkServer<{ port: number }>(t, path.join(__dirname, 'fixtures', 'presence-node.ts'), 'REALTIME_PRESENCE_NODE_PROCESS', { REDIS_URL, ...env })
   return { child, port: ready.port }
 }
 
@@ -82,9 +73,7 @@ if (requireRedis(t)) {
   })
 }
 
-async function status (node: ClusterNode, wanted: RedisAdapterStatus): Promise<void> {
-  while (node.adapter.status !== wanted) await once(node.adapter, 'status', { signal: AbortSignal.timeout(15000) })
-}
+const status = async (node: ClusterNode, wanted: RedisAdapterStatus): Promise<void> => adapterStatus(node, wanted, 15000)
 
 if (requireRedis(t) && requireRedisServerBinary(t)) {
   t.test('Redis stops and comes back empty: presence heals by itself, each change announced once', async (t) => {

@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto'
-import type { Envelope, TestClient } from '../helpers/client.js'
+import { messagesBeforeMarker, subscribeWith, type Envelope, type TestClient } from '../helpers/client.js'
 import type { TestServer } from '../helpers/server.js'
 import { Value } from '@sinclair/typebox/value'
 import { FormatRegistry, type TSchema } from '@sinclair/typebox'
 import { ServerEnvelopeSchema, type RealtimeOptions } from '../../lib/index.js'
-
-export interface Teardown { teardown (fn: () => unknown): void }
+import type { Teardown } from '../helpers/teardown.js'
+export type { Teardown } from '../helpers/teardown.js'
 
 /**
  * Nodes of one logical server. With the memory adapter the process is the
@@ -23,15 +22,9 @@ export interface StatusChanged { user_id: string, status: string, timestamp: str
  * Everything `client` received up to a marker that `node` sends it now: a
  * negative check by sentinel (what was not there before the marker never came).
  */
-export async function receivedBeforeMarker (client: TestClient, node: TestServer, userId: string): Promise<Envelope[]> {
-  const marker = `marker-${randomUUID()}`
-  await node.app.realtime.sendToUser(userId, { type: 'system.notification', data: { message: marker, level: 'info', timestamp: new Date().toISOString() } })
-  const before: Envelope[] = []
-  for (;;) {
-    const message = await client.next(undefined, 10000)
-    if (message.type === 'system.notification' && message.data.message === marker) return before
-    before.push(message)
-  }
+export async function receivedBeforeMarker (client: TestClient, node: TestServer, _userId?: string): Promise<Envelope[]> {
+  // the marker goes to this connection only (test/helpers/client.ts); `_userId` is kept for the callers that pass it
+  return await messagesBeforeMarker(client, node.app.realtime, 10000)
 }
 
 /** The next `count` user.status_changed messages, as `user:status` strings (order kept). */
@@ -46,7 +39,7 @@ export async function nextStatuses (client: TestClient, count: number, timeoutMs
 
 /** A client subscribed to user.status_changed. */
 export async function subscribedToStatus (client: TestClient): Promise<TestClient> {
-  await client.request({ type: 'subscribe', data: { events: ['user.status_changed'] } }, 'subscription.confirmed')
+  await subscribeWith(client, { events: ['user.status_changed'] })
   return client
 }
 

@@ -1,12 +1,6 @@
-import { once } from 'node:events'
 import t from 'tap'
-import { eventually, requireRedis, requireRedisServerBinary, startNode, startPrivateRedis, uniquePrefix, type ClusterNode } from './helpers.js'
+import { adapterStatus as status, eventually, requireRedis, requireRedisServerBinary, startNode, startPrivateRedis, uniquePrefix, type ClusterNode } from './helpers.js'
 import { connect, receivedBefore, subscribe } from '../channels/support.js'
-import type { RedisAdapterStatus } from '../../lib/index.js'
-
-async function status (node: ClusterNode, wanted: RedisAdapterStatus): Promise<void> {
-  while (node.adapter.status !== wanted) await once(node.adapter, 'status', { signal: AbortSignal.timeout(10000) })
-}
 
 if (requireRedis(t) && requireRedisServerBinary(t)) {
   t.test('after a Redis outage a node listens again to every channel it has members in, including those joined meanwhile', async (t) => {

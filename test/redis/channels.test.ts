@@ -3,8 +3,7 @@ import { Redis } from 'ioredis'
 import { requireRedis, startNode, uniquePrefix, eventually, REDIS_URL, type ClusterNode } from './helpers.js'
 import { connect, receivedBefore, subscribe } from '../channels/support.js'
 import type { RealtimeOptions, RedisAdapterOptions } from '../../lib/index.js'
-
-interface Teardown { teardown (fn: () => unknown): void }
+import type { Teardown } from '../helpers/teardown.js'
 
 const note = (n: number) => ({ type: 'note', data: { n } })
 const channels: NonNullable<RealtimeOptions['channels']> = { review: { authorize: (connection) => connection.userId !== 'mallory' }, lobby: {} }

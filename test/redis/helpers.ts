@@ -3,13 +3,12 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
-import { redisAdapter, type RedisAdapter, type RedisAdapterOptions, type RealtimeOptions } from '../../lib/index.js'
+import { redisAdapter, type RedisAdapter, type RedisAdapterOptions, type RedisAdapterStatus, type RealtimeOptions } from '../../lib/index.js'
 import { startServer, type TestServer } from '../helpers/server.js'
+import type { Teardown, Plannable } from '../helpers/teardown.js'
+import { eventually } from '../helpers/wait.js'
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
-
-interface Teardown { teardown (fn: () => unknown): void }
-interface Plannable { plan (n: number, reason?: string): void }
 
 /** Whether a Redis answers PING at `url` within a second. */
 export async function isRedisReachable (url: string = REDIS_URL): Promise<boolean> {
@@ -66,6 +65,11 @@ export function uniquePrefix (t: Teardown, url: string = REDIS_URL): string {
   return prefix
 }
 
+/** Resolves once the node's adapter reports `wanted` (now or at a later 'status' event); rejects after `timeoutMs`. */
+export async function adapterStatus (node: { adapter: RedisAdapter }, wanted: RedisAdapterStatus, timeoutMs = 10000): Promise<void> {
+  while (node.adapter.status !== wanted) await once(node.adapter, 'status', { signal: AbortSignal.timeout(timeoutMs) })
+}
+
 export async function deleteKeys (url: string, prefix: string): Promise<void> {
   const client = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
   client.on('error', () => {})
@@ -113,14 +117,7 @@ export async function startNode (t: Teardown, options: NodeOptions): Promise<Clu
   return { ...server, adapter }
 }
 
-/** Polls `check` until it holds: for state that changes in another process (Redis), where no event tells us. */
-export async function eventually (check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
-}
+export { eventually }
 
 /** Resolves when a log line matching `pattern` has been written (already or later). */
 export async function logged (server: TestServer, pattern: RegExp, timeoutMs = 5000): Promise<string> {

@@ -1,10 +1,9 @@
-import Module from 'node:module'
 import t from 'tap'
 import Fastify from 'fastify'
 import realtime, { redisAdapter, RedisAdapter } from '../../lib/index.js'
 import { SECRET } from '../helpers/server.js'
-import { messagesBeforeMarker } from '../helpers/client.js'
-import { requireRedis, startNode, uniquePrefix, eventually, hostClient, freePort, REDIS_URL } from './helpers.js'
+import { withoutModule } from '../helpers/missing-module.js'
+import { requireRedis, startNode, uniquePrefix, hostClient, freePort, REDIS_URL } from './helpers.js'
 
 /** Connections this node opened, by the name the adapter gives them. */
 async function namedConnections (client: { client (subcommand: 'LIST'): Promise<unknown> }, nodeId: string): Promise<number> {
@@ -13,22 +12,6 @@ async function namedConnections (client: { client (subcommand: 'LIST'): Promise<
 }
 
 if (requireRedis(t)) {
-  t.test('clusterStats counts nodes, connections and distinct users across the cluster', async (t) => {
-    const prefix = uniquePrefix(t)
-    const a = await startNode(t, { prefix })
-    const b = await startNode(t, { prefix })
-    await a.connect('alice')
-    await a.connect('alice')
-    await b.connect('alice')
-    await b.connect('bob')
-    const view = await a.app.realtime.clusterStats()
-    t.match(view, { nodes: 2, connections: 4, users: 2, local: { connections: 2, users: 1, nodeId: a.app.realtime.nodeId } })
-    t.match(await b.app.realtime.clusterStats(), { nodes: 2, connections: 4, users: 2, local: { connections: 2, users: 2 } })
-
-    await b.app.close()
-    t.match(await a.app.realtime.clusterStats(), { nodes: 1, connections: 2, users: 1 }, 'a node that shuts down leaves at once')
-  })
-
   t.test('a node whose liveness key vanished (a flushed Redis, a long stall) re-registers its leases', async (t) => {
     const prefix = uniquePrefix(t)
     const node = await startNode(t, { prefix, adapter: { leaseMs: 60000 } })
@@ -37,22 +20,6 @@ if (requireRedis(t)) {
     await host.del(`${prefix}:node:${node.app.realtime.nodeId}`, `${prefix}:node-conns:${node.app.realtime.nodeId}`, `${prefix}:user:alice`)
     await node.connect('bob')
     t.match(await node.app.realtime.clusterStats(), { nodes: 1, connections: 2, users: 2 }, 'the handshake re-registered the node and both leases')
-  })
-
-  t.test('disconnectUser closes the user\'s connections on every node, and only theirs', async (t) => {
-    const prefix = uniquePrefix(t)
-    const a = await startNode(t, { prefix })
-    const b = await startNode(t, { prefix })
-    const aliceOnA = await a.connect('alice')
-    const aliceOnB = await b.connect('alice')
-    const bob = await b.connect('bob')
-    t.equal(await a.app.realtime.disconnectUser('alice', 'revoked'), 1, 'resolves the local count')
-    t.match(await aliceOnA.closed, { code: 4500, reason: 'revoked' })
-    t.match(await aliceOnB.closed, { code: 4500, reason: 'revoked' }, 'on the other node too')
-    t.same(await messagesBeforeMarker(bob, a.app.realtime), [], 'bob is untouched')
-    t.equal(bob.ws.readyState, bob.ws.OPEN)
-    t.equal(b.app.realtime.stats().connections, 1)
-    await eventually(async () => (await a.app.realtime.clusterStats()).connections === 1, 'alice\'s slots to be released')
   })
 
   t.test('close() quits the connections it opened and never the host\'s client', async (t) => {
@@ -103,16 +70,7 @@ if (requireRedis(t)) {
   })
 
   t.test('without ioredis installed, redisAdapter() says what to install', async (t) => {
-    const resolver = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string }
-    const original = resolver._resolveFilename
-    resolver._resolveFilename = function (request: string, ...rest: unknown[]) {
-      if (request === 'ioredis') throw Object.assign(new Error(`Cannot find module '${request}'`), { code: 'MODULE_NOT_FOUND' })
-      return original.call(this, request, ...rest)
-    }
-    try {
-      t.throws(() => redisAdapter({ url: REDIS_URL }), { code: 'FST_REALTIME_ADAPTER_DEPENDENCY_MISSING', message: /ioredis/ })
-    } finally {
-      resolver._resolveFilename = original
-    }
+    withoutModule(t, 'ioredis')
+    t.throws(() => redisAdapter({ url: REDIS_URL }), { code: 'FST_REALTIME_ADAPTER_DEPENDENCY_MISSING', message: /ioredis/ })
   })
 }

@@ -1,18 +1,11 @@
-import { once } from 'node:events'
 import t from 'tap'
-import { requireRedis, requireRedisServerBinary, startNode, startPrivateRedis, uniquePrefix, countLogs, eventually, logged, type ClusterNode } from './helpers.js'
+import { adapterStatus as status, requireRedis, requireRedisServerBinary, startNode, startPrivateRedis, uniquePrefix, countLogs, eventually, logged, type ClusterNode } from './helpers.js'
 import { messagesBeforeMarker } from '../helpers/client.js'
-import type { RedisAdapterStatus } from '../../lib/index.js'
-
-const notification = (message: string) => ({ type: 'system.notification' as const, data: { message, level: 'info' as const, timestamp: new Date().toISOString() } })
+import { notification } from '../helpers/messages.js'
 
 const LOST = /lost the connection to Redis/
 const BACK = /reconnected to Redis/
 const STILL_AWAY = /Redis still unreachable/
-
-async function status (node: ClusterNode, wanted: RedisAdapterStatus): Promise<void> {
-  while (node.adapter.status !== wanted) await once(node.adapter, 'status', { signal: AbortSignal.timeout(10000) })
-}
 
 if (requireRedis(t) && requireRedisServerBinary(t)) {
   t.test('Redis stops while clients are connected, then comes back', async (t) => {

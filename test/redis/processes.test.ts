@@ -1,14 +1,13 @@
-import { fork, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
+import type { ChildProcess } from 'node:child_process'
 import path from 'node:path'
 import t from 'tap'
 import { messagesBeforeMarker, openSocket, type TestClient } from '../helpers/client.js'
 import { requireRedis, startNode, uniquePrefix, eventually, REDIS_URL } from './helpers.js'
+import type { Teardown } from '../helpers/teardown.js'
+import { notification } from '../helpers/messages.js'
+import { forkServer } from '../helpers/forked-server.js'
 
 const LEASE_MS = 1000
-const notification = (message: string) => ({ type: 'system.notification' as const, data: { message, level: 'info' as const, timestamp: new Date().toISOString() } })
-
-interface Teardown { teardown (fn: () => unknown): void }
 
 interface NodeProcess {
   child: ChildProcess
@@ -18,17 +17,7 @@ interface NodeProcess {
 
 /** Forks test/redis/fixtures/node-process.ts (the TypeScript loader comes with the inherited execArgv). */
 async function forkNode (t: Teardown, prefix: string): Promise<NodeProcess> {
-  const child = fork(path.join(__dirname, 'fixtures', 'node-process.ts'), {
-    env: { ...process.env, REALTIME_NODE_PROCESS: '1', REDIS_URL, KEY_PREFIX: prefix, LEASE_MS: String(LEASE_MS), MAX_PER_USER: '3' },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc']
-  })
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
-  const [ready] = await Promise.race([
-    once(child, 'message') as Promise<[{ port: number, nodeId: string }]>,
-    once(child, 'exit').then(([code]) => { throw new Error(`node process exited with ${String(code)}`) })
-  ])
+  const { child, ready } = await forkServer<{ port: number, nodeId: string }>(t, path.join(__dirname, 'fixtures', 'node-process.ts'), 'REALTIME_NODE_PROCESS', { REDIS_URL, KEY_PREFIX: prefix, LEASE_MS: String(LEASE_MS), MAX_PER_USER: '3' })
   return { child, ...ready }
 }
 

@@ -1,11 +1,7 @@
 import t from 'tap'
 import { cluster } from '../../lib/testing/index.js'
 import { REDIS_URL, requireRedis } from '../redis/helpers.js'
-
-const notification = (message: string) => ({
-  type: 'system.notification' as const,
-  data: { message, level: 'info' as const, timestamp: new Date().toISOString() }
-})
+import { notification } from '../helpers/messages.js'
 
 if (requireRedis(t)) {
   t.test('cluster(2) on Redis: delivery and the per-user limit across the nodes, on a key prefix of its own', async (t) => {

@@ -1,10 +1,7 @@
 import t from 'tap'
 import { cluster, InProcessBus } from '../../lib/testing/index.js'
+import { notification } from '../helpers/messages.js'
 
-const notification = (message: string) => ({
-  type: 'system.notification' as const,
-  data: { message, level: 'info' as const, timestamp: new Date().toISOString() }
-})
 const isMarker = (message: { data: unknown }): boolean => (message.data as { message?: string }).message === 'marker'
 
 t.test('cluster(2) on the in-process bus: a delivery on one node reaches the user on the other', async (t) => {

@@ -9,10 +9,10 @@ import {
   connect, type RealtimeTestClient,
   TestTimeoutError, TestConnectionClosedError, UnexpectedMessagesError, HandshakeRefusedError, ServerErrorReplyError, TestSetupError
 } from '../../lib/testing/index.js'
+import type { Teardown } from '../helpers/teardown.js'
+import { notification } from '../helpers/messages.js'
 
 const secret = 'a-test-secret-that-is-long-enough-for-hs256'
-
-interface Teardown { teardown (fn: () => unknown): void }
 
 /** An app with the plugin that the kit will listen for (it is not listening yet). */
 async function appWith (t: Teardown, options: RealtimeOptions & { prefix?: string } = {}): Promise<FastifyInstance> {
@@ -21,11 +21,6 @@ async function appWith (t: Teardown, options: RealtimeOptions & { prefix?: strin
   t.teardown(() => app.close())
   return app
 }
-
-const notification = (message: string) => ({
-  type: 'system.notification' as const,
-  data: { message, level: 'info' as const, timestamp: new Date().toISOString() }
-})
 
 t.test('connect signs a token for a user id, listens for the app and resolves once established', async (t) => {
   const app = await appWith(t)

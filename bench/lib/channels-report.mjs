@@ -18,7 +18,7 @@ export function renderChannels (raw) {
   const channelGroup = summary.groups.find((g) => g.scenario === 'channels')
   const fanoutGroup = summary.groups.find((g) => g.scenario === 'fanout')
   const lines = [CHANNELS_HEADING, '']
-  lines.push(`Machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${machine.date}; loadavg at start ${machine.loadavgAtStart.join(' ')}; fastify-realtime at commit ${machine.commit}. \`node bench/channels.mjs${mode === 'full' ? '' : ` --${mode}`}\`: ${config.rounds} round(s), targets interleaved in every round; raw runs in \`${machine.rawFile}\`.`)
+  lines.push(`Machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${machine.date}; loadavg at start ${machine.loadavgAtStart.join(' ')}${machine.loadavgAtEnd ? `, at the end ${machine.loadavgAtEnd.join(' ')}` : ''}; fastify-realtime at commit ${machine.commit}. \`node bench/channels.mjs${mode === 'full' ? '' : ` --${mode}`}\`: ${config.rounds} round(s), targets interleaved in every round; raw runs in \`${machine.rawFile}\`.`)
   lines.push('')
   if (channelGroup !== undefined) {
     const perPass = deliveriesPerPass(config).toLocaleString('en-US')

@@ -159,6 +159,9 @@ export function parseArgs (argv = process.argv.slice(2)) {
 }
 
 /**
+ * Kept for scripts not yet moved to raw files: RESULTS.md is now rendered
+ * whole from bench/results/ (bench/lib/render-all.mjs), and
+ * `node bench/render.mjs --check` fails on a section written this way.
  * Replaces the section of bench/RESULTS.md that starts with `heading` (up to
  * the next `## `) with `section`, or appends it; the other sections stay as
  * they are, whichever script wrote them.

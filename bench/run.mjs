@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // The benchmark runner: interleaves the targets (A B C D A B C D …) over
 // several rounds, records how busy the rest of the machine was during each
-// measured phase, leaves disturbed runs out of the medians and writes
-// bench/RESULTS.md (not in --smoke mode) and raw JSON to bench/out/.
+// measured phase, leaves disturbed runs out of the medians, writes the raw
+// runs as JSON lines to bench/results/run-<mode>-<date>.jsonl (not in --smoke
+// mode) and renders bench/RESULTS.md from the raw files (bench/render.mjs).
 //
 //   node bench/run.mjs [--quick | --smoke] [--targets=ws,fastify-websocket,socketio,fastify-realtime]
 //                      [--scenarios=connect,memory,fanout,echo] [--rounds=N] [--noise-threshold=0.2]
-//                      [--retry-disturbed=N] [--cpu-prof] [--report=bench/out/<raw>.json]
-//                      [--metrics-overhead]   the plugin with metrics off and on, side by side (fanout, echo),
-//                                             writing only the "## Metrics overhead" section of RESULTS.md
+//                      [--retry-disturbed=N] [--cpu-prof]
+//                      [--metrics-overhead]   the plugin with metrics off and on, side by side (fanout, echo);
+//                                             raw file bench/results/metrics-overhead-<mode>-<date>.jsonl
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'

@@ -17,19 +17,20 @@
 // Fan-out: N = 10,000 clients on one event, as in bench/run.mjs.
 //
 // Writes the raw runs as JSON lines to bench/results/channels-<mode>-<date>.jsonl
-// (committed) and, in quick and full modes, replaces the
-// "## Targeted delivery to channels" section of bench/RESULTS.md.
+// (committed; not in --smoke mode) and renders bench/RESULTS.md again from the
+// raw files (bench/lib/channels-report.mjs renders this section).
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { cpuModel, loadavg, parseArgs, replaceResultsSection } from './lib/common.mjs'
+import { cpuModel, loadavg, parseArgs } from './lib/common.mjs'
 import { clientStats, noiseProbe, sleep, startLoadgens, startTarget, stopAll } from './lib/harness.mjs'
 import { channels } from './lib/channels-scenario.mjs'
 import { fanout } from './lib/fanout.mjs'
-import { deliveriesPerPass } from './lib/channel-plan.mjs'
-import { fmt, groupTable, summarize } from './lib/report.mjs'
+import { fmt } from './lib/report.mjs'
+import { BASELINE, CHANNEL_TARGETS, renderChannels } from './lib/channels-report.mjs'
+import { writeResults } from './lib/results-hook.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = dirname(here)
@@ -45,11 +46,8 @@ if (args.rounds) config.rounds = Number(args.rounds)
 const NOISE_THRESHOLD = Number(args['noise-threshold'] ?? 0.2)
 const LOADGENS = mode === 'smoke' ? 1 : 2
 const CONCURRENCY = 100
-const SECTION = '## Targeted delivery to channels'
 const log = (...a) => console.log(...a)
 
-const CHANNEL_TARGETS = ['ws', 'socketio', 'fastify-realtime']
-const BASELINE = 'fastify-realtime@base'
 
 if (!existsSync(join(root, 'dist', 'index.js'))) {
   console.error('bench: dist/index.js is missing: run `npm run build` first')
@@ -120,50 +118,6 @@ async function runOne ({ target, scenario, n, round, baseline }) {
   }
 }
 
-function render ({ machine, baseline, summary, runs }) {
-  const channelGroup = summary.groups.find((g) => g.scenario === 'channels')
-  const fanoutGroup = summary.groups.find((g) => g.scenario === 'fanout')
-  const lines = [SECTION, '']
-  lines.push(`Machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${machine.date}; loadavg at start ${machine.loadavgAtStart.join(' ')}; fastify-realtime at commit ${machine.commit}. \`node bench/channels.mjs${mode === 'full' ? '' : ` --${mode}`}\`: ${config.rounds} round(s), targets interleaved in every round; raw runs in \`${machine.rawFile}\`.`)
-  lines.push('')
-  if (channelGroup !== undefined) {
-    const perPass = deliveriesPerPass(config).toLocaleString('en-US')
-    lines.push(`**${config.channels.toLocaleString('en-US')} channels of 1-3 subscribers** (${perPass} subscriptions over ${config.connections.toLocaleString('en-US')} connections, about ${Math.round(deliveriesPerPass(config) / config.connections)} channels each). Each of ${config.passes} passes publishes one ${config.bytes}-byte message to every channel, as fast as the server takes them (yielding to its event loop every 500 publishes). *publishes/s*: the publishes of a pass over the time from its first call to the last subscriber's receipt (median over passes). *latency*: a publish's last receipt minus the time right before its call, over every publish of a run, so it includes the wait behind the publishes before it in the pass. Socket.IO: one room per channel, \`io.to(channel).emit\`; ws: a hand-rolled Map<channel, Set<socket>>; fastify-realtime: \`app.realtime.publish(channel, message)\` to an open namespace (no authorize).`)
-    lines.push('')
-    lines.push(...groupTable(channelGroup, CHANNEL_TARGETS))
-    const s = channelGroup.rows.socketio
-    const p = channelGroup.rows['fastify-realtime']
-    if (s !== undefined && p !== undefined) {
-      lines.push(`Against Socket.IO rooms: fastify-realtime publishes ${fmt(p.medians.publishesPerSec / s.medians.publishesPerSec, 2)}× as many per second, at ${fmt(p.medians.latencyP99Ms / s.medians.latencyP99Ms, 2)}× its p99 latency and ${fmt(p.medians.cpuPerPublishUs / s.medians.cpuPerPublishUs, 2)}× its server CPU per publish.`)
-      lines.push('')
-    }
-  }
-  if (fanoutGroup !== undefined) {
-    const targets = ['ws', ...(baseline === undefined ? [] : [BASELINE]), 'fastify-realtime']
-    lines.push(`**Single-event fan-out, N = ${fanoutGroup.n.toLocaleString('en-US')}**: ${config.broadcasts} broadcasts of 1 KiB to every client, one at a time, as in \`bench/run.mjs\`. ${baseline === undefined ? 'No baseline build was measured (--no-baseline).' : `\`${BASELINE}\` is the plugin built from ${baseline.ref} (${baseline.sha}); \`fastify-realtime\` is this build, with a channel namespace declared.`}`)
-    lines.push('')
-    lines.push(...groupTable(fanoutGroup, targets))
-    const b = baseline === undefined ? undefined : fanoutGroup.rows[BASELINE]
-    const p = fanoutGroup.rows['fastify-realtime']
-    if (b !== undefined && p !== undefined) {
-      lines.push(`This build against ${baseline.ref}: last-receipt p50 ×${fmt(p.medians.lastP50Ms / b.medians.lastP50Ms, 2)}, p99 ×${fmt(p.medians.lastP99Ms / b.medians.lastP99Ms, 2)}, server CPU per delivery ×${fmt(p.medians.cpuPerDeliveryUs / b.medians.cpuPerDeliveryUs, 2)} (1.00 = no change).`)
-      lines.push('')
-    }
-  }
-  const disturbed = runs.filter((r) => r.ok && r.noise.disturbed)
-  const failed = runs.filter((r) => !r.ok)
-  lines.push(`${runs.length} runs, ${disturbed.length} disturbed (the rest of the machine used more than ${Math.round(NOISE_THRESHOLD * 100)} % of all cores during the measured phase)${failed.length > 0 ? `, ${failed.length} failed (${failed.map((r) => `${r.scenario} ${r.target} round ${r.round}: ${r.error.split('\n')[0]}`).join('; ')})` : ''}. ${machine.note}`)
-  lines.push('')
-  return lines.join('\n')
-}
-
-/** Replaces this runner's section of bench/RESULTS.md, or appends it. */
-function writeSection (section) {
-  const file = join(here, 'RESULTS.md')
-  replaceResultsSection(file, SECTION, section)
-  log(`wrote ${relative(process.cwd(), file)}`)
-}
-
 async function main () {
   const baseline = args['no-baseline'] ? undefined : buildBaseline(typeof args['baseline-ref'] === 'string' ? args['baseline-ref'] : defaultBaseline())
   const load = loadavg()
@@ -204,15 +158,12 @@ async function main () {
       }
     }
   }
-  const summary = summarize(runs, [...new Set([...CHANNEL_TARGETS, ...fanoutTargets])], { noiseThreshold: NOISE_THRESHOLD })
-  const section = render({ machine, baseline, summary, runs })
-  log(section)
-  if (mode === 'smoke') {
-    rmSync(rawPath, { force: true })
-  } else {
+  raw[0] = JSON.stringify({ ...JSON.parse(raw[0]), machine: { ...machine, loadavgAtEnd: loadavg() } })
+  log(renderChannels(raw.map((l) => JSON.parse(l))))
+  if (mode !== 'smoke') {
     writeFileSync(rawPath, raw.join('\n') + '\n')
     log(`raw runs: ${relative(process.cwd(), rawPath)}`)
-    writeSection(section)
+    await writeResults()
   }
   const losses = runs.reduce((s, r) => s + (r.ok ? r.losses : 0), 0)
   log(`BENCH-CHANNELS-SUMMARY ${JSON.stringify({ runs: runs.length, failedRuns: runs.filter((r) => !r.ok).length, losses })}`)

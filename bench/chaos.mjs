@@ -6,21 +6,22 @@
 //
 //   npm run build && node bench/chaos.mjs [--seconds=60] [--note=<text>]
 //
-// Writes the test's numbers with the machine's as JSON to
-// bench/results/chaos-<date>.json (committed) and replaces the
-// "## Chaos: recovery across cut connections" section of bench/RESULTS.md.
+// Writes the test's numbers with the machine's as JSON lines to
+// bench/results/chaos-<seconds>s-<date>.jsonl (committed), then renders
+// bench/RESULTS.md again from the raw files (bench/lib/chaos-report.mjs).
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
-import { dirname, join, relative } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { cpuModel, loadavg, parseArgs, replaceResultsSection } from './lib/common.mjs'
+import { cpuModel, loadavg, parseArgs, rawFileName, writeJsonLines } from './lib/common.mjs'
+import { renderChaos } from './lib/chaos-report.mjs'
+import { writeResults } from './lib/results-hook.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = dirname(here)
 const args = parseArgs()
 const SECONDS = Number(args.seconds ?? 60)
-const SECTION = '## Chaos: recovery across cut connections'
 
 if (!(SECONDS > 0)) {
   console.error('bench/chaos: --seconds must be a positive number')
@@ -52,53 +53,6 @@ function runChaosTest () {
   return { passed: run.status === 0, failures, result, output }
 }
 
-function ms (value) {
-  return Number.isFinite(value) ? `${Math.round(value)} ms` : 'n/a'
-}
-
-function render ({ machine, passed, failures, result }) {
-  const lines = [SECTION, '']
-  lines.push(`${machine.date.slice(0, 10)}, commit ${machine.commit}, ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ` +
-    `load average at start ${machine.loadavgAtStart.join(' ')}${machine.note === '' ? '' : `; ${machine.note}`}. Raw: \`${machine.rawFile}\`.`)
-  lines.push('')
-  lines.push(`\`node bench/chaos.mjs --seconds=${SECONDS}\` runs \`test/chaos/recovery.test.ts\`: a TCP proxy between the client and two nodes ` +
-    '(Redis adapter, in one process) resets every connection every 2 s, one cut in three half-opening it instead (left open, nothing forwarded: ' +
-    'the client notices by a missing pong), while the nodes publish 50 messages/s to a channel with history and 50/s to the client\'s inbox. ' +
-    'Delay: from publish to the app\'s listener, over every message (those published during an outage wait for the reconnect).')
-  lines.push('')
-  if (result === undefined) {
-    lines.push(`**The run produced no result** (the test failed before its end): ${failures.slice(0, 5).join('; ') || 'see the output'}.`)
-    return lines.join('\n') + '\n'
-  }
-  const total = result.published.channel + result.published.inbox
-  lines.push('| | channel | inbox |')
-  lines.push('|---|---:|---:|')
-  lines.push(`| published | ${result.published.channel} | ${result.published.inbox} |`)
-  lines.push(`| delivered to the app | ${result.delivered.channel} | ${result.delivered.inbox} |`)
-  lines.push('')
-  lines.push('| measure | value |')
-  lines.push('|---|---:|')
-  lines.push(`| delivered exactly once, in order | ${passed ? 'yes' : '**no**'} (${(result.deliveredShare * 100).toFixed(1)} % of ${total}) |`)
-  lines.push(`| duplicates delivered | ${result.duplicates} |`)
-  lines.push(`| gaps reported (not recovered) | ${result.gaps} |`)
-  lines.push(`| connections through the proxy | ${result.proxy.connections} (${result.proxy.resets} reset, ${result.proxy.halfOpens} half-open) |`)
-  lines.push(`| recoveries (streams replayed) | ${result.recoveries}, ${result.missedReplayed} messages |`)
-  lines.push(`| delay p50 | ${ms(result.delayMs.p50)} |`)
-  lines.push(`| delay p99 | ${ms(result.delayMs.p99)} |`)
-  lines.push(`| delay max | ${ms(result.delayMs.max)} |`)
-  if (!passed) {
-    lines.push('')
-    lines.push(`Failed assertions: ${failures.slice(0, 8).join('; ')}`)
-  }
-  return lines.join('\n') + '\n'
-}
-
-function writeSection (section) {
-  const file = join(here, 'RESULTS.md')
-  replaceResultsSection(file, SECTION, section)
-  console.log(`wrote ${relative(process.cwd(), file)}`)
-}
-
 const machine = {
   cpu: cpuModel(),
   cores: cpus().length,
@@ -108,16 +62,16 @@ const machine = {
   commit: commitOf(),
   note: typeof args.note === 'string' ? args.note : ''
 }
-const resultsDir = join(here, 'results')
-mkdirSync(resultsDir, { recursive: true })
-const rawPath = join(resultsDir, `chaos-${machine.date.replace(/[:.]/g, '-')}.json`)
-machine.rawFile = relative(root, rawPath)
+const rawFile = rawFileName('chaos', `${SECONDS}s`, machine.date)
 console.log(`bench/chaos: ${SECONDS} s run; machine ${machine.cpu}, ${machine.cores} cores, loadavg ${machine.loadavgAtStart.join(' ')}`)
 const { passed, failures, result, output } = runChaosTest()
 for (const line of output.split('\n')) if (/^\s*# (published|Subtest)|not ok/.test(line)) console.log(line)
-writeFileSync(rawPath, JSON.stringify({ kind: 'chaos', machine, seconds: SECONDS, passed, failures, result: result ?? null }, null, 2) + '\n')
-console.log(`raw: ${relative(process.cwd(), rawPath)}`)
-const section = render({ machine, passed, failures, result })
-console.log(section)
-writeSection(section)
-process.exitCode = passed ? 0 : 1
+const raw = [
+  { kind: 'meta', bench: 'chaos', mode: `${SECONDS}s`, machine: { ...machine, loadavgAtEnd: loadavg() }, seconds: SECONDS, passed, failures, rawFile },
+  ...(result === undefined ? [] : [{ kind: 'result', ...result }])
+]
+writeJsonLines(join(root, rawFile), raw)
+console.log(`raw: ${rawFile}`)
+console.log(renderChaos(raw))
+await writeResults()
+if (!passed) process.exitCode = 1

@@ -11,7 +11,7 @@
 // node A -> Redis -> node B -> socket. Throughput: WINDOW messages in flight,
 // counted at the client. Everything runs in this one process on loopback, so
 // the figures are the cost of the hop, not of a network.
-// --write replaces the "## Cross-node delivery (Redis)" section of bench/RESULTS.md (or appends it).
+// --write writes the raw data to bench/results/cluster-full-<date>.jsonl and renders bench/RESULTS.md again.
 import { createRequire } from 'node:module'
 import { once } from 'node:events'
 import { cpus, loadavg, platform, arch } from 'node:os'
@@ -19,7 +19,6 @@ import { performance } from 'node:perf_hooks'
 import { randomUUID } from 'node:crypto'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { replaceResultsSection } from './lib/common.mjs'
 
 const require = createRequire(import.meta.url)
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
@@ -174,9 +173,10 @@ async function main () {
   console.log(section)
 
   if (process.argv.includes('--write')) {
-    const file = path.join(root, 'bench', 'RESULTS.md')
-    replaceResultsSection(file, '## Cross-node delivery (Redis)', section)
-    console.log(`wrote ${path.relative(process.cwd(), file)}`)
+    // raw data in bench/results/, RESULTS.md rendered from it (bench/lib/cluster-report.mjs)
+    const { writeClusterRaw } = await import('./lib/cluster-report.mjs')
+    const config = { latencyN: LATENCY_N, throughputN: THROUGHPUT_N, window: WINDOW, payloadBytes: PAYLOAD_BYTES, warmup: WARMUP }
+    await writeClusterRaw({ root, redisUrl: REDIS_URL, config, ping, local: { ...localLatency, rate: localRate }, remote: { ...remoteLatency, rate: remoteRate } })
   }
 }
 

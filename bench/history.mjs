@@ -9,7 +9,7 @@
 //
 // Per engine (memory: one node; redis: two nodes, the subscribers split over
 // them, the publisher on the first) and per history setting (off: a channel
-// of a namespace without history; on: `history: { size: 100, ttlMs: 300000 }`),
+// of a namespace without history; on: `history: { size: 300, ttlMs: 300000 }`),
 // interleaved in every round so that both settings see the same machine:
 //   - throughput: MESSAGES publishes of a 256-byte message to one channel of
 //     SUBSCRIBERS members, WINDOW in flight, until every member has all of
@@ -20,7 +20,9 @@
 //   - recovery: a client away while 300 messages were published subscribes
 //     with `recover`; the time from its subscribe to its recovery.result (p50 of RECOVERIES).
 // The ratio on/off is taken within each round. Raw runs go to
-// bench/results/history-<mode>-<date>.jsonl (committed). Loopback only,
+// bench/results/history-<mode>-<date>.jsonl (committed; not in --smoke mode),
+// then bench/RESULTS.md is rendered again from the raw files
+// (bench/lib/history-report.mjs renders this section). Loopback only,
 // bounded in count and time.
 import { createRequire } from 'node:module'
 import { once } from 'node:events'
@@ -32,6 +34,8 @@ import { mkdirSync, appendFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from './lib/common.mjs'
+import { writeResults } from './lib/results-hook.mjs'
+import { renderHistory } from './lib/history-report.mjs'
 
 const require = createRequire(import.meta.url)
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
@@ -50,10 +54,11 @@ const CONFIGS = {
   smoke: { rounds: 1, subscribers: 4, messages: 200, window: 20, latencyN: 20, recoveries: 1 }
 }
 const config = { ...CONFIGS[mode], missed: 300, bytes: 256 }
+const HISTORY = { size: Math.max(100, config.missed), ttlMs: 300_000 }
+config.history = HISTORY
 if (args.rounds) config.rounds = Number(args.rounds)
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const SECRET = 'bench-secret-that-is-long-enough-for-hs256'
-const HISTORY = { size: 100, ttlMs: 300_000 }
 const sign = createSigner({ key: SECRET, algorithm: 'HS256' })
 const BODY = 'x'.repeat(config.bytes)
 
@@ -75,7 +80,7 @@ async function startNode (engine, prefix) {
   await app.register(realtime.fastifyRealtime, {
     jwt: SECRET,
     // `on` keeps history (and `recovery` needs it); `off` is the same channel without
-    channels: { on: { history: { ...HISTORY, size: Math.max(HISTORY.size, config.missed) } }, off: {} },
+    channels: { on: { history: HISTORY }, off: {} },
     maxRecoveredMessages: config.missed,
     maxConnections: 10_000,
     maxConnectionsPerUser: 10_000,
@@ -217,12 +222,6 @@ async function round (engine, roundIndex) {
   return results
 }
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const m = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2
-}
-
 const engines = args.engines === undefined ? ['memory', 'redis'] : String(args.engines).split(',')
 if (engines.includes('redis') && !(await isRedisUp())) {
   console.log(`Redis not reachable at ${REDIS_URL}: memory only`)
@@ -231,52 +230,32 @@ if (engines.includes('redis') && !(await isRedisUp())) {
 const commit = (() => { try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim() } catch { return 'unknown' } })()
 const meta = {
   kind: 'meta',
+  bench: 'history',
   mode,
   config,
   machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, date: new Date().toISOString(), loadavgAtStart: loadavg(), commit },
   note: args.note ?? 'A shared machine: other helpers build and test beside the run. Read the on/off ratios (taken within each round) and the CPU per publish, not absolute rates and latencies.'
 }
 const lines = [meta]
-const all = []
 for (let r = 0; r < config.rounds; r++) {
   for (const engine of engines) {
     const results = await round(engine, r)
     for (const result of results) {
       result.loadavg = loadavg()[0]
       lines.push(result)
-      all.push(result)
     }
     console.log(`round ${r + 1}/${config.rounds} ${engine}: ${results.map(x => x.kind === 'publish' ? `${x.setting} ${Math.round(x.publishesPerSecond)}/s ${x.cpuMicrosPerPublish.toFixed(0)} us p99 ${x.p99Ms.toFixed(2)} ms` : `recovery p50 ${x.p50Ms.toFixed(1)} ms`).join(', ')}`)
   }
 }
 lines.push({ kind: 'end', loadavgAtEnd: loadavg(), date: new Date().toISOString() })
 
-console.log(`\n${mode}: ${config.rounds} rounds; ${config.subscribers} subscribers of one channel, ${config.messages} publishes of ${config.bytes} bytes (window ${config.window}), ${config.latencyN} one at a time;`)
-console.log(`${cpus().length} cores (${cpus()[0]?.model}), load ${loadavg().map(n => n.toFixed(1)).join(' ')}, Node ${process.version}, commit ${commit}\n`)
-console.log('| engine | publishes/s off -> on | cost on/off (median of per-round ratios) | server CPU us per publish off -> on | CPU on/off (median of per-round ratios; ratio of medians) | p50 ms off -> on | p99 ms off -> on | recover 300 missed, p50 (ms) |')
-console.log('|---|---|---|---|---|---|---|---|')
-for (const engine of engines) {
-  const of = (setting, key) => all.filter(x => x.kind === 'publish' && x.engine === engine && x.setting === setting).map(x => x[key])
-  const ratios = (key) => {
-    const values = []
-    for (let r = 0; r < config.rounds; r++) {
-      const off = all.find(x => x.kind === 'publish' && x.engine === engine && x.setting === 'off' && x.round === r)
-      const on = all.find(x => x.kind === 'publish' && x.engine === engine && x.setting === 'on' && x.round === r)
-      values.push(on[key] / off[key])
-    }
-    return median(values)
-  }
-  const recovery = median(all.filter(x => x.kind === 'recovery' && x.engine === engine).map(x => x.p50Ms))
-  const f = (n, d = 0) => n.toFixed(d)
-  console.log(`| ${engine} | ${f(median(of('off', 'publishesPerSecond')))} -> ${f(median(of('on', 'publishesPerSecond')))} | ${f(ratios('throughputCost'), 2)}x | ` +
-    `${f(median(of('off', 'cpuMicrosPerPublish')))} -> ${f(median(of('on', 'cpuMicrosPerPublish')))} | ${f(ratios('cpuMicrosPerPublish'), 2)}x; ${f(median(of('on', 'cpuMicrosPerPublish')) / median(of('off', 'cpuMicrosPerPublish')), 2)}x | ` +
-    `${f(median(of('off', 'p50Ms')), 2)} -> ${f(median(of('on', 'p50Ms')), 2)} | ${f(median(of('off', 'p99Ms')), 2)} -> ${f(median(of('on', 'p99Ms')), 2)} | ${f(recovery, 1)} |`)
-}
+console.log('\n' + renderHistory(lines))
 if (mode !== 'smoke') {
   const dir = path.join(root, 'bench', 'results')
   mkdirSync(dir, { recursive: true })
   const file = path.join(dir, `history-${mode}-${meta.machine.date.replaceAll(/[:.]/g, '-')}.jsonl`)
   for (const line of lines) appendFileSync(file, JSON.stringify(line) + '\n')
   console.log(`\nraw runs: ${path.relative(root, file)}`)
+  await writeResults()
 }
-process.exit(0)
+process.exit(process.exitCode ?? 0)

@@ -2,7 +2,7 @@
 // in one process (memory adapter) and on two nodes sharing a Redis. Ratios come from one run, the
 // configurations interleaved round by round so a slow minute hits them all alike.
 //
-//   npm run build && node bench/presence.mjs [--write]
+//   npm run build && node bench/presence.mjs [--quick | --smoke]
 //
 // Env: REDIS_URL (default redis://127.0.0.1:6379), CYCLES (2000 per measurement), CONCURRENCY (50 in flight),
 // ROUNDS (5). Each cycle: open a socket as a distinct user (so every connect is an online and every close an
@@ -10,15 +10,18 @@
 // connection and, with presence on, when onlineCount() is back to 0 (offlineGraceMs 0: the offline is decided
 // at once), so the backend's work is inside the time. The audience hook is left out (announced to nobody): this is
 // the cost of keeping the state; an announcement costs what any delivery costs (bench/RESULTS.md, fan-out).
-// --write replaces the "## Presence" section of bench/RESULTS.md (or appends it).
+// Writes the raw measurements to bench/results/presence-<mode>-<date>.jsonl (not in --smoke mode) and renders
+// bench/RESULTS.md again from the raw files (bench/lib/presence-report.mjs renders this section).
+// --quick: 3 rounds of 1000 cycles; --smoke: 1 round of 100 cycles, nothing written.
 import { createRequire } from 'node:module'
 import { once } from 'node:events'
-import { cpus, loadavg, platform, arch } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { randomUUID } from 'node:crypto'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { replaceResultsSection } from './lib/common.mjs'
+import { loadavg as loadavgNow, machineInfo, parseArgs, rawFileName, writeJsonLines } from './lib/common.mjs'
+import { CONFIGURATIONS, renderPresence } from './lib/presence-report.mjs'
+import { writeResults } from './lib/results-hook.mjs'
 
 const require = createRequire(import.meta.url)
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
@@ -28,9 +31,12 @@ const { createSigner } = require('fast-jwt')
 const realtime = require(path.join(root, 'dist', 'index.js'))
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
-const CYCLES = Number(process.env.CYCLES ?? 2000)
+const args = parseArgs()
+const mode = args.smoke ? 'smoke' : args.quick ? 'quick' : 'full'
+const DEFAULTS = { full: { cycles: 2000, rounds: 5 }, quick: { cycles: 1000, rounds: 3 }, smoke: { cycles: 100, rounds: 1 } }[mode]
+const CYCLES = Number(process.env.CYCLES ?? DEFAULTS.cycles)
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 50)
-const ROUNDS = Number(process.env.ROUNDS ?? 5)
+const ROUNDS = Number(process.env.ROUNDS ?? DEFAULTS.rounds)
 const SECRET = 'bench-secret-that-is-long-enough-for-hs256'
 const sign = createSigner({ key: SECRET, algorithm: 'HS256' })
 /** A hard stop for the whole script: it is a quick bench, not a soak. */
@@ -89,12 +95,7 @@ async function measure (nodes, presence, round) {
   return { rate: CYCLES / seconds, cpuUsPerCycle: (cpu.user + cpu.system) / CYCLES }
 }
 
-const configurations = [
-  { name: 'one process, presence off', redis: false, presence: false },
-  { name: 'one process, presence on', redis: false, presence: true },
-  { name: 'two nodes + Redis, presence off', redis: true, presence: false },
-  { name: 'two nodes + Redis, presence on', redis: true, presence: true }
-]
+const configurations = CONFIGURATIONS
 
 async function start (configuration) {
   if (!configuration.redis) return [await startNode(undefined, configuration.presence)]
@@ -102,17 +103,13 @@ async function start (configuration) {
   return Promise.all([0, 1].map(() => startNode(realtime.redisAdapter({ url: REDIS_URL, keyPrefix }), configuration.presence)))
 }
 
-function median (values) {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]
-}
-
 async function main () {
-  const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, ${platform()} ${arch()}; ${new Date().toISOString()}; loadavg at start ${loadavg().map(l => l.toFixed(2)).join(' ')}`
-  const rates = new Map(configurations.map(c => [c.name, []]))
+  const machine = machineInfo(root)
+  const rawFile = rawFileName('presence', mode, machine.date)
+  const raw = [{ kind: 'meta', bench: 'presence', mode, config: { cycles: CYCLES, concurrency: CONCURRENCY, rounds: ROUNDS }, redis: REDIS_URL.replace(/\/\/[^@]*@/, '//'), machine, rawFile }]
   // the process's JIT warms up once, on a server that is not measured
   const warm = await startNode(undefined, true)
-  for (let i = 0; i < 1000; i += CONCURRENCY) {
+  for (let i = 0; i < Math.min(1000, CYCLES); i += CONCURRENCY) {
     await Promise.all(Array.from({ length: CONCURRENCY }, (_, j) => cycle(warm.server.address().port, `jit-${i + j}`)))
   }
   await warm.close()
@@ -122,43 +119,17 @@ async function main () {
       // a short warm-up on the same servers, not counted
       await Promise.all(Array.from({ length: 100 }, (_, i) => cycle(nodes[i % nodes.length].server.address().port, `warm-${round}-${i}`)))
       const result = await measure(nodes, configuration.presence, round)
-      rates.get(configuration.name).push(result)
+      raw.push({ kind: 'measurement', configuration: configuration.name, round, ...result, loadavg: loadavgNow()[0] })
       await Promise.all(nodes.map(node => node.close()))
       console.error(`round ${round + 1}/${ROUNDS}: ${configuration.name}: ${Math.round(result.rate)} cycles/s, ${Math.round(result.cpuUsPerCycle)} µs CPU per cycle`)
     }
   }
-  const rate = (name) => median(rates.get(name).map(r => r.rate))
-  const cpu = (name) => median(rates.get(name).map(r => r.cpuUsPerCycle))
-  // the same ratio within each round (the two runs met about the same machine), then the median over rounds
-  const paired = (on, off, key) => median(rates.get(on).map((r, i) => r[key] / rates.get(off)[i][key])).toFixed(2)
-  const fmt = (n) => Math.round(n).toLocaleString('en-US')
-  const row = (name, off) => off === undefined
-    ? `| ${name} | ${fmt(rate(name))} | ${fmt(cpu(name))} | | |`
-    : `| ${name} | ${fmt(rate(name))} | ${fmt(cpu(name))} | ×${paired(name, off, 'rate')} | ×${paired(name, off, 'cpuUsPerCycle')} |`
-  const lines = [
-    '## Presence',
-    '',
-    `Machine: ${machine}. Redis ${REDIS_URL.replace(/\/\/[^@]*@/, '//')} on loopback; loadavg at the end ${loadavg().map(l => l.toFixed(2)).join(' ')}.`,
-    '',
-    `\`node bench/presence.mjs\`: ${CYCLES.toLocaleString('en-US')} connect/disconnect cycles per measurement (open as a distinct user, connection.established, close), ${CONCURRENCY} in flight, timed until the server forgot every connection and, with presence on (offlineGraceMs 0, no audience hook), until onlineCount() is 0 again. Median of ${ROUNDS} interleaved rounds; the clients run in the same process as the servers.`,
-    '',
-    '| configuration | cycles/s | CPU µs per cycle | rate on / off | CPU on / off |',
-    '|---|---:|---:|---:|---:|',
-    row('one process, presence off'),
-    row('one process, presence on', 'one process, presence off'),
-    row('two nodes + Redis, presence off'),
-    row('two nodes + Redis, presence on', 'two nodes + Redis, presence off'),
-    '',
-    'CPU is this process\'s (servers and clients together; the clients do the same work in every configuration), not Redis\'s. The on / off columns are paired: the ratio within each round, then the median. On a machine shared with other work the rates move with it; CPU per cycle moves less.',
-    ''
-  ]
-  const section = lines.join('\n')
-  console.log(section)
-
-  if (process.argv.includes('--write')) {
-    const file = path.join(root, 'bench', 'RESULTS.md')
-    replaceResultsSection(file, '## Presence', section)
-    console.log(`wrote ${path.relative(process.cwd(), file)}`)
+  raw[0].machine.loadavgAtEnd = loadavgNow()
+  console.log(renderPresence(raw))
+  if (mode !== 'smoke') {
+    writeJsonLines(path.join(root, rawFile), raw)
+    console.log(`raw: ${rawFile}`)
+    await writeResults()
   }
 }
 
@@ -167,7 +138,7 @@ setTimeout(() => {
   process.exit(1)
 }, LIFE_LIMIT_MS).unref()
 
-main().then(() => process.exit(0), (err) => {
+main().then(() => process.exit(process.exitCode ?? 0), (err) => {
   console.error(err)
   process.exit(1)
 })

@@ -1,27 +1,27 @@
 #!/usr/bin/env node
 // The benchmark runner: interleaves the targets (A B C D A B C D …) over
 // several rounds, records how busy the rest of the machine was during each
-// measured phase, leaves disturbed runs out of the medians and writes
-// bench/RESULTS.md (not in --smoke mode) and raw JSON to bench/out/.
+// measured phase, leaves disturbed runs out of the medians, writes the raw
+// runs as JSON lines to bench/results/run-<mode>-<date>.jsonl (not in --smoke
+// mode) and renders bench/RESULTS.md from the raw files (bench/render.mjs).
 //
 //   node bench/run.mjs [--quick | --smoke] [--targets=ws,fastify-websocket,socketio,fastify-realtime]
 //                      [--scenarios=connect,memory,fanout,echo] [--rounds=N] [--noise-threshold=0.2]
-//                      [--retry-disturbed=N] [--cpu-prof] [--report=bench/out/<raw>.json]
-//                      [--metrics-overhead]   the plugin with metrics off and on, side by side (fanout, echo),
-//                                             writing only the "## Metrics overhead" section of RESULTS.md
-import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs'
-import { cpus } from 'node:os'
-import { execFileSync } from 'node:child_process'
+//                      [--retry-disturbed=N] [--cpu-prof]
+//                      [--metrics-overhead]   the plugin with metrics off and on, side by side (fanout, echo);
+//                                             raw file bench/results/metrics-overhead-<mode>-<date>.jsonl
+import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { percentile, loadavg, cpuModel, parseArgs } from './lib/common.mjs'
+import { percentile, loadavg, machineInfo, parseArgs, rawFileName, writeJsonLines } from './lib/common.mjs'
 import {
   clientStats, connectAll as connectClients, cpuMicros, noiseProbe, round, sleep, startLoadgens as startLoadgenProcesses,
   startTarget as startTargetProcess, stopAll
 } from './lib/harness.mjs'
 import { fanout } from './lib/fanout.mjs'
-import { renderMarkdown, summarize } from './lib/report.mjs'
-import { METRICS_OVERHEAD_HEADING, renderMetricsOverhead } from './lib/metrics-overhead.mjs'
+import { renderRun } from './lib/report.mjs'
+import { renderMetricsOverhead } from './lib/metrics-overhead.mjs'
+import { writeResults } from './lib/results-hook.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 /** `fastify-realtime+metrics`: the plugin's target with `metrics: true` (targets/fastify-realtime.mjs, METRICS=1). */
@@ -203,65 +203,9 @@ function fmtMetrics (m) {
   return Object.entries(m).map(([k, v]) => `${k}=${Number.isFinite(v) ? round(v, 2) : v}`).join(' ')
 }
 
-function gitCommit () {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim()
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'lib'], { cwd: join(here, '..'), encoding: 'utf8' }).trim() !== ''
-    return head + (dirty ? ' (lib/ modified)' : '')
-  } catch {
-    return 'unknown'
-  }
-}
-
-/** --report=<raw.json>: renders RESULTS.md again from a raw file (after editing results-notes.md, say). */
-function rerender (file) {
-  const raw = JSON.parse(readFileSync(file, 'utf8'))
-  raw.summary = summarize(raw.runs, raw.targets, { noiseThreshold: raw.noiseThreshold })
-  const isOverheadRun = raw.targets.includes('fastify-realtime+metrics') && !raw.targets.includes('ws')
-  writeFileSync(join(here, 'RESULTS.md'), isOverheadRun ? replaceSection(renderMetricsOverhead(raw)) : withNotes(renderMarkdown(raw)))
-  log(`wrote bench/RESULTS.md from ${file}`)
-}
-
-/**
- * bench/results-notes.md, if there is one, is appended to RESULTS.md (what
- * each change bought, profiles), and so is every section of the current
- * RESULTS.md that this runner does not write (bench/cluster.mjs --write keeps
- * its "## Cross-node delivery (Redis)" there).
- */
-function withNotes (md) {
-  const notesFile = join(here, 'results-notes.md')
-  const notes = existsSync(notesFile) ? readFileSync(notesFile, 'utf8') : ''
-  const own = ['## Connect', '## Memory per', '## Fan-out of', '## Echo', '## fastify-realtime against', '## Notes', '## Where the plugin']
-  for (const m of notes.matchAll(/^## .*$/gm)) own.push(m[0])
-  const resultsFile = join(here, 'RESULTS.md')
-  const current = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : ''
-  const foreign = current.split(/\n(?=## )/).slice(1).filter((section) => !own.some((h) => section.startsWith(h)))
-  return [md, notes, ...foreign].filter((x) => x !== '').map((x) => x.replace(/\n*$/, '\n')).join('\n')
-}
-
-/** The metrics-overhead run owns one section of RESULTS.md: replaced in place (or appended), the rest kept. */
-function replaceSection (section) {
-  const resultsFile = join(here, 'RESULTS.md')
-  const current = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '# Benchmark results\n'
-  const parts = current.split(/\n(?=## )/)
-  const at = parts.findIndex((p) => p.startsWith(METRICS_OVERHEAD_HEADING))
-  const own = section.replace(/\n*$/, '\n')
-  if (at === -1) parts.push(own)
-  else parts[at] = own
-  return parts.map((p) => p.replace(/\n*$/, '\n')).join('\n')
-}
-
 async function main () {
-  if (typeof args.report === 'string') return rerender(args.report)
-  const machine = {
-    cpu: cpuModel(),
-    cores: cpus().length,
-    node: process.version,
-    platform: `${process.platform} ${process.arch}`,
-    date: new Date().toISOString(),
-    loadavgAtStart: loadavg(),
-    commit: gitCommit()
-  }
+  if (args.report !== undefined) fail('--report is gone: `node bench/render.mjs [bench/results/<raw>.jsonl]` renders RESULTS.md from raw files')
+  const machine = machineInfo(join(here, '..'))
   log(`bench: mode=${mode} rounds=${config.rounds} targets=${targets.join(',')} scenarios=${scenarios.join(',')}`)
   log(`machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, loadavg ${machine.loadavgAtStart.join(' ')}`)
   const runs = []
@@ -283,27 +227,18 @@ async function main () {
     }
   }
 
-  const summary = summarize(runs, targets, { noiseThreshold: NOISE_THRESHOLD })
-  const outDir = join(here, 'out')
-  mkdirSync(outDir, { recursive: true })
-  const stamp = machine.date.replace(/[:.]/g, '-')
-  const raw = { mode, config, targets, scenarios, noiseThreshold: NOISE_THRESHOLD, machine, runs, summary }
-  const outFile = join(outDir, `${mode}-${stamp}.json`)
-  writeFileSync(outFile, JSON.stringify(raw, null, 1))
-  log(`raw results: ${outFile}`)
-  const md = isMetricsOverhead ? renderMetricsOverhead(raw) : renderMarkdown(raw)
-  if (isMetricsOverhead) {
-    log(md)
-    if (mode !== 'smoke') {
-      writeFileSync(join(here, 'RESULTS.md'), replaceSection(md))
-      log(`wrote the "${METRICS_OVERHEAD_HEADING}" section of bench/RESULTS.md`)
-    }
-  } else if (mode === 'smoke') {
-    log(md)
-  } else {
-    writeFileSync(join(here, 'RESULTS.md'), withNotes(md))
-    log(md)
-    log('wrote bench/RESULTS.md')
+  // the raw data: a header line, then one line per run; RESULTS.md is rendered from it alone
+  const bench = isMetricsOverhead ? 'metrics-overhead' : 'run'
+  const rawFile = rawFileName(bench, mode, machine.date)
+  const lines = [
+    { kind: 'meta', bench, mode, config, targets, scenarios, noiseThreshold: NOISE_THRESHOLD, retryDisturbed: RETRY_DISTURBED, loadgens: LOADGENS, concurrency: CONCURRENCY, machine: { ...machine, loadavgAtEnd: loadavg() }, rawFile },
+    ...runs.map((r) => ({ kind: 'run', ...r, ...(r.serverStderr ? { serverStderr: r.serverStderr.slice(-4000) } : {}) }))
+  ]
+  log(isMetricsOverhead ? renderMetricsOverhead(lines) : renderRun(lines))
+  if (mode !== 'smoke') {
+    writeJsonLines(join(here, '..', rawFile), lines)
+    log(`raw results: ${rawFile}`)
+    await writeResults()
   }
 
   // machine-readable line for the smoke test

@@ -1,9 +1,12 @@
 // Shared helpers of the benchmark: the clock every process uses, the JWT
 // secret and signer, the JSON-lines control channel, percentiles and the
 // machine-busyness readings from /proc.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { createRequire } from 'node:module'
+import { execFileSync } from 'node:child_process'
+import { cpus } from 'node:os'
+import { dirname } from 'node:path'
 
 const require = createRequire(import.meta.url)
 
@@ -156,6 +159,9 @@ export function parseArgs (argv = process.argv.slice(2)) {
 }
 
 /**
+ * Kept for scripts not yet moved to raw files: RESULTS.md is now rendered
+ * whole from bench/results/ (bench/lib/render-all.mjs), and
+ * `node bench/render.mjs --check` fails on a section written this way.
  * Replaces the section of bench/RESULTS.md that starts with `heading` (up to
  * the next `## `) with `section`, or appends it; the other sections stay as
  * they are, whichever script wrote them.
@@ -166,4 +172,46 @@ export function replaceResultsSection (file, heading, section) {
   if (start === -1) return writeFileSync(file, current.replace(/\n*$/, '\n\n') + section)
   const after = current.indexOf('\n## ', start + 1)
   writeFileSync(file, current.slice(0, start) + section + (after === -1 ? '' : '\n' + current.slice(after + 1)))
+}
+
+/** The git commit of the checkout, `(lib/ modified)` appended when lib/ has uncommitted changes. */
+export function gitCommit (cwd) {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd, encoding: 'utf8' }).trim()
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'lib'], { cwd, encoding: 'utf8' }).trim() !== ''
+    return head + (dirty ? ' (lib/ modified)' : '')
+  } catch {
+    return 'unknown'
+  }
+}
+
+/** What every raw file's header line says about the machine and the moment. */
+export function machineInfo (cwd) {
+  return {
+    cpu: cpuModel(),
+    cores: cpus().length,
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    date: new Date().toISOString(),
+    loadavgAtStart: loadavg(),
+    commit: gitCommit(cwd)
+  }
+}
+
+/**
+ * bench/results/<bench>-<mode>-<date>.jsonl, relative to the repository root:
+ * the raw data every RESULTS.md section is rendered from (bench/render.mjs).
+ */
+export function rawFileName (bench, mode, date) {
+  return `bench/results/${bench}-${mode}-${date.replace(/[:.]/g, '-')}.jsonl`
+}
+
+/** One JSON value a line; the first line is the header (`kind: 'meta'`). */
+export function writeJsonLines (file, lines) {
+  mkdirSync(dirname(file), { recursive: true })
+  writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n')
+}
+
+export function readJsonLines (file) {
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l))
 }

@@ -2,7 +2,7 @@
 // off and on, run side by side in the same rounds, compared on the server's
 // CPU per delivery (fan-out) and per round trip (echo).
 import { median } from './common.mjs'
-import { pairedRatio } from './report.mjs'
+import { fromLines, pairedRatio } from './report.mjs'
 
 export const METRICS_OVERHEAD_HEADING = '## Metrics overhead'
 const OFF = 'fastify-realtime'
@@ -25,7 +25,9 @@ function percent (ratio) {
   return `${p >= 0 ? '+' : ''}${p.toFixed(1)} %`
 }
 
-export function renderMetricsOverhead ({ mode, config, machine, summary, runs }) {
+/** The section, from the raw lines of `bench/run.mjs --metrics-overhead` alone. */
+export function renderMetricsOverhead (raw) {
+  const { mode, config, machine, summary, runs } = fromLines(raw)
   const lines = [METRICS_OVERHEAD_HEADING, '']
   lines.push(`\`node bench/run.mjs --${mode} --metrics-overhead\` on ${machine.date.slice(0, 10)} (${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, loadavg at start ${machine.loadavgAtStart.join(' ')}; commit ${machine.commit}): ${config.rounds} round(s), \`${OFF}\` (metrics off) and \`${ON}\` (\`metrics: true\`, the registry scraped every 15 s, as Prometheus would) interleaved in every round. Cells are medians over the calm runs (all runs when one side had no calm run, marked *disturbed*); "paired" is the median over rounds of on / off within one round. Goal: metrics add under 3 % of server CPU per delivery.`)
   lines.push('')
@@ -58,7 +60,7 @@ export function renderMetricsOverhead ({ mode, config, machine, summary, runs })
   }
   const others = runs.filter((r) => r.ok).map((r) => r.noise.others)
   const disturbed = runs.filter((r) => r.ok && r.noise.disturbed).length
-  lines.push(`The machine is shared (2 cores, other work running): the rest of it used a median ${fmt(median(others) * 100, 0)} % of all cores during the measured phases, and ${disturbed} of ${runs.length} runs were disturbed (over ${Math.round(summary.noiseThreshold * 100)} %). Differences of a few per cent are within the noise of such a machine (the by-round column shows how far one round's pair strays from another's; echo runs the same code with metrics on and off, only a scrape every 15 s differs, so its spread is the noise itself): run again on a calm machine before drawing a finer line. What metrics add on these paths: fan-out, one histogram observation per broadcast (not per socket); echo, one plain tally increment per message (always on, metrics or not) and nothing else; the scrape reads the node's counters.`)
+  lines.push(`The rest of the machine used a median ${fmt(median(others) * 100, 0)} % of all cores during the measured phases, and ${disturbed} of ${runs.length} runs were disturbed (over ${Math.round(summary.noiseThreshold * 100)} %). Differences of a few per cent are within the noise of such a machine (the by-round column shows how far one round's pair strays from another's; echo runs the same code with metrics on and off, only a scrape every 15 s differs, so its spread is the noise itself): run again on a calm machine before drawing a finer line. What metrics add on these paths: fan-out, one histogram observation per broadcast (not per socket); echo, one plain tally increment per message (always on, metrics or not) and nothing else; the scrape reads the node's counters.`)
   lines.push('')
   return lines.join('\n')
 }

@@ -1,5 +1,6 @@
 // Medians over the undisturbed runs, ratios to raw ws, the plugin's targets
-// from issue 5, and the markdown of bench/RESULTS.md.
+// from issue 5, and the bench/run.mjs section of bench/RESULTS.md, rendered
+// from the raw lines alone (bench/render.mjs renders it again from the file).
 import { median } from './common.mjs'
 
 export const METRICS = {
@@ -199,42 +200,57 @@ export function fmt (v, digits) {
   return v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
 }
 
-export function renderMarkdown ({ mode, config, machine, summary, targets, runs }) {
-  const lines = []
-  lines.push('# Benchmark results')
-  lines.push('')
-  lines.push(`Machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.platform}; ${machine.date}; loadavg at start ${machine.loadavgAtStart.join(' ')}${machine.commit ? `; fastify-realtime at commit ${machine.commit}` : ''}.`)
-  lines.push('')
-  lines.push(`Mode \`${mode}\`: ${config.rounds} round(s), targets interleaved (${targets.join(', ')}) in every round; each cell is the median over the undisturbed runs of that target; ratios are to raw \`ws\` medians from this same run (lower is better unless the metric is a rate). A run is *disturbed* when the rest of the machine (all CPU busy time from /proc/stat minus the server's, the load generators' and the runner's own) used more than ${Math.round(summary.noiseThreshold * 100)} % of all cores during the measured phase; disturbed runs are left out of the medians (columns "runs" = used/total).`)
-  lines.push('')
+/**
+ * The raw file's lines (a `meta` header, then one `run` line per run) as the
+ * object the renderers read: the header's fields, the runs and their summary.
+ */
+export function fromLines (lines) {
+  const meta = lines.find((l) => l.kind === 'meta')
+  if (meta === undefined) throw new Error('raw data without a meta line')
+  const runs = lines.filter((l) => l.kind === 'run').map(({ kind, ...r }) => r)
+  return { ...meta, runs, summary: summarize(runs, meta.targets, { noiseThreshold: meta.noiseThreshold }) }
+}
+
+export const RUN_HEADING = '## ws, @fastify/websocket, Socket.IO and fastify-realtime'
+
+/** The section of bench/run.mjs, from its raw lines alone. */
+export function renderRun (lines) {
+  const { mode, config, machine, summary, targets, runs } = fromLines(lines)
+  const out = []
+  out.push(RUN_HEADING)
+  out.push('')
+  out.push(`Machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.platform}; ${machine.date}; loadavg at start ${machine.loadavgAtStart.join(' ')}${machine.loadavgAtEnd ? `, at the end ${machine.loadavgAtEnd.join(' ')}` : ''}; fastify-realtime at commit ${machine.commit}.`)
+  out.push('')
+  out.push(`\`node bench/run.mjs${mode === 'full' ? '' : ` --${mode}`}\`: ${config.rounds} round(s), targets interleaved (${targets.join(', ')}) in every round; each cell is the median over the undisturbed runs of that target; ratios are to raw \`ws\` medians from this same run (lower is better unless the metric is a rate). A run is *disturbed* when the rest of the machine (all CPU busy time from /proc/stat minus the server's, the load generators' and the runner's own) used more than ${Math.round(summary.noiseThreshold * 100)} % of all cores during the measured phase; disturbed runs are left out of the medians (columns "runs" = used/total).`)
+  out.push('')
   for (const g of summary.groups) {
-    lines.push(`## ${TITLES[g.scenario]}, N = ${g.n.toLocaleString('en-US')}`)
-    lines.push('')
-    lines.push(...groupTable(g, targets))
+    out.push(`### ${TITLES[g.scenario]}, N = ${g.n.toLocaleString('en-US')}`)
+    out.push('')
+    out.push(...groupTable(g, targets))
   }
   if (summary.checks.length > 0) {
-    lines.push('## fastify-realtime against the targets of issue 5')
-    lines.push('')
-    lines.push('"ratio of medians" divides the two cells of the tables above; "paired" is the median over rounds of the same ratio within one round, where the two runs were minutes apart and saw about the same machine, the steadier figure on a noisy machine.')
-    lines.push('')
-    lines.push('| target | N | ratio of medians | paired | wanted | met (medians / paired) |')
-    lines.push('|---|---:|---:|---:|---:|:---:|')
+    out.push('### fastify-realtime against the targets of issue 5')
+    out.push('')
+    out.push('"ratio of medians" divides the two cells of the tables above; "paired" is the median over rounds of the same ratio within one round, where the two runs were minutes apart and saw about the same machine, the steadier figure on a noisy machine.')
+    out.push('')
+    out.push('| target | N | ratio of medians | paired | wanted | met (medians / paired) |')
+    out.push('|---|---:|---:|---:|---:|:---:|')
     for (const c of summary.checks) {
       const met = `${c.pass ? 'yes' : '**no**'} / ${Number.isFinite(c.paired) ? (c.pairedPass ? 'yes' : '**no**') : '–'}`
-      lines.push(`| ${c.what} | ${c.n.toLocaleString('en-US')} | ${fmt(c.value, 2)}${c.shaky ? ' (disturbed)' : ''} | ${fmt(c.paired, 2)} | ${c.limit} | ${met} |`)
+      out.push(`| ${c.what} | ${c.n.toLocaleString('en-US')} | ${fmt(c.value, 2)}${c.shaky ? ' (disturbed)' : ''} | ${fmt(c.paired, 2)} | ${c.limit} | ${met} |`)
     }
-    lines.push('')
+    out.push('')
   }
   const disturbed = runs.filter((r) => r.ok && r.noise.disturbed && r.scenario !== 'memory')
   const failed = runs.filter((r) => !r.ok)
-  lines.push('## Notes')
-  lines.push('')
-  lines.push(`- ${runs.length} runs, ${disturbed.length} disturbed and left out of the medians${disturbed.length ? ` (${disturbed.map((r) => `${r.scenario} ${r.n} ${r.target} round ${r.round}: others ${Math.round(r.noise.others * 100)} %`).join('; ')})` : ''}, ${failed.length} failed${failed.length ? ` (${failed.map((r) => `${r.scenario} ${r.n} ${r.target} round ${r.round}: ${r.error.split('\n')[0]}`).join('; ')})` : ''}. A table marked *Disturbed* had a target without any calm run; its medians are over all runs. Memory runs are never counted as disturbed: heap and RSS after forced GC do not depend on how busy the CPUs were.`)
-  lines.push('- Connect: N authenticated connections opened by the load generators with at most 100 handshakes in flight; a handshake ends at the `connection.established` message; conn/s = N over the wall time of the whole phase; server CPU = process.cpuUsage() of the server process over the phase, divided by N.')
-  lines.push('- Memory: heapUsed and RSS of the server after forced GC (node --expose-gc, 4 × gc()) with N idle, authenticated, subscribed connections, minus the same reading before the first connection, divided by N.')
-  lines.push(`- Fan-out: ${config.broadcasts} broadcasts of a 1 KiB \`message\` in a \`system.notification\`, one at a time; latency = last client's receipt minus the server's send time, both on \`performance.timeOrigin + performance.now()\`; p50/p99 over the broadcasts of a run, then the median over runs. Server CPU per delivery = server CPU over the broadcast phase / messages received. Losses = messages a subscribed client never got (plus failed connections or subscriptions); every client must get every message.`)
-  lines.push(`- Echo: ${config.echo.connections} connections, each keeping ${config.echo.outstanding} pings in flight for ${config.echo.durationMs / 1000} s. The load generators share the 2 cores with the server, so round trips/s is bounded by them; compare server CPU per round trip.`)
-  lines.push('- Clients: `ws` 8 for the three WebSocket targets, socket.io-client 4 (websocket transport only) for Socket.IO, spread over 2 load generator processes and source addresses 127.0.0.2–17.')
-  lines.push('')
-  return lines.join('\n')
+  out.push('### Notes')
+  out.push('')
+  out.push(`- ${runs.length} runs, ${disturbed.length} disturbed and left out of the medians${disturbed.length ? ` (${disturbed.map((r) => `${r.scenario} ${r.n} ${r.target} round ${r.round}: others ${Math.round(r.noise.others * 100)} %`).join('; ')})` : ''}, ${failed.length} failed${failed.length ? ` (${failed.map((r) => `${r.scenario} ${r.n} ${r.target} round ${r.round}: ${r.error.split('\n')[0]}`).join('; ')})` : ''}. A table marked *Disturbed* had a target without any calm run; its medians are over all runs. Memory runs are never counted as disturbed: heap and RSS after forced GC do not depend on how busy the CPUs were.`)
+  out.push('- Connect: N authenticated connections opened by the load generators with at most 100 handshakes in flight; a handshake ends at the `connection.established` message; conn/s = N over the wall time of the whole phase; server CPU = process.cpuUsage() of the server process over the phase, divided by N.')
+  out.push('- Memory: heapUsed and RSS of the server after forced GC (node --expose-gc, 4 × gc()) with N idle, authenticated, subscribed connections, minus the same reading before the first connection, divided by N.')
+  out.push(`- Fan-out: ${config.broadcasts} broadcasts of a 1 KiB \`message\` in a \`system.notification\`, one at a time; latency = last client's receipt minus the server's send time, both on \`performance.timeOrigin + performance.now()\`; p50/p99 over the broadcasts of a run, then the median over runs. Server CPU per delivery = server CPU over the broadcast phase / messages received. Losses = messages a subscribed client never got (plus failed connections or subscriptions); every client must get every message.`)
+  out.push(`- Echo: ${config.echo.connections} connections, each keeping ${config.echo.outstanding} pings in flight for ${config.echo.durationMs / 1000} s. The load generators share the ${machine.cores} cores with the server, so round trips/s is bounded by them; compare server CPU per round trip.`)
+  out.push(`- Clients: \`ws\` 8 for the three WebSocket targets, socket.io-client 4 (websocket transport only) for Socket.IO, spread over ${lines[0].loadgens ?? 2} load generator processes and source addresses 127.0.0.2–17.`)
+  out.push('')
+  return out.join('\n')
 }

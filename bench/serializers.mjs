@@ -8,7 +8,7 @@
 //   npm run build && node bench/serializers.mjs --builds=before:bench/out/baseline-dist,after:dist
 //       [--rounds=3] [--echo-ms=4000] [--fanout-n=1000] [--broadcasts=20] [--cpu-prof]
 //   node bench/serializers.mjs --report=bench/results/serializers-<date>.json[,<another session>.json] [--commentary=bench/results/serializers-notes.md]
-//       (the RESULTS.md section again, from the raw runs, with the commentary appended)
+//       (prints the section for those sessions; RESULTS.md itself is rendered by bench/render.mjs from every session)
 //
 // A build is a name and a dist/ directory (a copy of dist/ made before a
 // change: `cp -r dist bench/out/<name>-dist`). Raw runs go to
@@ -21,7 +21,8 @@ import { cpus } from 'node:os'
 import { execFileSync } from 'node:child_process'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { percentile, loadavg, cpuModel, parseArgs, median, replaceResultsSection } from './lib/common.mjs'
+import { percentile, loadavg, cpuModel, parseArgs, median } from './lib/common.mjs'
+import { writeResults } from './lib/results-hook.mjs'
 import { connectAll, cpuMicros, noiseProbe, sleep, startLoadgens, startTarget, stopAll, PROFILE_DIR } from './lib/harness.mjs'
 import { fanout } from './lib/fanout.mjs'
 
@@ -162,8 +163,7 @@ async function main () {
   if (typeof args.report === 'string') {
     const raw = merge(args.report.split(',').map((file) => JSON.parse(readFileSync(file, 'utf8'))))
     if (typeof args.commentary === 'string') raw.notes = readFileSync(args.commentary, 'utf8').trim()
-    replaceResultsSection(join(here, 'RESULTS.md'), HEADING, render(raw))
-    console.log(`wrote ${HEADING} of bench/RESULTS.md from ${args.report}`)
+    console.log(render(raw))
     return
   }
   const builds = String(args.builds ?? 'current:dist').split(',').map((spec) => {
@@ -201,10 +201,18 @@ async function main () {
   const session = { kind: 'serializers', machine, config, builds, runs, file, profiles: args['cpu-prof'] ? PROFILE_DIR : undefined }
   writeFileSync(join(root, file), JSON.stringify(session, null, 1) + '\n')
   console.log(`raw: ${file}`)
-  if (!args['no-write']) {
-    replaceResultsSection(join(here, 'RESULTS.md'), HEADING, render(merge([session])))
-    console.log(`wrote ${HEADING} of bench/RESULTS.md`)
-  }
+  if (!args['no-write']) await writeResults()
 }
 
-await main()
+/**
+ * The RESULTS.md section from every committed session (bench/results/serializers-*.json),
+ * pooled, with bench/results/serializers-notes.md (prose only) after it.
+ */
+export function renderSerializers (sessions, notes) {
+  const raw = merge(sessions)
+  if (notes !== undefined) raw.notes = notes
+  return render(raw)
+}
+export { HEADING as SERIALIZERS_HEADING }
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main()

@@ -4,7 +4,7 @@
 // its heading, what it measures and the command that measures it: no figure
 // is ever written by hand. Used by bench/render.mjs and by every bench after
 // it wrote its raw file (bench/lib/results-hook.mjs).
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { readJsonLines } from './common.mjs'
@@ -15,6 +15,7 @@ import { HISTORY_HEADING, renderHistory } from './history-report.mjs'
 import { CLUSTER_HEADING, renderCluster } from './cluster-report.mjs'
 import { PRESENCE_HEADING, renderPresence } from './presence-report.mjs'
 import { CHAOS_HEADING, renderChaos } from './chaos-report.mjs'
+import { SERIALIZERS_HEADING, renderSerializers } from '../serializers.mjs'
 
 const bench = dirname(dirname(fileURLToPath(import.meta.url)))
 export const ROOT = dirname(bench)
@@ -75,6 +76,18 @@ export const SECTIONS = [
     render: renderChaos,
     about: 'Exactly-once, in-order delivery through a proxy that cuts every connection every 2 s, with the delays it causes.',
     command: 'npm run build && node bench/chaos.mjs --seconds=60'
+  },
+  {
+    bench: 'serializers',
+    heading: SERIALIZERS_HEADING,
+    // every session is kept and pooled (each compares the same builds, round by round), not only the newest
+    pooled: true,
+    renderFiles: (files) => {
+      const notes = join(RESULTS_DIR, 'serializers-notes.md')
+      return renderSerializers(files.map((file) => JSON.parse(readFileSync(file, 'utf8'))), existsSync(notes) ? readFileSync(notes, 'utf8').trim() : undefined)
+    },
+    about: 'Server CPU per echo round trip and per fan-out delivery of builds of the plugin against the envelope floor (raw ws sending the seed\'s full envelope).',
+    command: 'npm run build && node bench/serializers.mjs --builds=before:<a copy of an older dist>,after:dist'
   }
 ]
 
@@ -91,6 +104,11 @@ export function readRaw (file) {
   if (file.endsWith('.jsonl')) return readJsonLines(file)
   const { result, kind, ...meta } = JSON.parse(readFileSync(file, 'utf8'))
   return [{ kind: 'meta', bench: kind, ...meta }, ...(result ? [{ kind: 'result', ...result }] : [])]
+}
+
+/** Every raw file of one bench in bench/results/, oldest first. */
+export function allRawFiles (bench, dir = RESULTS_DIR) {
+  return readdirSync(dir).sort().filter((name) => parseRawName(name)?.bench === bench).map((name) => join(dir, name))
 }
 
 /** bench -> the newest raw file of it in bench/results/ (by the date in its name). */
@@ -126,6 +144,17 @@ export function renderResults (files = []) {
     ''
   ]
   for (const section of SECTIONS) {
+    if (section.pooled) {
+      const files = allRawFiles(section.bench)
+      if (files.length === 0) {
+        out.push(section.heading, '', `No raw data in \`bench/results/\` yet. ${section.about} Measure it with \`${section.command}\`.`, '')
+        continue
+      }
+      used.push(...files)
+      const [heading, ...rest] = section.renderFiles(files).replace(/\n*$/, '').split('\n')
+      out.push(heading, '', `Raw data: ${files.map((file) => `\`${rel(file)}\``).join(', ')}.`, ...rest, '')
+      continue
+    }
     const file = chosen.get(section.bench)
     if (file === undefined) {
       out.push(section.heading, '', `No raw data in \`bench/results/\` yet. ${section.about} Measure it with \`${section.command}\`.`, '')

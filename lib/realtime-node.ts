@@ -18,6 +18,7 @@ import { handlePing } from './handlers/ping.js'
 import { handleHeartbeat } from './handlers/heartbeat.js'
 import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.js'
 import type { CoreContext } from './handlers/context.js'
+import { HandlerContext } from './handler-context.js'
 import type { ResolvedOptions } from './options.js'
 import type { Adapter, ClusterMessage, DeliveryTarget } from './adapters/adapter.js'
 import type { RealtimeApi } from './realtime-api.js'
@@ -560,42 +561,6 @@ function createSocketListeners (events: SocketEvents) {
     pong (this: WebSocket): void { events.pong(connectionOf(this)) },
     close (this: WebSocket, code: number): void { events.close(connectionOf(this), code) },
     error (this: WebSocket, err: Error & { code?: string }): void { events.error(connectionOf(this), err) }
-  }
-}
-
-/**
- * What a handler gets: one small object per message, its methods shared on
- * the prototype (no closures allocated per message).
- */
-class HandlerContext implements CoreContext {
-  readonly #node: RealtimeNode
-  readonly connection: Connection
-  readonly requestId: string | undefined
-
-  constructor (node: RealtimeNode, connection: Connection, requestId: string | undefined) {
-    this.#node = node
-    this.connection = connection
-    this.requestId = requestId
-  }
-
-  get log (): FastifyBaseLogger { return this.connection.log }
-  get realtime (): RealtimeApi { return this.#node.realtime }
-  get registry (): Registry<Connection> { return this.#node.registry }
-  get allowedEvents (): ReadonlySet<string> { return this.#node.allowedEvents }
-  get channels (): Channels { return this.#node.channels }
-  get counters (): Counters { return this.#node.counters }
-  get streams (): Streams { return this.#node.streams }
-
-  reply (type: string, data: unknown): void {
-    this.#node.replyTo(this.connection, type, data, this.requestId)
-  }
-
-  tryReply (type: string, data: unknown): boolean {
-    return this.#node.tryReplyTo(this.connection, type, data)
-  }
-
-  sendError (code: string, message: string, extra?: { details?: string[], reasons?: string[] }): void {
-    this.#node.errorTo(this.connection, code, message, this.requestId, extra)
   }
 }
 

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto'
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
 import type { WebSocket, RawData } from 'ws'
 import type { FastifyBaseLogger } from 'fastify'
 import { Connection } from './connection.js'
@@ -19,6 +18,7 @@ import { handleHeartbeat } from './handlers/heartbeat.js'
 import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.js'
 import type { CoreContext } from './handlers/context.js'
 import { HandlerContext } from './handler-context.js'
+import { LoadSampler } from './load-sampler.js'
 import type { ResolvedOptions } from './options.js'
 import type { Adapter, ClusterMessage, DeliveryTarget } from './adapters/adapter.js'
 import type { RealtimeApi } from './realtime-api.js'
@@ -82,9 +82,8 @@ export class RealtimeNode {
   /** Connections that had refused messages dropped unread since their last answer (see FloodGuard.owedAnswer). */
   readonly #owedAnswer = new Set<Connection>()
   readonly #sweepTimer = new SweepTimer()
-  readonly #loopDelay: IntervalHistogram
+  readonly #load = new LoadSampler()
   readonly #startedAt = Date.now()
-  #recentLoopDelay = { mean: 0, p99: 0, max: 0 }
   #api: RealtimeApi | undefined
   #isClosing = false
   /** Connections the server is closing, until their socket closes or the grace ends. */
@@ -128,7 +127,6 @@ export class RealtimeNode {
     this.router.add('subscribe', SubscribeDataSchema, (data, ctx) => handleSubscribe(data, ctx as CoreContext))
     this.router.add('unsubscribe', UnsubscribeDataSchema, (data, ctx) => handleUnsubscribe(data, ctx as CoreContext))
     for (const [type, definition] of options.messages) this.router.add(type, definition.schema, definition.handler)
-    this.#loopDelay = monitorEventLoopDelay({ resolution: 20 })
   }
 
   set api (api: RealtimeApi) {
@@ -136,7 +134,7 @@ export class RealtimeNode {
   }
 
   start (): void {
-    this.#loopDelay.enable()
+    this.#load.start()
     const tick = sweepTickMs(this.#options.heartbeatIntervalMs)
     this.#sweepTimer.start(tick, () => this.sweep(Date.now()))
   }
@@ -147,15 +145,7 @@ export class RealtimeNode {
 
   /** Mean event loop delay in ms over the last sweep tick, for load shedding. */
   eventLoopDelayMs (): number {
-    return this.#recentLoopDelay.mean
-  }
-
-  #sampleLoopDelay (): void {
-    const delay = this.#loopDelay
-    // the histogram counts its own sampling resolution as delay: take it off, like @fastify/under-pressure
-    const ms = (ns: number): number => Number.isNaN(ns) ? 0 : Math.max(0, Math.round((ns / 1e6 - 20) * 100) / 100)
-    this.#recentLoopDelay = { mean: ms(delay.mean), p99: ms(delay.percentile(99)), max: ms(delay.max) }
-    delay.reset()
+    return this.#load.meanMs
   }
 
   sweep (now: number): void {
@@ -177,7 +167,7 @@ export class RealtimeNode {
         this.#answerOwed(sweptAt)
         this.#limiter.prune(sweptAt)
         this.streams.sweep(sweptAt)
-        this.#sampleLoopDelay()
+        this.#load.sample()
       }
     })
   }
@@ -524,7 +514,7 @@ export class RealtimeNode {
       subscriptions: this.registry.subscriptionCounts(),
       channels: this.channels.index.channelCount,
       uptimeSeconds: Math.floor((Date.now() - this.#startedAt) / 1000),
-      eventLoopDelayMs: { ...this.#recentLoopDelay },
+      eventLoopDelayMs: this.#load.recent(),
       nodeId: this.nodeId
     }
     return stats
@@ -534,7 +524,7 @@ export class RealtimeNode {
   close (code: number, reason: string): void {
     this.#isClosing = true
     this.#sweepTimer.stop()
-    this.#loopDelay.disable()
+    this.#load.stop()
     for (const connection of [...this.registry.all()]) {
       connection.close(code, reason)
       this.#forget(connection)

@@ -3,8 +3,7 @@ import type { WebSocket, RawData } from 'ws'
 import type { FastifyBaseLogger } from 'fastify'
 import { Connection } from './connection.js'
 import { Registry } from './registry.js'
-import { SlidingWindowRateLimiter } from './rate-limiter.js'
-import { FloodGuard, Verdict } from './flood-guard.js'
+import { Inbound } from './inbound.js'
 import { boundedErrorData, encodeErrorFrame, type ErrorExtra } from './error-frame.js'
 import { clipJsonString } from './bounded-text.js'
 import { MessageRouter, MAX_TYPE_BYTES } from './message-router.js'
@@ -28,7 +27,7 @@ import type { MembershipTarget } from './adapters/adapter.js'
 import type { NodeMetrics } from './observability/metrics.js'
 import { HandshakeObserver } from './observability/handshake-observer.js'
 import { observedDelivery } from './observability/delivery-observer.js'
-import { deliveryChannel, messageChannel, traceHandler } from './observability/tracing.js'
+import { deliveryChannel } from './observability/tracing.js'
 import { closeFields } from './observability/labels.js'
 import type { ServerSocket } from './server-socket.js'
 import type { RealtimeUser } from './host-types.js'
@@ -77,10 +76,7 @@ export class RealtimeNode {
   /** The seed's features, 'channels' when the host declared namespaces, 'presence' when user presence is on. */
   readonly #features: readonly string[]
   readonly #log: FastifyBaseLogger
-  readonly #limiter: SlidingWindowRateLimiter
-  readonly #floodGuard: FloodGuard
-  /** Connections that had refused messages dropped unread since their last answer (see FloodGuard.owedAnswer). */
-  readonly #owedAnswer = new Set<Connection>()
+  readonly #inbound: Inbound
   readonly #sweepTimer = new SweepTimer()
   readonly #load = new LoadSampler()
   readonly #startedAt = Date.now()
@@ -92,8 +88,6 @@ export class RealtimeNode {
   constructor (options: ResolvedOptions, adapter: Adapter, log: FastifyBaseLogger) {
     this.#options = options
     this.#log = log
-    this.#limiter = new SlidingWindowRateLimiter(options.rateLimit)
-    this.#floodGuard = new FloodGuard(this.#limiter, options.rateLimit)
     this.channels = new Channels(options, adapter, log)
     const extra = [...(options.channels.size > 0 ? ['channels'] : []), ...(options.presence !== undefined ? ['presence'] : [])]
     this.#features = extra.length > 0 ? Object.freeze([...FEATURES, ...extra]) : FEATURES
@@ -127,6 +121,14 @@ export class RealtimeNode {
     this.router.add('subscribe', SubscribeDataSchema, (data, ctx) => handleSubscribe(data, ctx as CoreContext))
     this.router.add('unsubscribe', UnsubscribeDataSchema, (data, ctx) => handleUnsubscribe(data, ctx as CoreContext))
     for (const [type, definition] of options.messages) this.router.add(type, definition.schema, definition.handler)
+    this.#inbound = new Inbound({
+      rateLimit: options.rateLimit,
+      router: this.router,
+      counters: this.counters,
+      context: (connection, requestId) => new HandlerContext(this, connection, requestId),
+      sendError: (connection, code, message, requestId, extra) => this.#sendError(connection, code, message, requestId, extra),
+      forget: (connection) => this.#forget(connection)
+    })
   }
 
   set api (api: RealtimeApi) {
@@ -164,8 +166,7 @@ export class RealtimeNode {
       },
       afterSweep: (sweptAt) => {
         this.#cutOffUnanswered(sweptAt)
-        this.#answerOwed(sweptAt)
-        this.#limiter.prune(sweptAt)
+        this.#inbound.afterSweep(sweptAt)
         this.streams.sweep(sweptAt)
         this.#load.sample()
       }
@@ -173,7 +174,7 @@ export class RealtimeNode {
   }
 
   readonly #listeners = createSocketListeners({
-    message: (connection, data, isBinary) => this.#onMessage(connection, data, isBinary),
+    message: (connection, data, isBinary) => this.#inbound.onMessage(connection, data, isBinary),
     pong: (connection) => { connection.lastSeenAt = Date.now() },
     close: (connection, code) => {
       connection.markClosed()
@@ -251,21 +252,6 @@ export class RealtimeNode {
     return true
   }
 
-  /** Answers, on the sweep tick, connections whose refused messages were dropped unread in the last interval. */
-  #answerOwed (now: number): void {
-    for (const connection of this.#owedAnswer) {
-      const refusals = connection.refusals
-      if (!connection.isOpen || refusals === undefined || !refusals.isOwed) {
-        this.#owedAnswer.delete(connection)
-        continue
-      }
-      const retryAfterMs = this.#floodGuard.owedAnswer(refusals, now)
-      if (retryAfterMs === undefined) continue
-      this.#owedAnswer.delete(connection)
-      this.#sendRateLimited(connection, undefined, retryAfterMs)
-    }
-  }
-
   #forget (connection: Connection): void {
     // a peer that never answers our close frame (it stopped reading) is cut off by the sweep
     if (!connection.isOpen && connection.closingSince > 0) this.#closing.add(connection)
@@ -299,68 +285,6 @@ export class RealtimeNode {
 
   /** Told of every accepted and forgotten connection, when presence is on. */
   presence: PresenceTracker | undefined
-
-  #onMessage (connection: Connection, data: RawData, isBinary: boolean): void {
-    if (!connection.isOpen) return
-    const now = Date.now()
-    connection.lastSeenAt = now
-    this.counters.messagesIn++
-    if (isBinary) {
-      connection.close(CloseCode.unsupportedData, 'binary frames are not supported')
-      this.#forget(connection)
-      return
-    }
-    const verdict = this.#floodGuard.check(connection, connection.userId, now)
-    if (verdict !== Verdict.accept) {
-      this.#onRefused(connection, verdict, data, now)
-      return
-    }
-    const decoded = this.router.decode(data.toString())
-    this.counters.countMessage(decoded.ok ? decoded.type : undefined)
-    if (!decoded.ok) {
-      this.#sendError(connection, decoded.code, decoded.message, decoded.requestId)
-      return
-    }
-    const context = this.#context(connection, decoded.requestId)
-    try {
-      const result = messageChannel.hasSubscribers
-        ? traceHandler(decoded.route.handler, decoded.data as never, context, { connectionId: connection.id, userId: connection.userId, type: decoded.type, requestId: decoded.requestId })
-        : decoded.route.handler(decoded.data as never, context)
-      if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
-        (result as Promise<void>).catch((err: unknown) => this.#onHandlerError(connection, decoded.type, err, decoded.requestId))
-      }
-    } catch (err) {
-      this.#onHandlerError(connection, decoded.type, err, decoded.requestId)
-    }
-  }
-
-  /** A message over the rate limit: one parse and one answer per interval at most, a close for a flood. */
-  #onRefused (connection: Connection, verdict: Verdict, data: RawData, now: number): void {
-    this.counters.rateLimited++
-    if (verdict === Verdict.answer) {
-      const refusals = connection.refusals as NonNullable<Connection['refusals']>
-      this.#sendRateLimited(connection, MessageRouter.requestIdOf(data.toString()), refusals.allowedAt - now)
-    } else if (verdict === Verdict.drop) {
-      this.#owedAnswer.add(connection)
-    } else {
-      connection.log.warn({ refused: connection.refusals?.refused }, 'closing connection: it kept sending past the rate limit')
-      connection.close(CloseCode.rateLimitFlood, 'rate limit flood')
-      this.#forget(connection)
-    }
-  }
-
-  #sendRateLimited (connection: Connection, requestId: string | undefined, retryAfterMs: number): void {
-    this.#sendError(connection, WireError.rateLimited, 'Too many messages. Please slow down.', requestId, { retry_after: Math.max(1, Math.ceil(retryAfterMs / 1000)) })
-  }
-
-  #onHandlerError (connection: Connection, type: string, err: unknown, requestId: string | undefined): void {
-    connection.log.error({ err, messageType: type }, 'message handler failed')
-    this.#sendError(connection, WireError.handlerError, `Could not handle ${clipJsonString(type, MAX_TYPE_BYTES)} message`, requestId)
-  }
-
-  #context (connection: Connection, requestId: string | undefined): CoreContext {
-    return new HandlerContext(this, connection, requestId)
-  }
 
   /** For HandlerContext: the API, once the plugin has set it. */
   get realtime (): RealtimeApi {

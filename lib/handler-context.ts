@@ -32,14 +32,14 @@ export class HandlerContext implements CoreContext {
   get streams (): Streams { return this.#node.streams }
 
   reply (type: string, data: unknown): void {
-    this.#node.replyTo(this.connection, type, data, this.requestId)
+    this.#node.replies.replyTo(this.connection, type, data, this.requestId)
   }
 
   tryReply (type: string, data: unknown): boolean {
-    return this.#node.tryReplyTo(this.connection, type, data)
+    return this.#node.replies.tryReplyTo(this.connection, type, data)
   }
 
   sendError (code: string, message: string, extra?: { details?: string[], reasons?: string[] }): void {
-    this.#node.errorTo(this.connection, code, message, this.requestId, extra)
+    this.#node.replies.errorTo(this.connection, code, message, this.requestId, extra)
   }
 }

@@ -4,14 +4,13 @@ import type { FastifyBaseLogger } from 'fastify'
 import { Connection } from './connection.js'
 import { Registry } from './registry.js'
 import { Inbound } from './inbound.js'
+import { Replies } from './replies.js'
 import { createSocketListeners, failureCloseCode, kConnection, type SocketWithConnection } from './socket-listeners.js'
-import { boundedErrorData, encodeErrorFrame, type ErrorExtra } from './error-frame.js'
-import { clipJsonString } from './bounded-text.js'
-import { MessageRouter, MAX_TYPE_BYTES } from './message-router.js'
+import { MessageRouter } from './message-router.js'
 import { Delivery } from './delivery.js'
 import { Counters, type RealtimeStats } from './stats.js'
 import { sweep, sweepTickMs, SweepTimer } from './heartbeat-sweep.js'
-import { CloseCode, WireError } from './protocol/codes.js'
+import { CloseCode } from './protocol/codes.js'
 import { PingDataSchema, HeartbeatDataSchema, SubscribeDataSchema, UnsubscribeDataSchema } from './protocol/client-messages.js'
 import { handlePing } from './handlers/ping.js'
 import { handleHeartbeat } from './handlers/heartbeat.js'
@@ -66,6 +65,8 @@ export class RealtimeNode {
   readonly counters = new Counters()
   readonly router = new MessageRouter()
   readonly delivery: Delivery
+  /** Replies and error frames to one connection. */
+  readonly replies: Replies
   /** Declared namespaces, who is in which channel, pending authorizations. */
   readonly channels: Channels
   /** Set by the plugin when the metrics option is on; the hot paths check it once. */
@@ -99,6 +100,7 @@ export class RealtimeNode {
       framesOnce: !options.compression
     }, adapter, this.counters, this.channels.index)
     this.delivery.onClosed = (connection) => this.#forget(connection)
+    this.replies = new Replies(this.delivery, this.counters, options.maxMessageSize)
     this.streams = new Streams({
       namespaces: options.channels,
       inbox: options.inbox,
@@ -109,7 +111,7 @@ export class RealtimeNode {
       registry: this.registry,
       index: this.channels.index,
       delivery: this.delivery,
-      reply: (connection, type, data) => this.replyTo(connection, type, data, undefined),
+      reply: (connection, type, data) => this.replies.replyTo(connection, type, data, undefined),
       overflow: (connection) => {
         this.counters.slowConsumerEvents++
         connection.log.warn('closing slow consumer: too much held while recovering')
@@ -127,7 +129,7 @@ export class RealtimeNode {
       router: this.router,
       counters: this.counters,
       context: (connection, requestId) => new HandlerContext(this, connection, requestId),
-      sendError: (connection, code, message, requestId, extra) => this.#sendError(connection, code, message, requestId, extra),
+      sendError: (connection, code, message, requestId, extra) => this.replies.errorTo(connection, code, message, requestId, extra),
       forget: (connection) => this.#forget(connection)
     })
   }
@@ -296,63 +298,10 @@ export class RealtimeNode {
     return this.#options.events
   }
 
-  /**
-   * Encodes and sends one reply to one connection. Never throws (handlers
-   * call it, often from inside a socket callback): a reply that cannot be
-   * encoded (over maxMessageSize, not serializable) is logged with its
-   * coded error and replaced by a HANDLER_ERROR error frame.
-   */
-  replyTo (connection: Connection, type: string, data: unknown, requestId: string | undefined): void {
-    let text: string
-    try {
-      text = this.delivery.encodeText(type, data)
-    } catch (err) {
-      const messageType = clipJsonString(String(type), MAX_TYPE_BYTES)
-      connection.log.error({ err, messageType }, 'reply not sent')
-      this.#sendError(connection, WireError.handlerError, `Could not send the ${messageType} reply (${(err as { code?: string }).code ?? 'error'})`, requestId)
-      return
-    }
-    this.#send(connection, text)
-  }
-
-  /** Sends a reply only if it fits maxMessageSize (nothing is sent otherwise): false lets the caller undo and answer. */
-  tryReplyTo (connection: Connection, type: string, data: unknown): boolean {
-    let text: string
-    try {
-      text = this.delivery.encodeText(type, data)
-    } catch {
-      return false
-    }
-    this.#send(connection, text)
-    return true
-  }
-
-  errorTo (connection: Connection, code: string, message: string, requestId: string | undefined, extra?: ErrorExtra): void {
-    this.#sendError(connection, code, message, requestId, extra)
-  }
-
   #requireApi (): RealtimeApi {
     /* c8 ignore next */ // set by the plugin right after construction
     if (this.#api === undefined) throw new Error('realtime api not ready')
     return this.#api
-  }
-
-  /** Never throws: every part built from client input is bounded, and the frame is fitted to maxMessageSize. */
-  #sendError (connection: Connection, code: string, message: string, requestId: string | undefined, extra?: ErrorExtra): void {
-    const data = boundedErrorData(code, message, requestId, extra)
-    const text = encodeErrorFrame((type, payload) => this.delivery.encodeText(type, payload), this.#options.maxMessageSize, data)
-    /* c8 ignore next 4 */ // maxMessageSize's minimum fits the smallest form of every error frame
-    if (text === undefined) {
-      connection.log.error({ code }, 'error frame not sent: it does not fit maxMessageSize')
-      return
-    }
-    this.counters.errors++
-    this.counters.countError(code)
-    this.#send(connection, text)
-  }
-
-  #send (connection: Connection, text: string): void {
-    this.delivery.sendToOne(connection, text)
   }
 
   /** Applies a message another node published. */
@@ -397,7 +346,7 @@ export class RealtimeNode {
       connections = this.registry.forUser(target.userId)
     }
     if (connections === undefined) return 0
-    const notify = (connection: Connection, type: string, notice: unknown): void => this.replyTo(connection, type, notice, undefined)
+    const notify = (connection: Connection, type: string, notice: unknown): void => this.replies.replyTo(connection, type, notice, undefined)
     // a copy: leaving may change the user's set while we iterate
     if (action === 'join') return this.channels.join([...connections], channel, notify)
     return this.channels.leave([...connections], channel, reason, notify)

@@ -11,6 +11,7 @@ import {
 import { isThenable, type JwtVerifier } from './jwt.js'
 import { addressKey, type FailedHandshakes } from './failed-handshakes.js'
 import { dropBearerProtocol, extractToken } from './handshake-token.js'
+import { admissionRefusal, Refusal } from './admission.js'
 
 export { SUBPROTOCOL, extractToken, redactUrl } from './handshake-token.js'
 export type { JwtVerifier } from './jwt.js'
@@ -136,8 +137,8 @@ export function createHandshakeHook (deps: HandshakeDeps) {
       return new ForbiddenOriginError()
     }
     if (node.isClosing) return new ServerClosingError()
-    if (node.registry.size >= options.maxConnections) return new ServerFullError()
-    if (options.maxEventLoopDelayMs > 0 && node.eventLoopDelayMs() > options.maxEventLoopDelayMs) return new ServerOverloadedError()
+    if (admissionRefusal(node.registry, options, undefined) !== undefined) return new ServerFullError()
+    if (node.load.isOverloaded(options.maxEventLoopDelayMs)) return new ServerOverloadedError()
 
     const token = extractToken(request)
     dropBearerProtocol(request)
@@ -163,10 +164,9 @@ export function createHandshakeHook (deps: HandshakeDeps) {
   /** The limits, checked again after any await: other handshakes may have been admitted, or close() begun, meanwhile. */
   function admit (payload: Record<string, unknown>, userId: string, user: RealtimeUser): HandshakeError | Identity {
     if (node.isClosing) return new ServerClosingError()
-    if (node.registry.size >= options.maxConnections) return new ServerFullError()
-    if (node.registry.countForUser(userId) >= options.maxConnectionsPerUser) {
-      return new UserConnectionLimitError(options.maxConnectionsPerUser)
-    }
+    const refusal = admissionRefusal(node.registry, options, userId)
+    if (refusal === Refusal.full) return new ServerFullError()
+    if (refusal === Refusal.userLimit) return new UserConnectionLimitError(options.maxConnectionsPerUser)
     const exp = payload.exp
     return { userId, user, expiresAt: typeof exp === 'number' ? exp * 1000 : Infinity }
   }

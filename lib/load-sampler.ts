@@ -28,6 +28,11 @@ export class LoadSampler {
     return this.#recentLoopDelay.mean
   }
 
+  /** The shedding decision: new connections are refused while the mean delay is over `maxMs` (0 never sheds). */
+  isOverloaded (maxMs: number): boolean {
+    return maxMs > 0 && this.#recentLoopDelay.mean > maxMs
+  }
+
   /** A copy of the last sample. */
   recent (): LoopDelay {
     return { ...this.#recentLoopDelay }

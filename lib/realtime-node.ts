@@ -74,13 +74,14 @@ export class RealtimeNode {
   readonly handshakes = new HandshakeObserver(this.counters, () => this.metrics)
   /** Channels with history and the inbox: offsets, history, recovery. */
   readonly streams: Streams
+  /** The event loop delay, sampled on each sweep tick. */
+  readonly load = new LoadSampler()
   readonly #options: ResolvedOptions
   /** The seed's features, 'channels' when the host declared namespaces, 'presence' when user presence is on. */
   readonly #features: readonly string[]
   readonly #log: FastifyBaseLogger
   readonly #inbound: Inbound
   readonly #sweepTimer = new SweepTimer()
-  readonly #load = new LoadSampler()
   readonly #startedAt = Date.now()
   #api: RealtimeApi | undefined
   #isClosing = false
@@ -139,18 +140,13 @@ export class RealtimeNode {
   }
 
   start (): void {
-    this.#load.start()
+    this.load.start()
     const tick = sweepTickMs(this.#options.heartbeatIntervalMs)
     this.#sweepTimer.start(tick, () => this.sweep(Date.now()))
   }
 
   get isClosing (): boolean {
     return this.#isClosing
-  }
-
-  /** Mean event loop delay in ms over the last sweep tick, for load shedding. */
-  eventLoopDelayMs (): number {
-    return this.#load.meanMs
   }
 
   sweep (now: number): void {
@@ -171,7 +167,7 @@ export class RealtimeNode {
         this.#cutOffUnanswered(sweptAt)
         this.#inbound.afterSweep(sweptAt)
         this.streams.sweep(sweptAt)
-        this.#load.sample()
+        this.load.sample()
       }
     })
   }
@@ -388,7 +384,7 @@ export class RealtimeNode {
       subscriptions: this.registry.subscriptionCounts(),
       channels: this.channels.index.channelCount,
       uptimeSeconds: Math.floor((Date.now() - this.#startedAt) / 1000),
-      eventLoopDelayMs: this.#load.recent(),
+      eventLoopDelayMs: this.load.recent(),
       nodeId: this.nodeId
     }
     return stats
@@ -398,7 +394,7 @@ export class RealtimeNode {
   close (code: number, reason: string): void {
     this.#isClosing = true
     this.#sweepTimer.stop()
-    this.#load.stop()
+    this.load.stop()
     for (const connection of [...this.registry.all()]) {
       connection.close(code, reason)
       this.#forget(connection)

@@ -21,7 +21,7 @@ export function setUpObservability (node: RealtimeNode, adapter: Adapter, option
     health: () => assessHealth({
       isClosing: node.isClosing,
       connections: node.registry.size,
-      eventLoopDelayMs: node.eventLoopDelayMs(),
+      eventLoopDelayMs: node.load.meanMs,
       maxConnections: options.maxConnections,
       maxEventLoopDelayMs: options.maxEventLoopDelayMs,
       adapter: adapter.health?.()

@@ -16,7 +16,8 @@ import { CloseCode } from './protocol/codes.js'
 import { InvalidOptionsError } from './errors.js'
 import type { RealtimeApi } from './realtime-api.js'
 import type { Adapter } from './adapters/adapter.js'
-import { setUpObservability } from './observability/setup.js'
+import { createNodeMetrics, setUpObservability } from './observability/setup.js'
+import type { RealtimeMetrics } from './observability/metrics.js'
 import { createPresence } from './presence/create-presence.js'
 import { asyncApiOnce } from './asyncapi/index.js'
 import { checkHistoryEngine } from './history/handshake.js'
@@ -35,15 +36,31 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
   }
   const adapter: Adapter = options.adapter ?? new MemoryAdapter()
   checkHistoryEngine(options, adapter)
-  const node = new RealtimeNode(options, adapter, app.log)
-  const observability = setUpObservability(node, adapter, options)
-  const presence = createPresence(options, adapter, node, app.log)
+  let metrics: RealtimeMetrics | undefined
+  let api: RealtimeApi | undefined
+  const node = new RealtimeNode({
+    options,
+    adapter,
+    log: app.log,
+    // built from the node right below, before any connection can run a handler
+    realtime: () => api as RealtimeApi,
+    onForget: adapter.releaseConnection === undefined
+      ? undefined
+      : (connection) => {
+          adapter.releaseConnection?.(connection.userId, connection.id).catch((err: unknown) => {
+            app.log.warn({ err }, 'fastify-realtime: could not release a connection slot')
+          })
+        },
+    metrics: (parts) => (metrics = createNodeMetrics(parts, adapter, options)),
+    presence: (parts) => createPresence(options, adapter, parts, app.log)
+  })
+  const observability = setUpObservability(node, adapter, options, metrics)
+  const presence = node.presence
   const prefix = (rawOptions as { prefix?: string }).prefix ?? ''
   // the routes' scope knows the full prefix (a parent's included): it sets this when it registers them
   let endpointPath = prefix + options.path
   const asyncapi = asyncApiOnce(() => ({ options, clientSchemas: node.router.schemas(), endpointPath }))
-  const api = createRealtimeApi(node, adapter, observability, asyncapi)
-  node.api = api
+  api = createRealtimeApi(node, adapter, observability, asyncapi)
   app.decorate('realtime', api)
 
   // Close every client with 1001 (going away) and give them a moment to answer
@@ -74,14 +91,6 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
       await waitForSockets(adopted.sockets, CLOSE_GRACE_MS)
     })
   }
-
-  node.onForget = adapter.releaseConnection === undefined
-    ? undefined
-    : (connection) => {
-        adapter.releaseConnection?.(connection.userId, connection.id).catch((err: unknown) => {
-          app.log.warn({ err }, 'fastify-realtime: could not release a connection slot')
-        })
-      }
 
   app.addHook('onReady', async () => {
     await adapter.start({

@@ -55,6 +55,21 @@ export interface Identity {
   inbox?: InboxAsk
 }
 
+/** What a node is built from; what hangs off it is built from it, in its constructor, so nothing is set afterwards. */
+export interface RealtimeNodeOptions {
+  options: ResolvedOptions
+  adapter: Adapter
+  log: FastifyBaseLogger
+  /** The API handlers see as `ctx.realtime`; it is built from the node, so it is asked for when a handler runs. */
+  realtime: () => RealtimeApi
+  /** Called once per connection when it leaves the registry (adapters release cluster slots). */
+  onForget?: ((connection: Connection) => void) | undefined
+  /** The metrics, when the option is on: built from the node's counters and registry. */
+  metrics?: ((node: RealtimeNode) => NodeMetrics | undefined) | undefined
+  /** The presence tracker, when presence is on: it announces through the node. */
+  presence?: ((node: RealtimeNode) => PresenceTracker | undefined) | undefined
+}
+
 /**
  * The realtime server of one process, independent of Fastify's routing:
  * accepts authenticated sockets, routes their messages, delivers, sweeps.
@@ -69,9 +84,13 @@ export class RealtimeNode {
   readonly replies: Replies
   /** Declared namespaces, who is in which channel, pending authorizations. */
   readonly channels: Channels
-  /** Set by the plugin when the metrics option is on; the hot paths check it once. */
-  metrics: NodeMetrics | undefined
-  readonly handshakes = new HandshakeObserver(this.counters, () => this.metrics)
+  /** There when the metrics option is on; the hot paths check it once. */
+  #metrics: NodeMetrics | undefined
+  readonly handshakes = new HandshakeObserver(this.counters, () => this.#metrics)
+  /** Told of every accepted and forgotten connection, when presence is on. */
+  readonly presence: PresenceTracker | undefined
+  readonly #onForget: ((connection: Connection) => void) | undefined
+  readonly #realtime: () => RealtimeApi
   /** Channels with history and the inbox: offsets, history, recovery. */
   readonly streams: Streams
   /** The event loop delay, sampled on each sweep tick. */
@@ -83,14 +102,15 @@ export class RealtimeNode {
   readonly #inbound: Inbound
   readonly #sweepTimer = new SweepTimer()
   readonly #startedAt = Date.now()
-  #api: RealtimeApi | undefined
   #isClosing = false
   /** Connections the server is closing, until their socket closes or the grace ends. */
   readonly #closing = new Set<Connection>()
 
-  constructor (options: ResolvedOptions, adapter: Adapter, log: FastifyBaseLogger) {
+  constructor ({ options, adapter, log, realtime, onForget, metrics, presence }: RealtimeNodeOptions) {
     this.#options = options
     this.#log = log
+    this.#realtime = realtime
+    this.#onForget = onForget
     this.channels = new Channels(options, adapter, log)
     const extra = [...(options.channels.size > 0 ? ['channels'] : []), ...(options.presence !== undefined ? ['presence'] : [])]
     this.#features = extra.length > 0 ? Object.freeze([...FEATURES, ...extra]) : FEATURES
@@ -133,10 +153,8 @@ export class RealtimeNode {
       sendError: (connection, code, message, requestId, extra) => this.replies.errorTo(connection, code, message, requestId, extra),
       forget: (connection) => this.#forget(connection)
     })
-  }
-
-  set api (api: RealtimeApi) {
-    this.#api = api
+    this.#metrics = metrics?.(this)
+    this.presence = presence?.(this)
   }
 
   start (): void {
@@ -256,7 +274,7 @@ export class RealtimeNode {
     if (!connection.isOpen && connection.closingSince > 0) this.#closing.add(connection)
     this.channels.forget(connection)
     if (this.registry.remove(connection)) {
-      this.onForget?.(connection)
+      this.#onForget?.(connection)
       this.presence?.disconnected(connection)
     }
   }
@@ -279,25 +297,13 @@ export class RealtimeNode {
     this.#log.debug({ connectionId: connection.id, userId: connection.userId, ...closeFields(code), initiatedBy: isServerClose ? 'server' : 'client' }, 'connection closed')
   }
 
-  /** Called once per connection when it leaves the registry (adapters release cluster slots). */
-  onForget: ((connection: Connection) => void) | undefined
-
-  /** Told of every accepted and forgotten connection, when presence is on. */
-  presence: PresenceTracker | undefined
-
-  /** For HandlerContext: the API, once the plugin has set it. */
+  /** For HandlerContext: the API built from this node. */
   get realtime (): RealtimeApi {
-    return this.#requireApi()
+    return this.#realtime()
   }
 
   get allowedEvents (): ReadonlySet<string> {
     return this.#options.events
-  }
-
-  #requireApi (): RealtimeApi {
-    /* c8 ignore next */ // set by the plugin right after construction
-    if (this.#api === undefined) throw new Error('realtime api not ready')
-    return this.#api
   }
 
   /** Applies a message another node published. */
@@ -307,7 +313,7 @@ export class RealtimeNode {
       this.streams.deliverLocal(message.target, message.payload, message.seq)
     } else if (message.kind === 'deliver') {
       this.delivery.deliverLocal(message.target, Buffer.from(message.payload))
-      if (this.metrics !== undefined && message.publishedAt !== undefined) this.metrics.observeClusterDelivery((Date.now() - message.publishedAt) / 1000)
+      if (this.#metrics !== undefined && message.publishedAt !== undefined) this.#metrics.observeClusterDelivery((Date.now() - message.publishedAt) / 1000)
     } else if (message.kind === 'membership') {
       this.membershipLocal(message.action, message.target, message.channel, message.reason).catch((err: unknown) => {
         this.#log.error({ err }, 'fastify-realtime: could not apply a channel membership change from another node')
@@ -353,7 +359,7 @@ export class RealtimeNode {
     // a message of a stream (a channel with history, an inbox) gets its offsets first
     const plan = this.streams.plan(target)
     if (plan !== undefined) return this.streams.publish(target, this.delivery.encodeText(type, data, channel), plan)
-    if (this.metrics !== undefined || deliveryChannel.hasSubscribers) return observedDelivery(this.delivery, this.metrics, target, type, data, channel)
+    if (this.#metrics !== undefined || deliveryChannel.hasSubscribers) return observedDelivery(this.delivery, this.#metrics, target, type, data, channel)
     return this.delivery.deliver(target, this.delivery.encode(type, data, channel))
   }
 
@@ -393,6 +399,8 @@ export class RealtimeNode {
   /** Closes every connection with `code` and stops the sweep. */
   close (code: number, reason: string): void {
     this.#isClosing = true
+    // the metrics leave the host's registry at close: nothing is observed into them after this
+    this.#metrics = undefined
     this.#sweepTimer.stop()
     this.load.stop()
     for (const connection of [...this.registry.all()]) {

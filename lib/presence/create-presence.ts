@@ -42,7 +42,6 @@ export function createPresence (options: ResolvedOptions, adapter: Adapter, node
     backend = new MemoryPresence(context)
   }
   const tracker = new PresenceTracker({ backend, tracksUsers, log })
-  node.presence = tracker
   if (tracksChannels) {
     node.channels.index.onMembership = trackChannelMembership(tracker, options.channels)
     node.router.add('presence', PresenceRequestDataSchema, (data, ctx) => handlePresenceRequest(data, ctx as CoreContext, tracker))

@@ -1,5 +1,6 @@
 import type { RawData } from 'ws'
 import type { Connection } from './connection.js'
+import type { RealtimeClock } from './clock.js'
 import { SlidingWindowRateLimiter, type RateLimiterOptions } from './rate-limiter.js'
 import { FloodGuard, Verdict, type FloodGuardOptions } from './flood-guard.js'
 import type { ErrorExtra } from './error-frame.js'
@@ -12,6 +13,8 @@ import { messageChannel, traceHandler } from './observability/tracing.js'
 
 export interface InboundDeps {
   rateLimit: RateLimiterOptions & FloodGuardOptions
+  /** The limiter and flood guard are pure (they take `now`): this is where now comes from. */
+  clock: RealtimeClock
   router: MessageRouter
   counters: Counters
   /** The context a handler gets for one message. */
@@ -63,7 +66,7 @@ export class Inbound {
 
   onMessage (connection: Connection, data: RawData, isBinary: boolean): void {
     if (!connection.isOpen) return
-    const now = Date.now()
+    const now = this.#deps.clock.now()
     connection.lastSeenAt = now
     this.#deps.counters.messagesIn++
     if (isBinary) {

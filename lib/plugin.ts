@@ -116,11 +116,11 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
     endpointPath = scope.prefix + options.path
     let verifier: JwtVerifier
     if (hasHostJwt) {
-      verifier = hostVerifier(scope.jwt)
+      verifier = hostVerifier(scope.jwt, options.clock)
     } else {
       const jwtOptions = withPinnedAlgorithms(options)
       await scope.register(fastifyJwt, jwtOptions)
-      verifier = ownVerifier(jwtOptions)
+      verifier = ownVerifier(jwtOptions, options.clock)
     }
     const hasHostRateLimit = scope.hasDecorator('rateLimit')
     if (options.handshakeRateLimit !== false && !hasHostRateLimit) {

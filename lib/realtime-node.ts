@@ -18,6 +18,7 @@ import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.js'
 import type { CoreContext } from './handlers/context.js'
 import { HandlerContext } from './handler-context.js'
 import { LoadSampler } from './load-sampler.js'
+import type { RealtimeClock } from './clock.js'
 import type { ResolvedOptions } from './options.js'
 import type { Adapter, ClusterMessage, DeliveryTarget } from './adapters/adapter.js'
 import type { RealtimeApi } from './realtime-api.js'
@@ -100,8 +101,10 @@ export class RealtimeNode {
   readonly #features: readonly string[]
   readonly #log: FastifyBaseLogger
   readonly #inbound: Inbound
-  readonly #sweepTimer = new SweepTimer()
-  readonly #startedAt = Date.now()
+  /** The options' clock: the real one unless a test gave its own. */
+  readonly #clock: RealtimeClock
+  readonly #sweepTimer: SweepTimer
+  readonly #startedAt: number
   #isClosing = false
   /** Connections the server is closing, until their socket closes or the grace ends. */
   readonly #closing = new Set<Connection>()
@@ -109,6 +112,9 @@ export class RealtimeNode {
   constructor ({ options, adapter, log, realtime, onForget, metrics, presence }: RealtimeNodeOptions) {
     this.#options = options
     this.#log = log
+    this.#clock = options.clock
+    this.#sweepTimer = new SweepTimer(options.clock)
+    this.#startedAt = options.clock.now()
     this.#realtime = realtime
     this.#onForget = onForget
     this.channels = new Channels(options, adapter, log)
@@ -147,6 +153,7 @@ export class RealtimeNode {
     for (const [type, definition] of options.messages) this.router.add(type, definition.schema, definition.handler)
     this.#inbound = new Inbound({
       rateLimit: options.rateLimit,
+      clock: options.clock,
       router: this.router,
       counters: this.counters,
       context: (connection, requestId) => new HandlerContext(this, connection, requestId),
@@ -160,7 +167,7 @@ export class RealtimeNode {
   start (): void {
     this.load.start()
     const tick = sweepTickMs(this.#options.heartbeatIntervalMs)
-    this.#sweepTimer.start(tick, () => this.sweep(Date.now()))
+    this.#sweepTimer.start(tick, () => this.sweep(this.#clock.now()))
   }
 
   get isClosing (): boolean {
@@ -192,7 +199,7 @@ export class RealtimeNode {
 
   readonly #listeners = createSocketListeners({
     message: (connection, data, isBinary) => this.#inbound.onMessage(connection, data, isBinary),
-    pong: (connection) => { connection.lastSeenAt = Date.now() },
+    pong: (connection) => { connection.lastSeenAt = this.#clock.now() },
     close: (connection, code) => {
       connection.markClosed()
       this.#closing.delete(connection)
@@ -211,9 +218,9 @@ export class RealtimeNode {
   /** Registers an upgraded socket and starts its conversation. */
   accept (serverSocket: ServerSocket, identity: Identity): Connection {
     const socket = serverSocket as WebSocket // typed structurally in the signature: the published .d.ts must not need @types/ws
-    const now = Date.now()
+    const now = this.#clock.now()
     // the node's logger, not the upgrade request's: a connection must not keep its request alive
-    const connection = new Connection(socket, identity.connectionId ?? randomUUID(), identity.userId, identity.user, identity.expiresAt, this.#log, now)
+    const connection = new Connection(socket, identity.connectionId ?? randomUUID(), identity.userId, identity.user, identity.expiresAt, this.#log, this.#clock, now)
     this.registry.add(connection)
     this.counters.connectionsOpened++
     this.presence?.connected(connection)
@@ -313,7 +320,7 @@ export class RealtimeNode {
       this.streams.deliverLocal(message.target, message.payload, message.seq)
     } else if (message.kind === 'deliver') {
       this.delivery.deliverLocal(message.target, Buffer.from(message.payload))
-      if (this.#metrics !== undefined && message.publishedAt !== undefined) this.#metrics.observeClusterDelivery((Date.now() - message.publishedAt) / 1000)
+      if (this.#metrics !== undefined && message.publishedAt !== undefined) this.#metrics.observeClusterDelivery((Date.now() - message.publishedAt) / 1000) // the publisher's Date.now(), another process's
     } else if (message.kind === 'membership') {
       this.membershipLocal(message.action, message.target, message.channel, message.reason).catch((err: unknown) => {
         this.#log.error({ err }, 'fastify-realtime: could not apply a channel membership change from another node')
@@ -389,7 +396,7 @@ export class RealtimeNode {
       sendFailures: this.counters.sendFailures,
       subscriptions: this.registry.subscriptionCounts(),
       channels: this.channels.index.channelCount,
-      uptimeSeconds: Math.floor((Date.now() - this.#startedAt) / 1000),
+      uptimeSeconds: Math.floor((this.#clock.now() - this.#startedAt) / 1000),
       eventLoopDelayMs: this.load.recent(),
       nodeId: this.nodeId
     }

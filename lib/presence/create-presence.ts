@@ -30,6 +30,7 @@ export function createPresence (options: ResolvedOptions, adapter: Adapter, node
   const context: PresenceBackendContext = {
     offlineGraceMs: options.presence?.offlineGraceMs ?? DEFAULT_GRACE_MS,
     log,
+    clock: options.clock,
     changed (change: PresenceChange) {
       countChange(node.counters, change)
       if (change.scope === USERS_SCOPE) announceUser(change)

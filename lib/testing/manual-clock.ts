@@ -10,6 +10,12 @@ export interface ManualClock extends RealtimeClock {
   advance (ms: number): void
   /** Timers set and not yet run or cleared (an interval counts once). */
   readonly pendingTimers: number
+  /**
+   * Resolves once at least `count` timers are pending: the server set the
+   * timer the test is about to run out (a grace period after a close, say),
+   * without a sleep.
+   */
+  whenPending (count: number): Promise<void>
 }
 
 interface Timer {
@@ -28,10 +34,16 @@ export function manualClock (startMs: number = Date.now()): ManualClock {
   let now = startMs
   let nextId = 1
   const timers = new Map<number, Timer>()
+  const waiters: Array<{ count: number, resolve: () => void }> = []
 
   const add = (fn: () => void, ms: number, everyMs: number | undefined): TimerHandle => {
     const timer: Timer = { id: nextId++, dueAt: now + Math.max(0, ms), fn, everyMs }
     timers.set(timer.id, timer)
+    for (const waiter of [...waiters]) {
+      if (timers.size < waiter.count) continue
+      waiters.splice(waiters.indexOf(waiter), 1)
+      waiter.resolve()
+    }
     return { id: timer.id }
   }
   const clear = (handle: TimerHandle): void => {
@@ -66,6 +78,10 @@ export function manualClock (startMs: number = Date.now()): ManualClock {
     },
     get pendingTimers (): number {
       return timers.size
+    },
+    whenPending (count: number): Promise<void> {
+      if (timers.size >= count) return Promise.resolve()
+      return new Promise((resolve) => { waiters.push({ count, resolve }) })
     }
   }
 }

@@ -96,7 +96,7 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
     await adapter.start({
       nodeId: node.nodeId,
       log: app.log,
-      receive: (message) => node.receive(message),
+      receive: (message) => node.outbound.receive(message),
       localConnectionCount: (userId) => node.registry.countForUser(userId),
       hasConnection: (connectionId) => node.registry.get(connectionId) !== undefined,
       localChannelSubscribers: (channel) => node.channels.index.count(channel)

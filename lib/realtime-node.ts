@@ -5,6 +5,7 @@ import { Connection } from './connection.js'
 import { Registry } from './registry.js'
 import { Inbound } from './inbound.js'
 import { Replies } from './replies.js'
+import { Outbound } from './outbound.js'
 import { createSocketListeners, failureCloseCode, kConnection, type SocketWithConnection } from './socket-listeners.js'
 import { MessageRouter } from './message-router.js'
 import { Delivery } from './delivery.js'
@@ -20,41 +21,26 @@ import { HandlerContext } from './handler-context.js'
 import { LoadSampler } from './load-sampler.js'
 import type { RealtimeClock } from './clock.js'
 import type { ResolvedOptions } from './options.js'
-import type { Adapter, ClusterMessage, DeliveryTarget } from './adapters/adapter.js'
+import type { Adapter } from './adapters/adapter.js'
 import type { RealtimeApi } from './realtime-api.js'
 import type { PresenceTracker } from './presence/presence-tracker.js'
 import { Channels } from './channels/channels.js'
-import type { MembershipTarget } from './adapters/adapter.js'
 import type { NodeMetrics } from './observability/metrics.js'
 import { HandshakeObserver } from './observability/handshake-observer.js'
-import { observedDelivery } from './observability/delivery-observer.js'
-import { deliveryChannel } from './observability/tracing.js'
 import { closeFields } from './observability/labels.js'
 import type { ServerSocket } from './server-socket.js'
-import type { RealtimeUser } from './host-types.js'
 import { Streams } from './history/streams.js'
 import { MemoryHistory } from './history/memory.js'
-import { welcomeWithInbox, type InboxAsk } from './history/recovery.js'
+import { welcomeWithInbox } from './history/recovery.js'
 import type { StreamPosition } from './protocol/server-messages.js'
+import type { Identity } from './identity.js'
 
 export const FEATURES = Object.freeze(['heartbeat', 'subscriptions', 'rate_limiting'])
 
 /** How long a peer has to answer the server's close frame before its socket is destroyed. */
 export const CLOSE_GRACE_MS = 2000
 
-/** Who the handshake said the client is. */
-export interface Identity {
-  userId: string
-  user: RealtimeUser
-  /** Token expiry in ms since the epoch, or Infinity. */
-  expiresAt: number
-  /** Pre-allocated when a cluster adapter claimed a slot for this connection. */
-  connectionId?: string
-  /** Stops the handshake's watch for an abandoned upgrade (it holds the request). */
-  stopWatching?: () => void
-  /** The inbox position the client asked to recover from (`?inbox=<epoch>:<offset>`); null when malformed. */
-  inbox?: InboxAsk
-}
+export type { Identity } from './identity.js'
 
 /** What a node is built from; what hangs off it is built from it, in its constructor, so nothing is set afterwards. */
 export interface RealtimeNodeOptions {
@@ -83,6 +69,8 @@ export class RealtimeNode {
   readonly delivery: Delivery
   /** Replies and error frames to one connection. */
   readonly replies: Replies
+  /** Deliveries the app asks for, and what other nodes publish. */
+  readonly outbound: Outbound
   /** Declared namespaces, who is in which channel, pending authorizations. */
   readonly channels: Channels
   /** There when the metrics option is on; the hot paths check it once. */
@@ -159,6 +147,17 @@ export class RealtimeNode {
       context: (connection, requestId) => new HandlerContext(this, connection, requestId),
       sendError: (connection, code, message, requestId, extra) => this.replies.errorTo(connection, code, message, requestId, extra),
       forget: (connection) => this.#forget(connection)
+    })
+    this.outbound = new Outbound({
+      counters: this.counters,
+      registry: this.registry,
+      channels: this.channels,
+      delivery: this.delivery,
+      streams: this.streams,
+      replies: this.replies,
+      log,
+      metrics: () => this.#metrics,
+      disconnect: (userId, code, reason) => this.disconnectLocal(userId, code, reason)
     })
     this.#metrics = metrics?.(this)
     this.presence = presence?.(this)
@@ -311,63 +310,6 @@ export class RealtimeNode {
 
   get allowedEvents (): ReadonlySet<string> {
     return this.#options.events
-  }
-
-  /** Applies a message another node published. */
-  receive (message: ClusterMessage): void {
-    this.counters.clusterMessagesReceived++
-    if (message.kind === 'deliver' && message.seq !== undefined) {
-      this.streams.deliverLocal(message.target, message.payload, message.seq)
-    } else if (message.kind === 'deliver') {
-      this.delivery.deliverLocal(message.target, Buffer.from(message.payload))
-      if (this.#metrics !== undefined && message.publishedAt !== undefined) this.#metrics.observeClusterDelivery((Date.now() - message.publishedAt) / 1000) // the publisher's Date.now(), another process's
-    } else if (message.kind === 'membership') {
-      this.membershipLocal(message.action, message.target, message.channel, message.reason).catch((err: unknown) => {
-        this.#log.error({ err }, 'fastify-realtime: could not apply a channel membership change from another node')
-      })
-    } else {
-      this.disconnectLocal(message.userId, message.code, message.reason)
-    }
-  }
-
-  /** A message to the channel's connections on every node; the envelope carries `channel`. */
-  /**
-   * To a channel's connections outside its stream: no offset, not kept in
-   * history. For the plugin's own announcements (presence.joined/left), which
-   * describe the present and must not take the place of a message in a
-   * history of `size` messages, nor be replayed as if still true.
-   */
-  announceToChannel (channel: string, type: string, data: unknown): Promise<number> {
-    return this.delivery.deliver({ kind: 'channel', channel }, this.delivery.encode(type, data, channel))
-  }
-
-  deliverToChannel (channel: string, type: string, data: unknown): Promise<number> {
-    return this.deliverTo({ kind: 'channel', channel }, type, data, channel)
-  }
-
-  /** Server-side join or leave on this node's connections of `target`; resolves how many changed. */
-  async membershipLocal (action: 'join' | 'leave', target: MembershipTarget, channel: string, reason = 'left'): Promise<number> {
-    let connections: Iterable<Connection> | undefined
-    if ('connectionId' in target) {
-      const connection = this.registry.get(target.connectionId)
-      connections = connection === undefined ? undefined : [connection]
-    } else {
-      connections = this.registry.forUser(target.userId)
-    }
-    if (connections === undefined) return 0
-    const notify = (connection: Connection, type: string, notice: unknown): void => this.replies.replyTo(connection, type, notice, undefined)
-    // a copy: leaving may change the user's set while we iterate
-    if (action === 'join') return this.channels.join([...connections], channel, notify)
-    return this.channels.leave([...connections], channel, reason, notify)
-  }
-
-  deliverTo (target: DeliveryTarget, type: string, data: unknown, channel?: string): Promise<number> {
-    this.counters.countDelivery(target.kind)
-    // a message of a stream (a channel with history, an inbox) gets its offsets first
-    const plan = this.streams.plan(target)
-    if (plan !== undefined) return this.streams.publish(target, this.delivery.encodeText(type, data, channel), plan)
-    if (this.#metrics !== undefined || deliveryChannel.hasSubscribers) return observedDelivery(this.delivery, this.#metrics, target, type, data, channel)
-    return this.delivery.deliver(target, this.delivery.encode(type, data, channel))
   }
 
   disconnectLocal (userId: string, code: number, reason: string): number {

@@ -25,8 +25,8 @@ export function createPresence (options: ResolvedOptions, adapter: Adapter, node
   const tracksChannels = hasChannelPresence(options.channels)
   if (!tracksUsers && !tracksChannels) return undefined
 
-  const announceUser = createUserStatusAnnouncer({ audience: options.presence?.audience, deliver: (target, type, data) => node.deliverTo(target, type, data), log })
-  const announceChannel = createChannelAnnouncer({ namespaces: options.channels, deliverToChannel: (channel, type, data) => node.announceToChannel(channel, type, data), log })
+  const announceUser = createUserStatusAnnouncer({ audience: options.presence?.audience, deliver: (target, type, data) => node.outbound.deliverTo(target, type, data), log })
+  const announceChannel = createChannelAnnouncer({ namespaces: options.channels, deliverToChannel: (channel, type, data) => node.outbound.announceToChannel(channel, type, data), log })
   const context: PresenceBackendContext = {
     offlineGraceMs: options.presence?.offlineGraceMs ?? DEFAULT_GRACE_MS,
     log,

@@ -112,6 +112,8 @@ t.test('MemoryPresence takes its grace timers from the context\'s clock, the rea
   const stamped = new MemoryPresence({ offlineGraceMs: 0, log, changed: (change) => changes.push(change) }, () => 7)
   await stamped.join('bob', 'c2', ['users'])
   t.equal(changes.at(-1)?.at, 7, 'now as given')
+  await stamped.leave('bob', 'c2', ['users'])
+  t.same(changes.at(-1), { scope: 'users', userId: 'bob', status: 'offline', at: 7 }, 'no grace: offline at once')
   const real = new MemoryPresence({ offlineGraceMs: 60000, log, changed: () => {} })
   await real.join('carol', 'c3', ['users'])
   await real.leave('carol', 'c3', ['users'])

@@ -6,6 +6,8 @@ import fastifyJwt from '@fastify/jwt'
 import type { FastifyInstance } from 'fastify'
 import { startServer, signToken, SECRET } from '../helpers/server.js'
 import { openSocket, type TestClient } from '../helpers/client.js'
+import { Type } from '@sinclair/typebox'
+import { defineMessage } from '../../lib/index.js'
 import { cluster, manualClock } from '../../lib/testing/index.js'
 import { receivedBeforeMarker, statusesIn, subscribedToStatus, type StatusChanged } from '../presence/support.js'
 
@@ -114,4 +116,28 @@ t.test('without the option the real clock runs the server', async (t) => {
   const welcome = await server.app.realtime.connectionsOf('now')[0]
   t.ok(welcome !== undefined && Math.abs(welcome.connectedAt - Date.now()) < 60000, 'connectedAt is the real time')
   t.ok(await isAlive(client))
+})
+
+t.test('a handler\'s context sees the clock through ctx.realtime: uptime follows it', async (t) => {
+  const clock = manualClock()
+  const server = await startServer(t, {
+    realtime: {
+      clock,
+      heartbeatIntervalMs: 100_000,
+      connectionTimeoutMs: 200_000,
+      messages: {
+        'uptime.ask': defineMessage({
+          schema: Type.Object({}),
+          handler (_data, ctx) {
+            ctx.log.debug('uptime asked')
+            ctx.reply('uptime.is', { seconds: ctx.realtime.stats().uptimeSeconds })
+          }
+        })
+      }
+    }
+  })
+  const client = await server.connect('asker')
+  t.same((await client.request<{ seconds: number }>({ type: 'uptime.ask' }, 'uptime.is')).data, { seconds: 0 })
+  clock.advance(90_000)
+  t.same((await client.request<{ seconds: number }>({ type: 'uptime.ask' }, 'uptime.is')).data, { seconds: 90 })
 })

@@ -5,6 +5,7 @@ import { CloseCode } from './protocol/codes.js'
 import { MAX_CLOSE_REASON_BYTES, truncateUtf8 } from './bounded-text.js'
 import type { RefusalState } from './flood-guard.js'
 import type { RecoveryGate } from './history/gate.js'
+import type { RealtimeClock } from './clock.js'
 
 /** What handlers and hooks may know about a connection. */
 export interface ConnectionInfo {
@@ -62,10 +63,13 @@ export class Connection implements ConnectionInfo {
   #isOpen = true
   readonly #socket: ServerSocket
   readonly #parentLog: FastifyBaseLogger
+  /** The node's clock: when a close began, for the sweep's grace. */
+  readonly #clock: RealtimeClock
   #log: FastifyBaseLogger | undefined
 
-  constructor (socket: ServerSocket, id: string, userId: string, user: RealtimeUser, expiresAt: number, log: FastifyBaseLogger, now: number) {
+  constructor (socket: ServerSocket, id: string, userId: string, user: RealtimeUser, expiresAt: number, log: FastifyBaseLogger, clock: RealtimeClock, now: number) {
     this.#socket = socket
+    this.#clock = clock
     this.id = id
     this.userId = userId
     this.user = user
@@ -194,7 +198,7 @@ export class Connection implements ConnectionInfo {
   close (code: number, reason: string): void {
     if (!this.#isOpen) return
     this.#isOpen = false
-    this.closingSince = Date.now()
+    this.closingSince = this.#clock.now()
     this.closeCode = code
     try {
       this.#socket.close(code, truncateUtf8(String(reason), MAX_CLOSE_REASON_BYTES))

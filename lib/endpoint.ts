@@ -11,6 +11,7 @@ import { HandshakeRateLimitedError } from './errors.js'
 import { FailedHandshakes } from './failed-handshakes.js'
 import { closeFields } from './observability/labels.js'
 import { inboxAskOf } from './history/handshake.js'
+import { admissionRefusal } from './admission.js'
 
 /** The endpoint's two routes (`${path}` and `${path}/*`): handshake hooks, upgrade handler, preflight. */
 export function registerEndpoint (
@@ -64,7 +65,7 @@ export function registerEndpoint (
       return
     }
     // the limits were checked before the upgrade; concurrent handshakes can still race past them
-    if (node.registry.size >= options.maxConnections || node.registry.countForUser(identity.userId) >= options.maxConnectionsPerUser) {
+    if (admissionRefusal(node.registry, options, identity.userId) !== undefined) {
       releaseSlot(adapter, identity, request)
       node.counters.countClose(CloseCode.connectionLimit)
       request.log.debug(closeFields(CloseCode.connectionLimit), 'closing connection: limit reached after the upgrade')

@@ -11,6 +11,8 @@ import {
 import { isThenable, type JwtVerifier } from './jwt.js'
 import { addressKey, type FailedHandshakes } from './failed-handshakes.js'
 import { dropBearerProtocol, extractToken } from './handshake-token.js'
+import { admissionRefusal, Refusal } from './admission.js'
+import type { RealtimeClock, TimerHandle } from './clock.js'
 
 export { SUBPROTOCOL, extractToken, redactUrl } from './handshake-token.js'
 export type { JwtVerifier } from './jwt.js'
@@ -65,13 +67,14 @@ const isFailure = (statusCode: number | undefined): boolean => statusCode === un
  */
 export function createHandshakeHook (deps: HandshakeDeps) {
   const { options, node, adapter, identities, failures } = deps
+  const clock = options.clock
 
   // A callback hook with a synchronous path: with a static key, no authenticate
   // hook and no cluster slot to claim, a handshake costs no promise, timer or microtask.
   return function realtimeHandshake (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
     const address = failures === undefined ? undefined : clientAddress(request)
     // an address over its failure budget: every further failure is a 429 with Retry-After
-    const overBudgetMs = address === undefined ? 0 : (failures as FailedHandshakes).retryAfterMs(address, Date.now())
+    const overBudgetMs = address === undefined ? 0 : (failures as FailedHandshakes).retryAfterMs(address, clock.now())
     // a key function may fetch keys (JWKS): an address over its budget gets no such work, it is answered here.
     // A static key's check costs microseconds, so a valid token still gets in (a NAT neighbour of a flooder).
     if (overBudgetMs > 0 && deps.verifier().isAsync === true) return refuseFlood(request, reply, overBudgetMs)
@@ -85,7 +88,7 @@ export function createHandshakeHook (deps: HandshakeDeps) {
       accepted(request, outcome, address)
       return done()
     }
-    withinDeadline(slowChecks(request, verified), options.handshakeTimeoutMs, (late) => releaseSlot(adapter, late, request))
+    withinDeadline(slowChecks(request, verified), options.handshakeTimeoutMs, clock, (late) => releaseSlot(adapter, late, request))
       .then((outcome) => {
         if (outcome === TIMED_OUT) return refuse(request, reply, new HandshakeTimeoutError(), address, overBudgetMs)
         if (outcome instanceof Error) return refuse(request, reply, outcome, address, overBudgetMs)
@@ -97,7 +100,7 @@ export function createHandshakeHook (deps: HandshakeDeps) {
   function refuse (request: FastifyRequest, reply: FastifyReply, refusal: HandshakeError, address: string | undefined, overBudgetMs = 0): void {
     if (overBudgetMs > 0 && isFailure(refusal.statusCode)) return refuseFlood(request, reply, overBudgetMs)
     node.counters.connectionsRejected++
-    if (address !== undefined && isFailure(refusal.statusCode)) (failures as FailedHandshakes).failed(address, Date.now())
+    if (address !== undefined && isFailure(refusal.statusCode)) (failures as FailedHandshakes).failed(address, clock.now())
     node.handshakes.refused(request, refusal)
     request.log.debug({ statusCode: refusal.statusCode, code: refusal.code }, 'websocket handshake refused')
     const statusCode = refusal.statusCode ?? 401
@@ -113,7 +116,7 @@ export function createHandshakeHook (deps: HandshakeDeps) {
   function accepted (request: FastifyRequest, identity: Identity, address: string | undefined): void {
     identities.set(request, identity)
     // a completed upgrade buys its address one more failure: crowds behind one address are not locked out
-    if (address !== undefined && isUpgrade(request)) (failures as FailedHandshakes).succeeded(address, Date.now())
+    if (address !== undefined && isUpgrade(request)) (failures as FailedHandshakes).succeeded(address, clock.now())
     if (identity.connectionId === undefined) return
     // a client that goes away between these checks and the upgrade must not keep its cluster slot
     const onAbandon = (): void => {
@@ -136,8 +139,8 @@ export function createHandshakeHook (deps: HandshakeDeps) {
       return new ForbiddenOriginError()
     }
     if (node.isClosing) return new ServerClosingError()
-    if (node.registry.size >= options.maxConnections) return new ServerFullError()
-    if (options.maxEventLoopDelayMs > 0 && node.eventLoopDelayMs() > options.maxEventLoopDelayMs) return new ServerOverloadedError()
+    if (admissionRefusal(node.registry, options, undefined) !== undefined) return new ServerFullError()
+    if (node.load.isOverloaded(options.maxEventLoopDelayMs)) return new ServerOverloadedError()
 
     const token = extractToken(request)
     dropBearerProtocol(request)
@@ -163,10 +166,9 @@ export function createHandshakeHook (deps: HandshakeDeps) {
   /** The limits, checked again after any await: other handshakes may have been admitted, or close() begun, meanwhile. */
   function admit (payload: Record<string, unknown>, userId: string, user: RealtimeUser): HandshakeError | Identity {
     if (node.isClosing) return new ServerClosingError()
-    if (node.registry.size >= options.maxConnections) return new ServerFullError()
-    if (node.registry.countForUser(userId) >= options.maxConnectionsPerUser) {
-      return new UserConnectionLimitError(options.maxConnectionsPerUser)
-    }
+    const refusal = admissionRefusal(node.registry, options, userId)
+    if (refusal === Refusal.full) return new ServerFullError()
+    if (refusal === Refusal.userLimit) return new UserConnectionLimitError(options.maxConnectionsPerUser)
     const exp = payload.exp
     return { userId, user, expiresAt: typeof exp === 'number' ? exp * 1000 : Infinity }
   }
@@ -258,12 +260,13 @@ const TIMED_OUT = Symbol('timed out')
 async function withinDeadline (
   pending: Promise<HandshakeError | Identity>,
   timeoutMs: number,
+  clock: RealtimeClock,
   onLateIdentity: (identity: Identity) => void
 ): Promise<HandshakeError | Identity | typeof TIMED_OUT> {
-  let timer: NodeJS.Timeout | undefined
+  let timer: TimerHandle | undefined
   let isLate = false
   const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(() => { isLate = true; resolve(TIMED_OUT) }, timeoutMs)
+    timer = clock.setTimeout(() => { isLate = true; resolve(TIMED_OUT) }, timeoutMs)
   })
   pending.then((outcome) => {
     if (isLate && !(outcome instanceof Error)) onLateIdentity(outcome)
@@ -271,7 +274,7 @@ async function withinDeadline (
   try {
     return await Promise.race([pending, deadline])
   } finally {
-    clearTimeout(timer)
+    clock.clearTimeout(timer)
   }
 }
 

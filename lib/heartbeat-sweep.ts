@@ -1,3 +1,5 @@
+import { unrefTimer, type RealtimeClock, type TimerHandle } from './clock.js'
+
 /**
  * One sweep for all connections (never a timer per connection): pings the
  * quiet ones, closes those silent past the timeout and those whose token
@@ -47,16 +49,21 @@ export function sweepTickMs (heartbeatIntervalMs: number): number {
 }
 
 export class SweepTimer {
-  #timer: NodeJS.Timeout | undefined
+  readonly #clock: RealtimeClock
+  #timer: TimerHandle | undefined
+
+  constructor (clock: RealtimeClock) {
+    this.#clock = clock
+  }
 
   start (tickMs: number, run: () => void): void {
     this.stop()
-    this.#timer = setInterval(run, tickMs)
-    this.#timer.unref()
+    this.#timer = this.#clock.setInterval(run, tickMs)
+    unrefTimer(this.#timer)
   }
 
   stop (): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer)
+    if (this.#timer !== undefined) this.#clock.clearInterval(this.#timer)
     this.#timer = undefined
   }
 }

@@ -11,6 +11,7 @@ export type { RealtimeApi, NotificationOptions, ClusterView, UserDeliveryOptions
 export type { ChannelNamespaceOptions, ChannelAuthorize, ChannelAuthorizeContext, ChannelAuthorizeResult } from './channels/namespace.js'
 export { CHANNEL_ID_PATTERN, NAMESPACE_PATTERN, MAX_CHANNEL_LENGTH } from './channels/names.js'
 export type { RealtimeStats } from './stats.js'
+export type { RealtimeClock, TimerHandle } from './clock.js'
 export type { ConnectionInfo } from './connection.js'
 export type { MessageContext, MessageHandler } from './message-router.js'
 export type { Adapter, AdapterContext, AdapterHealth, ClusterMessage, ClusterStats, DeliveryTarget, EventTarget, UsersTarget, MembershipTarget } from './adapters/adapter.js'

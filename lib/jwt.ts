@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { createVerifier } from 'fast-jwt'
 import type { ResolvedOptions } from './options.js'
+import { systemClock, type RealtimeClock } from './clock.js'
 
 type JwtOptions = NonNullable<ResolvedOptions['jwt']>
 
@@ -37,13 +38,18 @@ export function withPinnedAlgorithms (options: ResolvedOptions): JwtOptions {
  * @fastify/jwt's request verification, which calls it as @fastify/jwt
  * documents: `(request, decodedToken)`.
  */
-export function ownVerifier (jwt: JwtOptions): JwtVerifier {
+export function ownVerifier (jwt: JwtOptions, clock: RealtimeClock): JwtVerifier {
   const secret = jwt.secret as unknown
   const key = typeof secret === 'string' || Buffer.isBuffer(secret)
     ? secret
     : (secret !== null && typeof secret === 'object' && 'public' in secret ? (secret as { public: unknown }).public : undefined)
-  if (typeof key !== 'string' && !Buffer.isBuffer(key)) return requestVerifier
-  const verify = createVerifier({ ...(jwt.verify as Record<string, unknown>), key: key as string }) as (token: string) => unknown
+  if (typeof key !== 'string' && !Buffer.isBuffer(key)) return requestVerifier(clock)
+  const options = { ...(jwt.verify as Record<string, unknown>), key: key as string }
+  if (clock !== systemClock) {
+    // fast-jwt reads the time once per verifier (clockTimestamp): a clock of the test's own needs one per check
+    return { verify: (token) => (createVerifier({ ...options, clockTimestamp: clock.now() }) as (token: string) => unknown)(token) }
+  }
+  const verify = createVerifier(options) as (token: string) => unknown
   return { verify }
 }
 
@@ -53,16 +59,20 @@ export function ownVerifier (jwt: JwtOptions): JwtVerifier {
  * function the request (the function gets fast-jwt's arguments, not
  * @fastify/jwt's), so those go through the request's `jwtVerify` instead.
  */
-export function hostVerifier (jwt: { verify (token: string): unknown }): JwtVerifier {
-  return hasKeyFunction(jwt) ? requestVerifier : { verify: (token) => jwt.verify(token) }
+export function hostVerifier (jwt: HostJwt, clock: RealtimeClock): JwtVerifier {
+  if (hasKeyFunction(jwt)) return requestVerifier(clock)
+  if (clock === systemClock) return { verify: (token) => jwt.verify(token) }
+  return { verify: (token) => jwt.verify(token, { clockTimestamp: clock.now() }) }
 }
+
+interface HostJwt { verify (token: string, options?: { clockTimestamp: number }): unknown }
 
 /**
  * fast-jwt is asynchronous exactly when its key is a function: then even a
  * malformed token gets a (rejected) Promise, decided before the key function
  * is called, so this probe fetches nothing.
  */
-function hasKeyFunction (jwt: { verify (token: string): unknown }): boolean {
+function hasKeyFunction (jwt: HostJwt): boolean {
   let probe: unknown
   try {
     probe = jwt.verify('not-a-token')
@@ -76,16 +86,18 @@ function hasKeyFunction (jwt: { verify (token: string): unknown }): boolean {
 }
 
 /** Verifies through @fastify/jwt's `request.jwtVerify`, with the token the handshake found. */
-const requestVerifier: JwtVerifier = {
+const requestVerifier = (clock: RealtimeClock): JwtVerifier => ({
   isAsync: true,
   verify: (token, request) => new Promise((resolve, reject) => {
-    const options = { extractToken: () => token } as unknown as Parameters<FastifyRequest['jwtVerify']>[0]
+    // @fastify/jwt merges these into its verify options; a clock of the test's own sets the time of the check
+    const time = clock === systemClock ? undefined : { clockTimestamp: clock.now() }
+    const options = { extractToken: () => token, ...time } as unknown as Parameters<FastifyRequest['jwtVerify']>[0]
     request.jwtVerify(options as never, (err: Error | null, payload: unknown) => {
       if (err !== null && err !== undefined) reject(err)
       else resolve(payload)
     })
   })
-}
+})
 
 export function isThenable (value: unknown): value is PromiseLike<unknown> {
   return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function'

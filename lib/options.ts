@@ -10,6 +10,7 @@ import { resolvePresenceOptions, type PresenceOptions, type ResolvedPresenceOpti
 import type { ChannelNamespaceOptions } from './channels/namespace.js'
 import { checkChannels } from './channels/check-options.js'
 import { acceptDeprecatedOptions } from './deprecated-options.js'
+import { isRealtimeClock, systemClock, type RealtimeClock } from './clock.js'
 import { HistoryOptionsSchema, type HistoryOptions } from './history/options.js'
 
 /**
@@ -164,6 +165,12 @@ export interface RealtimeOptions extends DeepPartial<Omit<RealtimeDataOptions, '
   channels?: Record<string, ChannelNamespaceOptions>
   /** Prometheus metrics on prom-client (an optional peer dependency): true, or { registry, prefix }. Off by default. */
   metrics?: boolean | MetricsOptions
+  /**
+   * The server's time: heartbeats, rate limits, token expiry, the handshake
+   * deadline and presence grace periods. The real clock by default; tests
+   * pass `manualClock()` from fastify-realtime/testing and move it forward.
+   */
+  clock?: RealtimeClock
 }
 
 export interface ResolvedOptions extends Readonly<Omit<RealtimeDataOptions, 'events'>> {
@@ -178,9 +185,10 @@ export interface ResolvedOptions extends Readonly<Omit<RealtimeDataOptions, 'eve
   /** Declared namespaces; a Map so that no name reaches Object.prototype. */
   readonly channels: ReadonlyMap<string, ChannelNamespaceOptions>
   readonly metrics: ResolvedMetricsOptions | undefined
+  readonly clock: RealtimeClock
 }
 
-const FUNCTION_KEYS = new Set(['jwt', 'authenticate', 'messages', 'adapter', 'allowedOrigins', 'presence', 'channels', 'metrics'])
+const FUNCTION_KEYS = new Set(['jwt', 'authenticate', 'messages', 'adapter', 'allowedOrigins', 'presence', 'channels', 'metrics', 'clock'])
 const RESERVED_TYPES = new Set(['ping', 'heartbeat', 'subscribe', 'unsubscribe', 'presence'])
 
 /** Validates and freezes the options; throws one error naming every bad option. */
@@ -219,6 +227,7 @@ export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOpt
   }
   const channels = checkChannels(raw.channels, problems)
   const metrics = checkMetricsOption(raw.metrics, problems)
+  const clock = checkClock(raw.clock, problems)
 
   if (problems.length > 0) throw new InvalidOptionsError(problems.join('; '))
   const d = data as RealtimeDataOptions
@@ -233,7 +242,8 @@ export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOpt
     allowedOrigins,
     presence,
     channels,
-    metrics
+    metrics,
+    clock
   })
 }
 
@@ -245,6 +255,12 @@ function checkFunction<T> (name: string, value: unknown, problems: string[]): T 
   if (value === undefined) return undefined
   if (typeof value !== 'function') problems.push(`${name} must be a function`)
   return value as T
+}
+
+function checkClock (value: unknown, problems: string[]): RealtimeClock {
+  if (value === undefined) return systemClock
+  if (!isRealtimeClock(value)) problems.push('clock must implement RealtimeClock (now, setTimeout, clearTimeout, setInterval, clearInterval)')
+  return value as RealtimeClock
 }
 
 function checkJwt (value: unknown, problems: string[]): FastifyJWTOptions | undefined {

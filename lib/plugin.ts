@@ -16,7 +16,8 @@ import { CloseCode } from './protocol/codes.js'
 import { InvalidOptionsError } from './errors.js'
 import type { RealtimeApi } from './realtime-api.js'
 import type { Adapter } from './adapters/adapter.js'
-import { setUpObservability } from './observability/setup.js'
+import { createNodeMetrics, setUpObservability } from './observability/setup.js'
+import type { RealtimeMetrics } from './observability/metrics.js'
 import { createPresence } from './presence/create-presence.js'
 import { asyncApiOnce } from './asyncapi/index.js'
 import { checkHistoryEngine } from './history/handshake.js'
@@ -35,15 +36,31 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
   }
   const adapter: Adapter = options.adapter ?? new MemoryAdapter()
   checkHistoryEngine(options, adapter)
-  const node = new RealtimeNode(options, adapter, app.log)
-  const observability = setUpObservability(node, adapter, options)
-  const presence = createPresence(options, adapter, node, app.log)
+  let metrics: RealtimeMetrics | undefined
+  let api: RealtimeApi | undefined
+  const node = new RealtimeNode({
+    options,
+    adapter,
+    log: app.log,
+    // built from the node right below, before any connection can run a handler
+    realtime: () => api as RealtimeApi,
+    onForget: adapter.releaseConnection === undefined
+      ? undefined
+      : (connection) => {
+          adapter.releaseConnection?.(connection.userId, connection.id).catch((err: unknown) => {
+            app.log.warn({ err }, 'fastify-realtime: could not release a connection slot')
+          })
+        },
+    metrics: (parts) => (metrics = createNodeMetrics(parts, adapter, options)),
+    presence: (parts) => createPresence(options, adapter, parts, app.log)
+  })
+  const observability = setUpObservability(node, adapter, options, metrics)
+  const presence = node.presence
   const prefix = (rawOptions as { prefix?: string }).prefix ?? ''
   // the routes' scope knows the full prefix (a parent's included): it sets this when it registers them
   let endpointPath = prefix + options.path
   const asyncapi = asyncApiOnce(() => ({ options, clientSchemas: node.router.schemas(), endpointPath }))
-  const api = createRealtimeApi(node, adapter, observability, asyncapi)
-  node.api = api
+  api = createRealtimeApi(node, adapter, observability, asyncapi)
   app.decorate('realtime', api)
 
   // Close every client with 1001 (going away) and give them a moment to answer
@@ -75,19 +92,11 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
     })
   }
 
-  node.onForget = adapter.releaseConnection === undefined
-    ? undefined
-    : (connection) => {
-        adapter.releaseConnection?.(connection.userId, connection.id).catch((err: unknown) => {
-          app.log.warn({ err }, 'fastify-realtime: could not release a connection slot')
-        })
-      }
-
   app.addHook('onReady', async () => {
     await adapter.start({
       nodeId: node.nodeId,
       log: app.log,
-      receive: (message) => node.receive(message),
+      receive: (message) => node.outbound.receive(message),
       localConnectionCount: (userId) => node.registry.countForUser(userId),
       hasConnection: (connectionId) => node.registry.get(connectionId) !== undefined,
       localChannelSubscribers: (channel) => node.channels.index.count(channel)
@@ -107,11 +116,11 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async function fasti
     endpointPath = scope.prefix + options.path
     let verifier: JwtVerifier
     if (hasHostJwt) {
-      verifier = hostVerifier(scope.jwt)
+      verifier = hostVerifier(scope.jwt, options.clock)
     } else {
       const jwtOptions = withPinnedAlgorithms(options)
       await scope.register(fastifyJwt, jwtOptions)
-      verifier = ownVerifier(jwtOptions)
+      verifier = ownVerifier(jwtOptions, options.clock)
     }
     const hasHostRateLimit = scope.hasDecorator('rateLimit')
     if (options.handshakeRateLimit !== false && !hasHostRateLimit) {

@@ -162,13 +162,13 @@ export interface ApiObservability {
 export function createRealtimeApi (node: RealtimeNode, adapter: Adapter, observability: ApiObservability, asyncapi: () => AsyncApiDocument): RealtimeApi {
   const now = (): string => new Date().toISOString()
   const toUsers = (userIds: readonly string[], type: string, data: unknown, subscribedTo?: string): Promise<number> =>
-    node.deliverTo(subscribedTo === undefined ? { kind: 'users', userIds } : { kind: 'users', userIds, event: subscribedTo }, type, data)
+    node.outbound.deliverTo(subscribedTo === undefined ? { kind: 'users', userIds } : { kind: 'users', userIds, event: subscribedTo }, type, data)
 
   const api: RealtimeApi = {
     nodeId: node.nodeId,
     async sendToConnection (connectionId, message) {
       checkMessage(message)
-      return node.deliverTo({ kind: 'connection', connectionId }, message.type, message.data)
+      return node.outbound.deliverTo({ kind: 'connection', connectionId }, message.type, message.data)
     },
     async sendToUser (userId, message, options) {
       checkMessage(message)
@@ -180,18 +180,18 @@ export function createRealtimeApi (node: RealtimeNode, adapter: Adapter, observa
     },
     async broadcastToAll (message) {
       checkMessage(message)
-      return node.deliverTo({ kind: 'all' }, message.type, message.data)
+      return node.outbound.deliverTo({ kind: 'all' }, message.type, message.data)
     },
     async broadcastToSubscribers (event, message) {
       checkMessage(message)
-      return node.deliverTo({ kind: 'event', event }, message.type, message.data)
+      return node.outbound.deliverTo({ kind: 'event', event }, message.type, message.data)
     },
     async broadcastSystemNotification (message: string, options: NotificationOptions = {}) {
       const data = { ...options.extra, message, level: options.level ?? 'info', timestamp: now() }
       if (options.targetUsers !== undefined && options.targetUsers.length > 0) {
         return toUsers(options.targetUsers, 'system.notification', data)
       }
-      return node.deliverTo({ kind: 'all' }, 'system.notification', data)
+      return node.outbound.deliverTo({ kind: 'all' }, 'system.notification', data)
     },
     async broadcastReviewUpdated (reviewId, changes, targetUsers) {
       const data = { review_id: reviewId, changes, timestamp: now() }
@@ -200,9 +200,9 @@ export function createRealtimeApi (node: RealtimeNode, adapter: Adapter, observa
         : { kind: 'event' as const, event: 'review.updated' }
       // with a review namespace, review:<id>'s members get it too (with `channel`), each connection once
       if (node.channels.namespaces.has('review') && typeof reviewId === 'string' && CHANNEL_ID_PATTERN.test(reviewId)) {
-        return node.deliverTo({ kind: 'withChannel', base, channel: `review:${reviewId}` }, 'review.updated', data)
+        return node.outbound.deliverTo({ kind: 'withChannel', base, channel: `review:${reviewId}` }, 'review.updated', data)
       }
-      return node.deliverTo(base, 'review.updated', data)
+      return node.outbound.deliverTo(base, 'review.updated', data)
     },
     async broadcastFileProcessingStatus (userId, fileId, status, progress, extra) {
       const data: Record<string, unknown> = { ...extra, file_id: fileId, status, timestamp: now() }
@@ -240,7 +240,7 @@ export function createRealtimeApi (node: RealtimeNode, adapter: Adapter, observa
     async publish (channel, message) {
       checkChannel(channel)
       checkMessage(message)
-      return node.deliverToChannel(channel, message.type, message.data)
+      return node.outbound.deliverToChannel(channel, message.type, message.data)
     },
     async join (target, channel) {
       return membership('join', target, channel)
@@ -269,7 +269,7 @@ export function createRealtimeApi (node: RealtimeNode, adapter: Adapter, observa
   async function membership (action: 'join' | 'leave', target: MembershipTarget, channel: string, reason?: string): Promise<number> {
     checkChannel(channel)
     const member = checkTarget(target)
-    const changed = await node.membershipLocal(action, member, channel, reason)
+    const changed = await node.outbound.membershipLocal(action, member, channel, reason)
     if ('connectionId' in member && node.registry.get(member.connectionId) !== undefined) return changed
     try {
       await adapter.publish(reason === undefined ? { kind: 'membership', action, target: member, channel } : { kind: 'membership', action, target: member, channel, reason })

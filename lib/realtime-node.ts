@@ -1,58 +1,60 @@
 import { randomUUID } from 'node:crypto'
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
-import type { WebSocket, RawData } from 'ws'
+import type { WebSocket } from 'ws'
 import type { FastifyBaseLogger } from 'fastify'
 import { Connection } from './connection.js'
 import { Registry } from './registry.js'
-import { SlidingWindowRateLimiter } from './rate-limiter.js'
-import { FloodGuard, Verdict } from './flood-guard.js'
-import { boundedErrorData, encodeErrorFrame, type ErrorExtra } from './error-frame.js'
-import { clipJsonString } from './bounded-text.js'
-import { MessageRouter, MAX_TYPE_BYTES } from './message-router.js'
+import { Inbound } from './inbound.js'
+import { Replies } from './replies.js'
+import { Outbound } from './outbound.js'
+import { createSocketListeners, failureCloseCode, kConnection, type SocketWithConnection } from './socket-listeners.js'
+import { MessageRouter } from './message-router.js'
 import { Delivery } from './delivery.js'
 import { Counters, type RealtimeStats } from './stats.js'
 import { sweep, sweepTickMs, SweepTimer } from './heartbeat-sweep.js'
-import { CloseCode, WireError } from './protocol/codes.js'
+import { CloseCode } from './protocol/codes.js'
 import { PingDataSchema, HeartbeatDataSchema, SubscribeDataSchema, UnsubscribeDataSchema } from './protocol/client-messages.js'
 import { handlePing } from './handlers/ping.js'
 import { handleHeartbeat } from './handlers/heartbeat.js'
 import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.js'
 import type { CoreContext } from './handlers/context.js'
+import { HandlerContext } from './handler-context.js'
+import { LoadSampler } from './load-sampler.js'
+import type { RealtimeClock } from './clock.js'
 import type { ResolvedOptions } from './options.js'
-import type { Adapter, ClusterMessage, DeliveryTarget } from './adapters/adapter.js'
+import type { Adapter } from './adapters/adapter.js'
 import type { RealtimeApi } from './realtime-api.js'
 import type { PresenceTracker } from './presence/presence-tracker.js'
 import { Channels } from './channels/channels.js'
-import type { MembershipTarget } from './adapters/adapter.js'
 import type { NodeMetrics } from './observability/metrics.js'
 import { HandshakeObserver } from './observability/handshake-observer.js'
-import { observedDelivery } from './observability/delivery-observer.js'
-import { deliveryChannel, messageChannel, traceHandler } from './observability/tracing.js'
 import { closeFields } from './observability/labels.js'
 import type { ServerSocket } from './server-socket.js'
-import type { RealtimeUser } from './host-types.js'
 import { Streams } from './history/streams.js'
 import { MemoryHistory } from './history/memory.js'
-import { welcomeWithInbox, type InboxAsk } from './history/recovery.js'
+import { welcomeWithInbox } from './history/recovery.js'
 import type { StreamPosition } from './protocol/server-messages.js'
+import type { Identity } from './identity.js'
 
 export const FEATURES = Object.freeze(['heartbeat', 'subscriptions', 'rate_limiting'])
 
 /** How long a peer has to answer the server's close frame before its socket is destroyed. */
 export const CLOSE_GRACE_MS = 2000
 
-/** Who the handshake said the client is. */
-export interface Identity {
-  userId: string
-  user: RealtimeUser
-  /** Token expiry in ms since the epoch, or Infinity. */
-  expiresAt: number
-  /** Pre-allocated when a cluster adapter claimed a slot for this connection. */
-  connectionId?: string
-  /** Stops the handshake's watch for an abandoned upgrade (it holds the request). */
-  stopWatching?: () => void
-  /** The inbox position the client asked to recover from (`?inbox=<epoch>:<offset>`); null when malformed. */
-  inbox?: InboxAsk
+export type { Identity } from './identity.js'
+
+/** What a node is built from; what hangs off it is built from it, in its constructor, so nothing is set afterwards. */
+export interface RealtimeNodeOptions {
+  options: ResolvedOptions
+  adapter: Adapter
+  log: FastifyBaseLogger
+  /** The API handlers see as `ctx.realtime`; it is built from the node, so it is asked for when a handler runs. */
+  realtime: () => RealtimeApi
+  /** Called once per connection when it leaves the registry (adapters release cluster slots). */
+  onForget?: ((connection: Connection) => void) | undefined
+  /** The metrics, when the option is on: built from the node's counters and registry. */
+  metrics?: ((node: RealtimeNode) => NodeMetrics | undefined) | undefined
+  /** The presence tracker, when presence is on: it announces through the node. */
+  presence?: ((node: RealtimeNode) => PresenceTracker | undefined) | undefined
 }
 
 /**
@@ -65,35 +67,44 @@ export class RealtimeNode {
   readonly counters = new Counters()
   readonly router = new MessageRouter()
   readonly delivery: Delivery
+  /** Replies and error frames to one connection. */
+  readonly replies: Replies
+  /** Deliveries the app asks for, and what other nodes publish. */
+  readonly outbound: Outbound
   /** Declared namespaces, who is in which channel, pending authorizations. */
   readonly channels: Channels
-  /** Set by the plugin when the metrics option is on; the hot paths check it once. */
-  metrics: NodeMetrics | undefined
-  readonly handshakes = new HandshakeObserver(this.counters, () => this.metrics)
+  /** There when the metrics option is on; the hot paths check it once. */
+  #metrics: NodeMetrics | undefined
+  readonly handshakes = new HandshakeObserver(this.counters, () => this.#metrics)
+  /** Told of every accepted and forgotten connection, when presence is on. */
+  readonly presence: PresenceTracker | undefined
+  readonly #onForget: ((connection: Connection) => void) | undefined
+  readonly #realtime: () => RealtimeApi
   /** Channels with history and the inbox: offsets, history, recovery. */
   readonly streams: Streams
+  /** The event loop delay, sampled on each sweep tick. */
+  readonly load = new LoadSampler()
   readonly #options: ResolvedOptions
   /** The seed's features, 'channels' when the host declared namespaces, 'presence' when user presence is on. */
   readonly #features: readonly string[]
   readonly #log: FastifyBaseLogger
-  readonly #limiter: SlidingWindowRateLimiter
-  readonly #floodGuard: FloodGuard
-  /** Connections that had refused messages dropped unread since their last answer (see FloodGuard.owedAnswer). */
-  readonly #owedAnswer = new Set<Connection>()
-  readonly #sweepTimer = new SweepTimer()
-  readonly #loopDelay: IntervalHistogram
-  readonly #startedAt = Date.now()
-  #recentLoopDelay = { mean: 0, p99: 0, max: 0 }
-  #api: RealtimeApi | undefined
+  readonly #inbound: Inbound
+  /** The options' clock: the real one unless a test gave its own. */
+  readonly #clock: RealtimeClock
+  readonly #sweepTimer: SweepTimer
+  readonly #startedAt: number
   #isClosing = false
   /** Connections the server is closing, until their socket closes or the grace ends. */
   readonly #closing = new Set<Connection>()
 
-  constructor (options: ResolvedOptions, adapter: Adapter, log: FastifyBaseLogger) {
+  constructor ({ options, adapter, log, realtime, onForget, metrics, presence }: RealtimeNodeOptions) {
     this.#options = options
     this.#log = log
-    this.#limiter = new SlidingWindowRateLimiter(options.rateLimit)
-    this.#floodGuard = new FloodGuard(this.#limiter, options.rateLimit)
+    this.#clock = options.clock
+    this.#sweepTimer = new SweepTimer(options.clock)
+    this.#startedAt = options.clock.now()
+    this.#realtime = realtime
+    this.#onForget = onForget
     this.channels = new Channels(options, adapter, log)
     const extra = [...(options.channels.size > 0 ? ['channels'] : []), ...(options.presence !== undefined ? ['presence'] : [])]
     this.#features = extra.length > 0 ? Object.freeze([...FEATURES, ...extra]) : FEATURES
@@ -104,6 +115,7 @@ export class RealtimeNode {
       framesOnce: !options.compression
     }, adapter, this.counters, this.channels.index)
     this.delivery.onClosed = (connection) => this.#forget(connection)
+    this.replies = new Replies(this.delivery, this.counters, options.maxMessageSize)
     this.streams = new Streams({
       namespaces: options.channels,
       inbox: options.inbox,
@@ -114,7 +126,7 @@ export class RealtimeNode {
       registry: this.registry,
       index: this.channels.index,
       delivery: this.delivery,
-      reply: (connection, type, data) => this.replyTo(connection, type, data, undefined),
+      reply: (connection, type, data) => this.replies.replyTo(connection, type, data, undefined),
       overflow: (connection) => {
         this.counters.slowConsumerEvents++
         connection.log.warn('closing slow consumer: too much held while recovering')
@@ -127,34 +139,38 @@ export class RealtimeNode {
     this.router.add('subscribe', SubscribeDataSchema, (data, ctx) => handleSubscribe(data, ctx as CoreContext))
     this.router.add('unsubscribe', UnsubscribeDataSchema, (data, ctx) => handleUnsubscribe(data, ctx as CoreContext))
     for (const [type, definition] of options.messages) this.router.add(type, definition.schema, definition.handler)
-    this.#loopDelay = monitorEventLoopDelay({ resolution: 20 })
-  }
-
-  set api (api: RealtimeApi) {
-    this.#api = api
+    this.#inbound = new Inbound({
+      rateLimit: options.rateLimit,
+      clock: options.clock,
+      router: this.router,
+      counters: this.counters,
+      context: (connection, requestId) => new HandlerContext(this, connection, requestId),
+      sendError: (connection, code, message, requestId, extra) => this.replies.errorTo(connection, code, message, requestId, extra),
+      forget: (connection) => this.#forget(connection)
+    })
+    this.outbound = new Outbound({
+      counters: this.counters,
+      registry: this.registry,
+      channels: this.channels,
+      delivery: this.delivery,
+      streams: this.streams,
+      replies: this.replies,
+      log,
+      metrics: () => this.#metrics,
+      disconnect: (userId, code, reason) => this.disconnectLocal(userId, code, reason)
+    })
+    this.#metrics = metrics?.(this)
+    this.presence = presence?.(this)
   }
 
   start (): void {
-    this.#loopDelay.enable()
+    this.load.start()
     const tick = sweepTickMs(this.#options.heartbeatIntervalMs)
-    this.#sweepTimer.start(tick, () => this.sweep(Date.now()))
+    this.#sweepTimer.start(tick, () => this.sweep(this.#clock.now()))
   }
 
   get isClosing (): boolean {
     return this.#isClosing
-  }
-
-  /** Mean event loop delay in ms over the last sweep tick, for load shedding. */
-  eventLoopDelayMs (): number {
-    return this.#recentLoopDelay.mean
-  }
-
-  #sampleLoopDelay (): void {
-    const delay = this.#loopDelay
-    // the histogram counts its own sampling resolution as delay: take it off, like @fastify/under-pressure
-    const ms = (ns: number): number => Number.isNaN(ns) ? 0 : Math.max(0, Math.round((ns / 1e6 - 20) * 100) / 100)
-    this.#recentLoopDelay = { mean: ms(delay.mean), p99: ms(delay.percentile(99)), max: ms(delay.max) }
-    delay.reset()
   }
 
   sweep (now: number): void {
@@ -173,17 +189,16 @@ export class RealtimeNode {
       },
       afterSweep: (sweptAt) => {
         this.#cutOffUnanswered(sweptAt)
-        this.#answerOwed(sweptAt)
-        this.#limiter.prune(sweptAt)
+        this.#inbound.afterSweep(sweptAt)
         this.streams.sweep(sweptAt)
-        this.#sampleLoopDelay()
+        this.load.sample()
       }
     })
   }
 
   readonly #listeners = createSocketListeners({
-    message: (connection, data, isBinary) => this.#onMessage(connection, data, isBinary),
-    pong: (connection) => { connection.lastSeenAt = Date.now() },
+    message: (connection, data, isBinary) => this.#inbound.onMessage(connection, data, isBinary),
+    pong: (connection) => { connection.lastSeenAt = this.#clock.now() },
     close: (connection, code) => {
       connection.markClosed()
       this.#closing.delete(connection)
@@ -202,9 +217,9 @@ export class RealtimeNode {
   /** Registers an upgraded socket and starts its conversation. */
   accept (serverSocket: ServerSocket, identity: Identity): Connection {
     const socket = serverSocket as WebSocket // typed structurally in the signature: the published .d.ts must not need @types/ws
-    const now = Date.now()
+    const now = this.#clock.now()
     // the node's logger, not the upgrade request's: a connection must not keep its request alive
-    const connection = new Connection(socket, identity.connectionId ?? randomUUID(), identity.userId, identity.user, identity.expiresAt, this.#log, now)
+    const connection = new Connection(socket, identity.connectionId ?? randomUUID(), identity.userId, identity.user, identity.expiresAt, this.#log, this.#clock, now)
     this.registry.add(connection)
     this.counters.connectionsOpened++
     this.presence?.connected(connection)
@@ -260,27 +275,12 @@ export class RealtimeNode {
     return true
   }
 
-  /** Answers, on the sweep tick, connections whose refused messages were dropped unread in the last interval. */
-  #answerOwed (now: number): void {
-    for (const connection of this.#owedAnswer) {
-      const refusals = connection.refusals
-      if (!connection.isOpen || refusals === undefined || !refusals.isOwed) {
-        this.#owedAnswer.delete(connection)
-        continue
-      }
-      const retryAfterMs = this.#floodGuard.owedAnswer(refusals, now)
-      if (retryAfterMs === undefined) continue
-      this.#owedAnswer.delete(connection)
-      this.#sendRateLimited(connection, undefined, retryAfterMs)
-    }
-  }
-
   #forget (connection: Connection): void {
     // a peer that never answers our close frame (it stopped reading) is cut off by the sweep
     if (!connection.isOpen && connection.closingSince > 0) this.#closing.add(connection)
     this.channels.forget(connection)
     if (this.registry.remove(connection)) {
-      this.onForget?.(connection)
+      this.#onForget?.(connection)
       this.presence?.disconnected(connection)
     }
   }
@@ -303,197 +303,13 @@ export class RealtimeNode {
     this.#log.debug({ connectionId: connection.id, userId: connection.userId, ...closeFields(code), initiatedBy: isServerClose ? 'server' : 'client' }, 'connection closed')
   }
 
-  /** Called once per connection when it leaves the registry (adapters release cluster slots). */
-  onForget: ((connection: Connection) => void) | undefined
-
-  /** Told of every accepted and forgotten connection, when presence is on. */
-  presence: PresenceTracker | undefined
-
-  #onMessage (connection: Connection, data: RawData, isBinary: boolean): void {
-    if (!connection.isOpen) return
-    const now = Date.now()
-    connection.lastSeenAt = now
-    this.counters.messagesIn++
-    if (isBinary) {
-      connection.close(CloseCode.unsupportedData, 'binary frames are not supported')
-      this.#forget(connection)
-      return
-    }
-    const verdict = this.#floodGuard.check(connection, connection.userId, now)
-    if (verdict !== Verdict.accept) {
-      this.#onRefused(connection, verdict, data, now)
-      return
-    }
-    const decoded = this.router.decode(data.toString())
-    this.counters.countMessage(decoded.ok ? decoded.type : undefined)
-    if (!decoded.ok) {
-      this.#sendError(connection, decoded.code, decoded.message, decoded.requestId)
-      return
-    }
-    const context = this.#context(connection, decoded.requestId)
-    try {
-      const result = messageChannel.hasSubscribers
-        ? traceHandler(decoded.route.handler, decoded.data as never, context, { connectionId: connection.id, userId: connection.userId, type: decoded.type, requestId: decoded.requestId })
-        : decoded.route.handler(decoded.data as never, context)
-      if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
-        (result as Promise<void>).catch((err: unknown) => this.#onHandlerError(connection, decoded.type, err, decoded.requestId))
-      }
-    } catch (err) {
-      this.#onHandlerError(connection, decoded.type, err, decoded.requestId)
-    }
-  }
-
-  /** A message over the rate limit: one parse and one answer per interval at most, a close for a flood. */
-  #onRefused (connection: Connection, verdict: Verdict, data: RawData, now: number): void {
-    this.counters.rateLimited++
-    if (verdict === Verdict.answer) {
-      const refusals = connection.refusals as NonNullable<Connection['refusals']>
-      this.#sendRateLimited(connection, MessageRouter.requestIdOf(data.toString()), refusals.allowedAt - now)
-    } else if (verdict === Verdict.drop) {
-      this.#owedAnswer.add(connection)
-    } else {
-      connection.log.warn({ refused: connection.refusals?.refused }, 'closing connection: it kept sending past the rate limit')
-      connection.close(CloseCode.rateLimitFlood, 'rate limit flood')
-      this.#forget(connection)
-    }
-  }
-
-  #sendRateLimited (connection: Connection, requestId: string | undefined, retryAfterMs: number): void {
-    this.#sendError(connection, WireError.rateLimited, 'Too many messages. Please slow down.', requestId, { retry_after: Math.max(1, Math.ceil(retryAfterMs / 1000)) })
-  }
-
-  #onHandlerError (connection: Connection, type: string, err: unknown, requestId: string | undefined): void {
-    connection.log.error({ err, messageType: type }, 'message handler failed')
-    this.#sendError(connection, WireError.handlerError, `Could not handle ${clipJsonString(type, MAX_TYPE_BYTES)} message`, requestId)
-  }
-
-  #context (connection: Connection, requestId: string | undefined): CoreContext {
-    return new HandlerContext(this, connection, requestId)
-  }
-
-  /** For HandlerContext: the API, once the plugin has set it. */
+  /** For HandlerContext: the API built from this node. */
   get realtime (): RealtimeApi {
-    return this.#requireApi()
+    return this.#realtime()
   }
 
   get allowedEvents (): ReadonlySet<string> {
     return this.#options.events
-  }
-
-  /**
-   * Encodes and sends one reply to one connection. Never throws (handlers
-   * call it, often from inside a socket callback): a reply that cannot be
-   * encoded (over maxMessageSize, not serializable) is logged with its
-   * coded error and replaced by a HANDLER_ERROR error frame.
-   */
-  replyTo (connection: Connection, type: string, data: unknown, requestId: string | undefined): void {
-    let text: string
-    try {
-      text = this.delivery.encodeText(type, data)
-    } catch (err) {
-      const messageType = clipJsonString(String(type), MAX_TYPE_BYTES)
-      connection.log.error({ err, messageType }, 'reply not sent')
-      this.#sendError(connection, WireError.handlerError, `Could not send the ${messageType} reply (${(err as { code?: string }).code ?? 'error'})`, requestId)
-      return
-    }
-    this.#send(connection, text)
-  }
-
-  /** Sends a reply only if it fits maxMessageSize (nothing is sent otherwise): false lets the caller undo and answer. */
-  tryReplyTo (connection: Connection, type: string, data: unknown): boolean {
-    let text: string
-    try {
-      text = this.delivery.encodeText(type, data)
-    } catch {
-      return false
-    }
-    this.#send(connection, text)
-    return true
-  }
-
-  errorTo (connection: Connection, code: string, message: string, requestId: string | undefined, extra?: ErrorExtra): void {
-    this.#sendError(connection, code, message, requestId, extra)
-  }
-
-  #requireApi (): RealtimeApi {
-    /* c8 ignore next */ // set by the plugin right after construction
-    if (this.#api === undefined) throw new Error('realtime api not ready')
-    return this.#api
-  }
-
-  /** Never throws: every part built from client input is bounded, and the frame is fitted to maxMessageSize. */
-  #sendError (connection: Connection, code: string, message: string, requestId: string | undefined, extra?: ErrorExtra): void {
-    const data = boundedErrorData(code, message, requestId, extra)
-    const text = encodeErrorFrame((type, payload) => this.delivery.encodeText(type, payload), this.#options.maxMessageSize, data)
-    /* c8 ignore next 4 */ // maxMessageSize's minimum fits the smallest form of every error frame
-    if (text === undefined) {
-      connection.log.error({ code }, 'error frame not sent: it does not fit maxMessageSize')
-      return
-    }
-    this.counters.errors++
-    this.counters.countError(code)
-    this.#send(connection, text)
-  }
-
-  #send (connection: Connection, text: string): void {
-    this.delivery.sendToOne(connection, text)
-  }
-
-  /** Applies a message another node published. */
-  receive (message: ClusterMessage): void {
-    this.counters.clusterMessagesReceived++
-    if (message.kind === 'deliver' && message.seq !== undefined) {
-      this.streams.deliverLocal(message.target, message.payload, message.seq)
-    } else if (message.kind === 'deliver') {
-      this.delivery.deliverLocal(message.target, Buffer.from(message.payload))
-      if (this.metrics !== undefined && message.publishedAt !== undefined) this.metrics.observeClusterDelivery((Date.now() - message.publishedAt) / 1000)
-    } else if (message.kind === 'membership') {
-      this.membershipLocal(message.action, message.target, message.channel, message.reason).catch((err: unknown) => {
-        this.#log.error({ err }, 'fastify-realtime: could not apply a channel membership change from another node')
-      })
-    } else {
-      this.disconnectLocal(message.userId, message.code, message.reason)
-    }
-  }
-
-  /** A message to the channel's connections on every node; the envelope carries `channel`. */
-  /**
-   * To a channel's connections outside its stream: no offset, not kept in
-   * history. For the plugin's own announcements (presence.joined/left), which
-   * describe the present and must not take the place of a message in a
-   * history of `size` messages, nor be replayed as if still true.
-   */
-  announceToChannel (channel: string, type: string, data: unknown): Promise<number> {
-    return this.delivery.deliver({ kind: 'channel', channel }, this.delivery.encode(type, data, channel))
-  }
-
-  deliverToChannel (channel: string, type: string, data: unknown): Promise<number> {
-    return this.deliverTo({ kind: 'channel', channel }, type, data, channel)
-  }
-
-  /** Server-side join or leave on this node's connections of `target`; resolves how many changed. */
-  async membershipLocal (action: 'join' | 'leave', target: MembershipTarget, channel: string, reason = 'left'): Promise<number> {
-    let connections: Iterable<Connection> | undefined
-    if ('connectionId' in target) {
-      const connection = this.registry.get(target.connectionId)
-      connections = connection === undefined ? undefined : [connection]
-    } else {
-      connections = this.registry.forUser(target.userId)
-    }
-    if (connections === undefined) return 0
-    const notify = (connection: Connection, type: string, notice: unknown): void => this.replyTo(connection, type, notice, undefined)
-    // a copy: leaving may change the user's set while we iterate
-    if (action === 'join') return this.channels.join([...connections], channel, notify)
-    return this.channels.leave([...connections], channel, reason, notify)
-  }
-
-  deliverTo (target: DeliveryTarget, type: string, data: unknown, channel?: string): Promise<number> {
-    this.counters.countDelivery(target.kind)
-    // a message of a stream (a channel with history, an inbox) gets its offsets first
-    const plan = this.streams.plan(target)
-    if (plan !== undefined) return this.streams.publish(target, this.delivery.encodeText(type, data, channel), plan)
-    if (this.metrics !== undefined || deliveryChannel.hasSubscribers) return observedDelivery(this.delivery, this.metrics, target, type, data, channel)
-    return this.delivery.deliver(target, this.delivery.encode(type, data, channel))
   }
 
   disconnectLocal (userId: string, code: number, reason: string): number {
@@ -522,8 +338,8 @@ export class RealtimeNode {
       sendFailures: this.counters.sendFailures,
       subscriptions: this.registry.subscriptionCounts(),
       channels: this.channels.index.channelCount,
-      uptimeSeconds: Math.floor((Date.now() - this.#startedAt) / 1000),
-      eventLoopDelayMs: { ...this.#recentLoopDelay },
+      uptimeSeconds: Math.floor((this.#clock.now() - this.#startedAt) / 1000),
+      eventLoopDelayMs: this.load.recent(),
       nodeId: this.nodeId
     }
     return stats
@@ -532,80 +348,13 @@ export class RealtimeNode {
   /** Closes every connection with `code` and stops the sweep. */
   close (code: number, reason: string): void {
     this.#isClosing = true
+    // the metrics leave the host's registry at close: nothing is observed into them after this
+    this.#metrics = undefined
     this.#sweepTimer.stop()
-    this.#loopDelay.disable()
+    this.load.stop()
     for (const connection of [...this.registry.all()]) {
       connection.close(code, reason)
       this.#forget(connection)
     }
   }
-}
-
-const kConnection = Symbol('fastify-realtime.connection')
-type SocketWithConnection = WebSocket & { [kConnection]: Connection }
-
-interface SocketEvents {
-  message (connection: Connection, data: RawData, isBinary: boolean): void
-  pong (connection: Connection): void
-  close (connection: Connection, code: number): void
-  error (connection: Connection, err: Error & { code?: string }): void
-}
-
-const connectionOf = (socket: WebSocket): Connection => (socket as SocketWithConnection)[kConnection]
-
-/** Listeners shared by every socket of a node, instead of four closures per connection. */
-function createSocketListeners (events: SocketEvents) {
-  return {
-    message (this: WebSocket, data: RawData, isBinary: boolean): void { events.message(connectionOf(this), data, isBinary) },
-    pong (this: WebSocket): void { events.pong(connectionOf(this)) },
-    close (this: WebSocket, code: number): void { events.close(connectionOf(this), code) },
-    error (this: WebSocket, err: Error & { code?: string }): void { events.error(connectionOf(this), err) }
-  }
-}
-
-/**
- * What a handler gets: one small object per message, its methods shared on
- * the prototype (no closures allocated per message).
- */
-class HandlerContext implements CoreContext {
-  readonly #node: RealtimeNode
-  readonly connection: Connection
-  readonly requestId: string | undefined
-
-  constructor (node: RealtimeNode, connection: Connection, requestId: string | undefined) {
-    this.#node = node
-    this.connection = connection
-    this.requestId = requestId
-  }
-
-  get log (): FastifyBaseLogger { return this.connection.log }
-  get realtime (): RealtimeApi { return this.#node.realtime }
-  get registry (): Registry<Connection> { return this.#node.registry }
-  get allowedEvents (): ReadonlySet<string> { return this.#node.allowedEvents }
-  get channels (): Channels { return this.#node.channels }
-  get counters (): Counters { return this.#node.counters }
-  get streams (): Streams { return this.#node.streams }
-
-  reply (type: string, data: unknown): void {
-    this.#node.replyTo(this.connection, type, data, this.requestId)
-  }
-
-  tryReply (type: string, data: unknown): boolean {
-    return this.#node.tryReplyTo(this.connection, type, data)
-  }
-
-  sendError (code: string, message: string, extra?: { details?: string[], reasons?: string[] }): void {
-    this.#node.errorTo(this.connection, code, message, this.requestId, extra)
-  }
-}
-
-/**
- * The close code ws fails a connection with after a bad frame (1002, 1007,
- * 1009), which it keeps on the error under a symbol of its own: counted and
- * logged as what the peer saw. 1002 when it is not there.
- */
-function failureCloseCode (err: Error): number {
-  const key = Object.getOwnPropertySymbols(err).find(symbol => symbol.description === 'status-code')
-  const code = key === undefined ? undefined : (err as unknown as Record<symbol, unknown>)[key]
-  return typeof code === 'number' ? code : CloseCode.protocolError
 }

@@ -13,22 +13,24 @@ export interface Observability extends ApiObservability {
   close (): void
 }
 
-/** Health always; metrics when the option is on (node.metrics set, so its hot paths observe). */
-export function setUpObservability (node: RealtimeNode, adapter: Adapter, options: ResolvedOptions): Observability {
-  const metrics: RealtimeMetrics | undefined = options.metrics === undefined ? undefined : createMetrics(metricsSource(node, adapter, options), options.metrics)
-  node.metrics = metrics
+/** The metrics when the option is on, for the node's constructor (its hot paths observe into them). */
+export function createNodeMetrics (node: RealtimeNode, adapter: Adapter, options: ResolvedOptions): RealtimeMetrics | undefined {
+  return options.metrics === undefined ? undefined : createMetrics(metricsSource(node, adapter, options), options.metrics)
+}
+
+/** Health always; the metrics' registry and their removal at close when there are metrics. */
+export function setUpObservability (node: RealtimeNode, adapter: Adapter, options: ResolvedOptions, metrics: RealtimeMetrics | undefined): Observability {
   return {
     health: () => assessHealth({
       isClosing: node.isClosing,
       connections: node.registry.size,
-      eventLoopDelayMs: node.eventLoopDelayMs(),
+      eventLoopDelayMs: node.load.meanMs,
       maxConnections: options.maxConnections,
       maxEventLoopDelayMs: options.maxEventLoopDelayMs,
       adapter: adapter.health?.()
     }),
     metricsRegistry: metrics?.registry,
     close () {
-      node.metrics = undefined
       metrics?.unregister()
     }
   }

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import type { RealtimeClock } from '../clock.js'
 
 /**
  * Presence is kept per scope: `users` (is the user connected anywhere) and,
@@ -33,6 +34,8 @@ export interface PresenceBackendContext {
   /** How long a user stays in a scope after their last connection left it. */
   readonly offlineGraceMs: number
   readonly log: FastifyBaseLogger
+  /** The node's clock (the plugin's `clock` option), for the grace's timers; the real one when absent. */
+  readonly clock?: RealtimeClock
   /**
    * Told every change this backend decided. The backend that decides a
    * change is the only one in the cluster told about it, so the node it

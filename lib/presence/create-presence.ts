@@ -25,11 +25,12 @@ export function createPresence (options: ResolvedOptions, adapter: Adapter, node
   const tracksChannels = hasChannelPresence(options.channels)
   if (!tracksUsers && !tracksChannels) return undefined
 
-  const announceUser = createUserStatusAnnouncer({ audience: options.presence?.audience, deliver: (target, type, data) => node.deliverTo(target, type, data), log })
-  const announceChannel = createChannelAnnouncer({ namespaces: options.channels, deliverToChannel: (channel, type, data) => node.announceToChannel(channel, type, data), log })
+  const announceUser = createUserStatusAnnouncer({ audience: options.presence?.audience, deliver: (target, type, data) => node.outbound.deliverTo(target, type, data), log })
+  const announceChannel = createChannelAnnouncer({ namespaces: options.channels, deliverToChannel: (channel, type, data) => node.outbound.announceToChannel(channel, type, data), log })
   const context: PresenceBackendContext = {
     offlineGraceMs: options.presence?.offlineGraceMs ?? DEFAULT_GRACE_MS,
     log,
+    clock: options.clock,
     changed (change: PresenceChange) {
       countChange(node.counters, change)
       if (change.scope === USERS_SCOPE) announceUser(change)
@@ -42,7 +43,6 @@ export function createPresence (options: ResolvedOptions, adapter: Adapter, node
     backend = new MemoryPresence(context)
   }
   const tracker = new PresenceTracker({ backend, tracksUsers, log })
-  node.presence = tracker
   if (tracksChannels) {
     node.channels.index.onMembership = trackChannelMembership(tracker, options.channels)
     node.router.add('presence', PresenceRequestDataSchema, (data, ctx) => handlePresenceRequest(data, ctx as CoreContext, tracker))

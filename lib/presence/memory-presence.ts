@@ -1,10 +1,11 @@
 import type { PresenceBackend, PresenceBackendContext, PresenceMember } from './backend.js'
+import { systemClock, unrefTimer, type RealtimeClock, type TimerHandle } from '../clock.js'
 
 interface Presence {
   readonly connections: Set<string>
   readonly joinedAt: number
   /** Set while the user has no connection left in the scope and the grace runs. */
-  leaving: NodeJS.Timeout | undefined
+  leaving: TimerHandle | undefined
 }
 
 /**
@@ -15,10 +16,14 @@ export class MemoryPresence implements PresenceBackend {
   readonly #context: PresenceBackendContext
   readonly #scopes = new Map<string, Map<string, Presence>>()
   readonly #now: () => number
+  readonly #clock: RealtimeClock
 
-  constructor (context: PresenceBackendContext, now: () => number = Date.now) {
+  /** `now` stamps joins and leaves; the context's clock by default. */
+  constructor (context: PresenceBackendContext, now?: () => number) {
     this.#context = context
-    this.#now = now
+    const clock = context.clock ?? systemClock
+    this.#clock = clock
+    this.#now = now ?? (() => clock.now())
   }
 
   async start (): Promise<void> {}
@@ -38,7 +43,7 @@ export class MemoryPresence implements PresenceBackend {
         continue
       }
       // back within the grace: nobody hears they were gone
-      clearTimeout(presence.leaving)
+      this.#clock.clearTimeout(presence.leaving)
       presence.leaving = undefined
       presence.connections.add(connectionId)
     }
@@ -52,8 +57,8 @@ export class MemoryPresence implements PresenceBackend {
         this.#drop(scope, userId, presence)
         continue
       }
-      presence.leaving = setTimeout(() => this.#drop(scope, userId, presence), this.#context.offlineGraceMs)
-      presence.leaving.unref()
+      presence.leaving = this.#clock.setTimeout(() => this.#drop(scope, userId, presence), this.#context.offlineGraceMs)
+      unrefTimer(presence.leaving)
     }
   }
 
@@ -93,7 +98,7 @@ export class MemoryPresence implements PresenceBackend {
 
   async close (): Promise<void> {
     for (const users of this.#scopes.values()) {
-      for (const presence of users.values()) clearTimeout(presence.leaving)
+      for (const presence of users.values()) this.#clock.clearTimeout(presence.leaving)
     }
     this.#scopes.clear()
   }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { fastifyRealtime } from '../plugin.js'
 import type { RealtimeOptions } from '../options.js'
+import type { RealtimeClock } from '../clock.js'
 import type { Adapter } from '../adapters/adapter.js'
 import { redisAdapter, type RedisAdapterOptions } from '../adapters/redis.js'
 import { InProcessBus, type InProcessBusOptions } from './in-process-bus.js'
@@ -22,6 +23,8 @@ export interface ClusterNodeContext {
 export interface ClusterOptions {
   /** The plugin's options on every node (the kit adds `adapter`); `jwt` defaults to a random secret the kit signs with. */
   realtime?: Omit<RealtimeOptions, 'adapter'>
+  /** One clock for every node the kit builds (`manualClock()`); wins over `realtime.clock`. */
+  clock?: RealtimeClock
   /** Fastify's options for the nodes the kit builds (a logger...). */
   fastify?: FastifyServerOptions
   /**
@@ -92,7 +95,7 @@ export async function cluster (n: number, options: ClusterOptions = {}): Promise
 
 async function defaultNode (options: ClusterOptions, context: ClusterNodeContext): Promise<FastifyInstance> {
   const app = Fastify(options.fastify)
-  await app.register(fastifyRealtime, { jwt: context.secret, ...options.realtime, adapter: context.adapter })
+  await app.register(fastifyRealtime, { jwt: context.secret, ...options.realtime, ...(options.clock === undefined ? {} : { clock: options.clock }), adapter: context.adapter })
   return app
 }
 

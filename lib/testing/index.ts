@@ -4,6 +4,8 @@ export { connect } from './connect.js'
 export { cluster } from './cluster.js'
 export type { ClusterOptions, ClusterNodeContext, TestCluster } from './cluster.js'
 export { InProcessBus } from './in-process-bus.js'
+export { manualClock } from './manual-clock.js'
+export type { ManualClock } from './manual-clock.js'
 export type { InProcessBusOptions } from './in-process-bus.js'
 export type {
   RealtimeTestClient, TestIdentity, TokenSigner, TokenTransport, ConnectOptions, WaitOptions, ExpectNothingOptions, CloseInfo

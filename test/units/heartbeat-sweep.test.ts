@@ -1,6 +1,7 @@
 // The sweep as a plain function: fake connections, a `now` the test picks.
 import t from 'tap'
 import { sweep, sweepTickMs, SweepTimer, type Sweepable, type SweepOptions } from '../../lib/heartbeat-sweep.js'
+import { systemClock } from '../../lib/clock.js'
 
 class FakeConnection implements Sweepable {
   readonly name: string
@@ -88,7 +89,7 @@ t.test('sweepTickMs: half the interval, between 5 ms and a second', async (t) =>
 })
 
 t.test('SweepTimer runs on its tick until stopped; start again replaces the timer', async (t) => {
-  const timer = new SweepTimer()
+  const timer = new SweepTimer(systemClock)
   // the sweep's timer is unref'd (it never keeps a process alive): this one holds the test open meanwhile
   const keepAlive = setTimeout(() => {}, 5000)
   t.teardown(() => clearTimeout(keepAlive))

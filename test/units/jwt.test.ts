@@ -6,6 +6,7 @@ import { createSigner } from 'fast-jwt'
 import type { FastifyRequest } from 'fastify'
 import type { ResolvedOptions } from '../../lib/options.js'
 import { withPinnedAlgorithms, ownVerifier, hostVerifier, isThenable } from '../../lib/jwt.js'
+import { systemClock } from '../../lib/clock.js'
 
 type Jwt = NonNullable<ResolvedOptions['jwt']>
 const SECRET = 'unit-test-secret-long-enough-for-hs256'
@@ -30,7 +31,7 @@ t.test('clockToleranceMs becomes the verify clockTolerance unless the host set o
 })
 
 t.test('ownVerifier with a static key: one synchronous fast-jwt verifier holding the pinned algorithm', async (t) => {
-  const verifier = ownVerifier(withPinnedAlgorithms(resolved({ secret: SECRET })))
+  const verifier = ownVerifier(withPinnedAlgorithms(resolved({ secret: SECRET })), systemClock)
   t.notOk(verifier.isAsync)
   const token = createSigner({ key: SECRET, algorithm: 'HS256' })({ sub: 'alice' })
   t.match(verifier.verify(token, noRequest), { sub: 'alice' })
@@ -42,7 +43,7 @@ t.test('ownVerifier with a static key: one synchronous fast-jwt verifier holding
 
 t.test('ownVerifier with a key pair verifies with the public half, and refuses an HS256 token signed with it', async (t) => {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } })
-  const verifier = ownVerifier(withPinnedAlgorithms(resolved({ secret: { public: publicKey, private: privateKey } })))
+  const verifier = ownVerifier(withPinnedAlgorithms(resolved({ secret: { public: publicKey, private: privateKey } })), systemClock)
   t.notOk(verifier.isAsync)
   t.match(verifier.verify(createSigner({ key: privateKey, algorithm: 'RS256' })({ sub: 'bob' }), noRequest), { sub: 'bob' })
   // the classic confusion: the public key used as an HMAC secret
@@ -51,7 +52,7 @@ t.test('ownVerifier with a key pair verifies with the public half, and refuses a
 })
 
 t.test('ownVerifier with a key function goes through the request\'s jwtVerify, asynchronously', async (t) => {
-  const verifier = ownVerifier(withPinnedAlgorithms(resolved({ secret: async () => SECRET })))
+  const verifier = ownVerifier(withPinnedAlgorithms(resolved({ secret: async () => SECRET })), systemClock)
   t.equal(verifier.isAsync, true)
   const seen: string[] = []
   const request = {
@@ -69,12 +70,12 @@ t.test('ownVerifier with a key function goes through the request\'s jwtVerify, a
 
 t.test('hostVerifier: app.jwt.verify when it is synchronous, the request otherwise', async (t) => {
   const sync = { verify: (token: string) => { if (token !== 'ok') throw new Error('malformed'); return { sub: 'dave' } } }
-  const fromHost = hostVerifier(sync)
+  const fromHost = hostVerifier(sync, systemClock)
   t.notOk(fromHost.isAsync)
   t.same(fromHost.verify('ok', noRequest), { sub: 'dave' })
   let probes = 0
   const keyFunction = { verify: (_token: string) => { probes++; return Promise.reject(new Error('malformed')) } }
-  const viaRequest = hostVerifier(keyFunction)
+  const viaRequest = hostVerifier(keyFunction, systemClock)
   t.equal(viaRequest.isAsync, true, 'a verify that answers with a Promise has a key function')
   t.equal(probes, 1, 'probed once, with a malformed token (no key is fetched for it)')
 })

@@ -9,14 +9,10 @@ import { Outbound } from './outbound.js'
 import { createSocketListeners, failureCloseCode, kConnection, type SocketWithConnection } from './socket-listeners.js'
 import { MessageRouter } from './message-router.js'
 import { Delivery } from './delivery.js'
-import { Counters, type RealtimeStats } from './stats.js'
+import { Counters, statsOf, type RealtimeStats } from './stats.js'
 import { sweep, sweepTickMs, SweepTimer } from './heartbeat-sweep.js'
 import { CloseCode } from './protocol/codes.js'
-import { PingDataSchema, HeartbeatDataSchema, SubscribeDataSchema, UnsubscribeDataSchema } from './protocol/client-messages.js'
-import { handlePing } from './handlers/ping.js'
-import { handleHeartbeat } from './handlers/heartbeat.js'
-import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.js'
-import type { CoreContext } from './handlers/context.js'
+import { addProtocolHandlers } from './handlers/protocol-handlers.js'
 import { HandlerContext } from './handler-context.js'
 import { LoadSampler } from './load-sampler.js'
 import type { RealtimeClock } from './clock.js'
@@ -60,6 +56,10 @@ export interface RealtimeNodeOptions {
 /**
  * The realtime server of one process, independent of Fastify's routing:
  * accepts authenticated sockets, routes their messages, delivers, sweeps.
+ * It is the composition root of a node (its constructor wires the registry,
+ * delivery, replies, streams, the inbound pipeline and the outbound side,
+ * each in its own file), which is why it is longer than the rest; what is
+ * left here is a connection's lifecycle: accept, welcome, forget, close.
  */
 export class RealtimeNode {
   readonly nodeId = randomUUID()
@@ -134,10 +134,7 @@ export class RealtimeNode {
         this.#forget(connection)
       }
     })
-    this.router.add('ping', PingDataSchema, (data, ctx) => handlePing(data, ctx as CoreContext))
-    this.router.add('heartbeat', HeartbeatDataSchema, (data, ctx) => handleHeartbeat(data, ctx as CoreContext))
-    this.router.add('subscribe', SubscribeDataSchema, (data, ctx) => handleSubscribe(data, ctx as CoreContext))
-    this.router.add('unsubscribe', UnsubscribeDataSchema, (data, ctx) => handleUnsubscribe(data, ctx as CoreContext))
+    addProtocolHandlers(this.router)
     for (const [type, definition] of options.messages) this.router.add(type, definition.schema, definition.handler)
     this.#inbound = new Inbound({
       rateLimit: options.rateLimit,
@@ -324,25 +321,11 @@ export class RealtimeNode {
   }
 
   stats (): RealtimeStats {
-    const stats: RealtimeStats = {
-      connections: this.registry.size,
-      users: this.registry.userCount,
-      messagesIn: this.counters.messagesIn,
-      messagesOut: this.counters.messagesOut,
-      errors: this.counters.errors,
-      rateLimited: this.counters.rateLimited,
-      connectionsOpened: this.counters.connectionsOpened,
-      connectionsRejected: this.counters.connectionsRejected,
-      slowConsumerEvents: this.counters.slowConsumerEvents,
-      heartbeatTimeouts: this.counters.heartbeatTimeouts,
-      sendFailures: this.counters.sendFailures,
-      subscriptions: this.registry.subscriptionCounts(),
-      channels: this.channels.index.channelCount,
+    return statsOf(this.counters, this.registry, this.channels.index.channelCount, {
       uptimeSeconds: Math.floor((this.#clock.now() - this.#startedAt) / 1000),
       eventLoopDelayMs: this.load.recent(),
       nodeId: this.nodeId
-    }
-    return stats
+    })
   }
 
   /** Closes every connection with `code` and stops the sweep. */

@@ -115,3 +115,35 @@ export interface RealtimeStats {
   eventLoopDelayMs: { mean: number, p99: number, max: number }
   nodeId: string
 }
+
+/** What stats() reads from the registry: its sizes and subscriber counts. */
+export interface StatsRegistry {
+  readonly size: number
+  readonly userCount: number
+  subscriptionCounts (): Record<string, number>
+}
+
+/** One node's stats(): the counters as they are now, beside what only the node knows. */
+export function statsOf (
+  counters: Counters, registry: StatsRegistry, channels: number,
+  node: Pick<RealtimeStats, 'uptimeSeconds' | 'eventLoopDelayMs' | 'nodeId'>
+): RealtimeStats {
+  return {
+    connections: registry.size,
+    users: registry.userCount,
+    messagesIn: counters.messagesIn,
+    messagesOut: counters.messagesOut,
+    errors: counters.errors,
+    rateLimited: counters.rateLimited,
+    connectionsOpened: counters.connectionsOpened,
+    connectionsRejected: counters.connectionsRejected,
+    slowConsumerEvents: counters.slowConsumerEvents,
+    heartbeatTimeouts: counters.heartbeatTimeouts,
+    sendFailures: counters.sendFailures,
+    subscriptions: registry.subscriptionCounts(),
+    channels,
+    uptimeSeconds: node.uptimeSeconds,
+    eventLoopDelayMs: node.eventLoopDelayMs,
+    nodeId: node.nodeId
+  }
+}

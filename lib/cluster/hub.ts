@@ -157,10 +157,16 @@ export class ClusterHub {
       case 'acquire':
         reply(this.#acquire(worker, request.userId, request.connectionId, request.max))
         return
-      case 'release':
-        if (worker.slots.delete(request.connectionId)) this.#release(request.userId, request.connectionId)
+      case 'release': {
+        // the user is the one the slot was claimed for
+        const userId = worker.slots.get(request.connectionId)
+        if (userId !== undefined) {
+          worker.slots.delete(request.connectionId)
+          this.#release(userId, request.connectionId)
+        }
         reply(true)
         return
+      }
       case 'stats':
         reply(this.stats())
         return
@@ -215,9 +221,9 @@ export class ClusterHub {
     return true
   }
 
+  /** Only for a slot the worker holds: the user's set exists. */
   #release (userId: string, connectionId: string): void {
-    const held = this.#slots.get(userId)
-    if (held === undefined) return
+    const held = this.#slots.get(userId) as Set<string>
     held.delete(connectionId)
     if (held.size === 0) this.#slots.delete(userId)
   }
@@ -295,7 +301,7 @@ export class ClusterHub {
         presence.leave(worker, request.userId, request.connectionId, request.scopes)
         return true
       }
-      case 'isPresent': return presence.isPresent(request.scope, request.userId ?? '')
+      case 'isPresent': return presence.isPresent(request.scope, request.userId)
       case 'count': return presence.count(request.scope)
       case 'presentAmong': return presence.presentAmong(request.scope, request.userIds)
       case 'members': return presence.members(request.scope, request.limit)

@@ -20,7 +20,8 @@ export type HubRequest =
   | { op: 'unsubscribe', channel: string }
   | { op: 'count', channel: string }
   | { op: 'presence', call: 'join' | 'leave', userId: string, connectionId: string, scopes: readonly string[] }
-  | { op: 'presence', call: 'isPresent' | 'count', scope: string, userId?: string }
+  | { op: 'presence', call: 'isPresent', scope: string, userId: string }
+  | { op: 'presence', call: 'count', scope: string }
   | { op: 'presence', call: 'presentAmong', scope: string, userIds: readonly string[] }
   | { op: 'presence', call: 'members', scope: string, limit: number }
   | { op: 'history', call: 'append', message: unknown }

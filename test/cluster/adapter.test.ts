@@ -46,7 +46,7 @@ t.test('two workers in one process: history, recovery, presence and a worker gon
     realtime: {
       adapter: clusterIpcAdapter({ ipc: channel }),
       presence: { offlineGraceMs: 0 },
-      channels: { review: { history: { size: 10, ttlMs: 60_000 } } },
+      channels: { review: { history: { size: 10, ttlMs: 60_000 } }, lobby: { presence: true as const } },
       handshakeRateLimit: false as const
     }
   })
@@ -73,6 +73,11 @@ t.test('two workers in one process: history, recovery, presence and a worker gon
 
   const watcher = await a.connect('watcher')
   t.equal(await a.app.realtime.isOnline('reader'), true, 'reader on b is online for a')
+  t.same(await a.app.realtime.onlineUsers(['nobody', 'reader']), ['reader'])
+  t.ok(await a.app.realtime.onlineCount() >= 4)
+  await reader.request({ type: 'subscribe', data: { channels: ['lobby:1'] } }, 'subscription.confirmed')
+  while ((await a.app.realtime.presenceOf('lobby:1')).count === 0) await new Promise(resolve => setTimeout(resolve, 5))
+  t.match(await a.app.realtime.presenceOf('lobby:1'), { count: 1, users: [{ userId: 'reader' }] })
   const label = randomUUID()
   const before = messagesBefore(watcher, label)
   await b.app.realtime.sendToUser('watcher', marker(label))
@@ -90,6 +95,7 @@ t.test('clusterPrimary(): node:cluster by default, workers forked before it, non
   t.match(real.hub.stats(), { nodes: 0 })
   await real.close()
   t.throws(() => clusterPrimary({ cluster: { isPrimary: false, on () {}, off () {} } }), { code: 'FST_REALTIME_OPTIONS_INVALID' })
+  await clusterPrimary({ cluster: { isPrimary: true, on () {}, off () {} } }).close()
 
   const cluster = new FakeCluster()
   const early = cluster.fork()
@@ -121,8 +127,14 @@ t.test('the adapter alone: start failures, options, health, frames it ignores', 
   await lonely.close()
   t.match(lonely.health(), { lastError: 'cluster IPC adapter is closed' })
 
+  t.match(clusterIpcAdapter().health(), { connected: false }, 'process is the default channel')
+
   const hub = new ClusterHub()
   t.teardown(() => hub.close())
+  const disagreeing = clusterIpcAdapter({ ipc: channelToHub(hub, 'other') })
+  hub.receive('other', { rt: IPC_TAG, t: 'request', id: 0, request: { op: 'hello', nodeId: 'first', offlineGraceMs: 0 } })
+  disagreeing.presence({ offlineGraceMs: 5, log: silent as unknown as AdapterContext['log'], changed () {} })
+  await t.rejects(disagreeing.start(fakeContext()), { code: 'FST_REALTIME_ADAPTER_UNAVAILABLE', message: /offlineGraceMs \(5\) differs/ })
   const channel = channelToHub(hub)
   const context = fakeContext({ receive: () => { throw new Error('boom') } })
   const adapter = clusterIpcAdapter({ ipc: channel })
@@ -170,8 +182,10 @@ t.test('the adapter frees the slots of handshakes that never became connections'
   })
   t.match(hub.stats(), { connections: 1, users: 1 }, 'the abandoned slot is free, the connection\'s kept')
   await adapter.unsubscribeChannel('c')
-  channel.connected = false
+  const inFlight = adapter.clusterStats()
   channel.emit('disconnect')
+  await t.rejects(inFlight, { message: 'the IPC channel to the cluster primary closed' }, 'a request in flight fails when the channel closes')
+  channel.connected = false
   await t.rejects(adapter.clusterStats(), /closed/)
   await adapter.close()
   t.pass('closed without a bye: the channel is gone')

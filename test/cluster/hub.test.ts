@@ -194,3 +194,31 @@ t.test('hub presence: a change its grace timer decides goes to the last leaver, 
   })
   t.notOk(heard.some(([, change]) => change.userId === 'w' && change.status === 'offline'), 'no worker left: nobody to tell')
 })
+
+t.test('a grace timer\'s change, its last leaver gone: the first started worker announces it, or nobody', async (t) => {
+  const { hub, workers, ask } = hubWith(t, ['3', '1', '2'])
+  ask('1', { op: 'hello', nodeId: 'n1', offlineGraceMs: 10 })
+  ask('2', { op: 'hello', nodeId: 'n2', offlineGraceMs: 10 })
+  const settle = () => new Promise(resolve => setImmediate(resolve))
+  ask('1', { op: 'presence', call: 'join', userId: 'u', connectionId: 'a', scopes: ['users'] })
+  ask('1', { op: 'presence', call: 'leave', userId: 'u', connectionId: 'a', scopes: ['users'] })
+  await settle()
+  hub.remove('1')
+  await new Promise<void>((resolve) => {
+    const check = setInterval(() => { if (workers['2']?.frames.some(f => f.t === 'presence')) { clearInterval(check); resolve() } }, 5)
+  })
+  t.match(workers['2']?.frames.find(f => f.t === 'presence'), { change: { userId: 'u', status: 'offline' } }, 'worker 2, not the unstarted 3')
+  ask('2', { op: 'presence', call: 'join', userId: 'v', connectionId: 'b', scopes: ['users'] })
+  ask('2', { op: 'presence', call: 'leave', userId: 'v', connectionId: 'b', scopes: ['users'] })
+  await settle()
+  hub.remove('2')
+  // the grace ends with nobody started to announce it: wait for the count to drop
+  for (;;) {
+    ask('3', { op: 'presence', call: 'count', scope: 'users' })
+    await settle()
+    const last = replies(workers['3']).at(-1)
+    if (last !== undefined && 'value' in last && last.value === 0) break
+    await new Promise(resolve => setTimeout(resolve, 5))
+  }
+  t.same(workers['3']?.frames.filter(f => f.t === 'presence'), [], 'the unstarted worker is never told')
+})

@@ -1,0 +1,238 @@
+// Every core of one machine: N node:cluster workers on one port as one server
+// (clusterIpcAdapter + clusterPrimary, no Redis), 127.0.0.1 only.
+//
+//   npm run build && node bench/cluster-workers.mjs [--smoke] [--write]
+//   node bench/cluster-workers.mjs --render=bench/results/cluster-workers-<stamp>.jsonl
+//
+// 1. idle: --connections (100,000) subscribed connections over --workers (8)
+//    workers, each under the 20,000 files one process may open; the clients
+//    in load generator processes of at most --per-lg (16,000) sockets, bound
+//    to 127.0.0.2-17 so no source address runs out of ports. Reports server
+//    RSS per connection (every worker and the primary, above the idle
+//    baseline) and how long one broadcast from one worker takes to reach all.
+// 2. fan-out: --fanout-connections (20,000) subscribed connections, with 1
+//    and with 2 workers: --broadcasts (10) broadcasts one at a time from
+//    worker 1; latency from the call to the last receipt, deliveries/s.
+// Stops by itself: every step has a timeout, the whole run --max-minutes (15).
+// Raw JSON lines go to bench/results/cluster-workers-<stamp>.jsonl (not with
+// --smoke); --write (or --render) puts the section in bench/RESULTS.md.
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs'
+import { freemem, totalmem } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Child } from './lib/child.mjs'
+import { parseArgs, cpuModel, loadavg, percentile, median, replaceResultsSection } from './lib/common.mjs'
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
+const args = parseArgs()
+const SMOKE = args.smoke === true
+const HEADING = '## Every core of one machine (node:cluster)'
+
+if (typeof args.render === 'string') {
+  render(args.render)
+  process.exit(0)
+}
+
+const CONNECTIONS = Number(args.connections ?? (SMOKE ? 300 : 100_000))
+const WORKERS = Number(args.workers ?? (SMOKE ? 2 : 8))
+const PER_LG = Number(args['per-lg'] ?? 16_000)
+const FANOUT_N = Number(args['fanout-connections'] ?? (SMOKE ? 200 : 20_000))
+const BROADCASTS = Number(args.broadcasts ?? (SMOKE ? 2 : 10))
+const BYTES = 64
+const MAX_MINUTES = Number(args['max-minutes'] ?? (SMOKE ? 2 : 15))
+
+const deadline = setTimeout(() => {
+  console.error(`cluster-workers: over ${MAX_MINUTES} minutes, stopping`)
+  process.exit(2)
+}, MAX_MINUTES * 60_000)
+deadline.unref()
+
+function openFilesLimit () {
+  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find(l => l.startsWith('Max open files'))
+  return Number(line?.split(/\s+/)[3])
+}
+
+async function startServer (workers) {
+  const server = new Child(`server(${workers})`, path.join(root, 'bench', 'lib', 'cluster-server.mjs'), { env: { WORKERS: String(workers), ADAPTER: 'ipc' }, readyTimeoutMs: 60_000 })
+  await server.ready
+  return server
+}
+
+async function startLgs (port, total) {
+  const count = Math.max(1, Math.ceil(total / PER_LG))
+  const lgs = Array.from({ length: count }, (_, i) => new Child(`lg${i}`, path.join(root, 'bench', 'loadgen.mjs'), {
+    env: { KIND: 'ws', PORT: String(port), LG_INDEX: String(i), SOURCE_ADDRESSES: '16', HANDSHAKE_TIMEOUT_MS: '60000', MAX_LIFE_MS: String(MAX_MINUTES * 60_000) }
+  }))
+  await Promise.all(lgs.map(lg => lg.ready))
+  return lgs
+}
+
+/** Connects `total` subscribed clients spread over the load generators; resolves what each reached. */
+async function connectAll (lgs, total) {
+  const share = Math.ceil(total / lgs.length)
+  const started = Date.now()
+  const results = await Promise.all(lgs.map((lg, i) => {
+    const count = Math.max(0, Math.min(share, total - i * share))
+    return lg.request('connect', { from: i * share, count, concurrency: 50, subscribe: true }, MAX_MINUTES * 60_000)
+  }))
+  return {
+    subscribed: results.reduce((n, r) => n + r.subscribed, 0),
+    failed: results.reduce((n, r) => n + r.failed, 0),
+    perLg: results.map(r => r.subscribed),
+    seconds: (Date.now() - started) / 1000,
+    errorSample: (await Promise.all(lgs.map(lg => lg.request('stats')))).map(s => s.errorSample).find(e => e !== null) ?? null
+  }
+}
+
+/** One broadcast from worker 1; ms from the call to the first and the last receipt, and how many got it. */
+async function broadcastOnce (server, lgs, seq, perLg) {
+  const { at, error } = await server.request('broadcast', { seq, bytes: BYTES }, 120_000)
+  if (error !== undefined) throw new Error(error)
+  const answers = await Promise.all(lgs.map((lg, i) => lg.request('await', { seq, expected: perLg[i], timeoutMs: 60_000 }, 90_000)))
+  const received = answers.reduce((n, a) => n + a.count, 0)
+  const last = Math.max(...answers.map(a => a.last))
+  const first = Math.min(...answers.map(a => a.first))
+  return { received, firstMs: first - at, lastMs: last - at }
+}
+
+async function stopAll (children) {
+  await Promise.all(children.map(child => child.request('exit', {}, 5000).catch(() => {})))
+  await Promise.all(children.map(child => child.stop(3000)))
+}
+
+const sumOf = (values) => values.reduce((a, b) => a + b, 0)
+
+async function idleRun () {
+  const server = await startServer(WORKERS)
+  const before = await server.request('stats')
+  const lgs = await startLgs(server.info.port, CONNECTIONS)
+  try {
+    const reached = await connectAll(lgs, CONNECTIONS)
+    const after = await server.request('stats')
+    const connections = sumOf(after.connections)
+    const rssBefore = sumOf(before.rss) + before.primaryRss
+    const rssAfter = sumOf(after.rss) + after.primaryRss
+    const broadcasts = []
+    for (let seq = 1; seq <= 3; seq++) broadcasts.push(await broadcastOnce(server, lgs, seq, reached.perLg))
+    return {
+      kind: 'idle',
+      workers: WORKERS,
+      loadGenerators: lgs.length,
+      target: CONNECTIONS,
+      connections,
+      perWorker: after.connections,
+      failed: reached.failed,
+      errorSample: reached.errorSample,
+      connectSeconds: reached.seconds,
+      rssBeforeMB: rssBefore / 2 ** 20,
+      rssAfterMB: rssAfter / 2 ** 20,
+      rssPerConnKB: (rssAfter - rssBefore) / Math.max(1, connections) / 1024,
+      primaryRssMB: after.primaryRss / 2 ** 20,
+      broadcastLastMs: median(broadcasts.map(b => b.lastMs)),
+      broadcastFirstMs: median(broadcasts.map(b => b.firstMs)),
+      broadcasts
+    }
+  } finally {
+    await stopAll([...lgs, server])
+  }
+}
+
+async function fanoutRun (workers) {
+  const server = await startServer(workers)
+  const lgs = await startLgs(server.info.port, FANOUT_N)
+  try {
+    const reached = await connectAll(lgs, FANOUT_N)
+    // one unmeasured broadcast: first-use costs out of the way
+    await broadcastOnce(server, lgs, 1, reached.perLg)
+    const samples = []
+    for (let seq = 2; seq <= BROADCASTS + 1; seq++) samples.push(await broadcastOnce(server, lgs, seq, reached.perLg))
+    const last = samples.map(s => s.lastMs).sort((a, b) => a - b)
+    const losses = sumOf(samples.map(s => reached.subscribed - s.received))
+    return {
+      kind: 'fanout',
+      workers,
+      connections: reached.subscribed,
+      failed: reached.failed,
+      broadcasts: BROADCASTS,
+      bytes: BYTES,
+      lastP50Ms: percentile(last, 50),
+      lastP99Ms: percentile(last, 99),
+      firstP50Ms: percentile(samples.map(s => s.firstMs).sort((a, b) => a - b), 50),
+      deliveriesPerSecond: median(samples.map(s => s.received / (s.lastMs / 1000))),
+      losses
+    }
+  } finally {
+    await stopAll([...lgs, server])
+  }
+}
+
+async function main () {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+  const lines = [{
+    kind: 'machine',
+    at: new Date().toISOString(),
+    cpu: cpuModel(),
+    node: process.version,
+    openFilesLimit: openFilesLimit(),
+    freeMemoryMB: Math.round(freemem() / 2 ** 20),
+    totalMemoryMB: Math.round(totalmem() / 2 ** 20),
+    loadavg: loadavg(),
+    smoke: SMOKE
+  }]
+  console.error(JSON.stringify(lines[0]))
+  lines.push(await idleRun())
+  console.error(JSON.stringify(lines.at(-1)))
+  for (const workers of [1, 2]) {
+    lines.push(await fanoutRun(workers))
+    console.error(JSON.stringify(lines.at(-1)))
+  }
+  const summary = {
+    idle: { connections: lines[1].connections, failed: lines[1].failed },
+    fanout: lines.slice(2).map(l => ({ workers: l.workers, connections: l.connections, losses: l.losses }))
+  }
+  console.log('BENCH-CLUSTER-SUMMARY ' + JSON.stringify(summary))
+  if (!SMOKE) {
+    mkdirSync(path.join(root, 'bench', 'results'), { recursive: true })
+    const file = path.join(root, 'bench', 'results', `cluster-workers-${stamp}.jsonl`)
+    writeFileSync(file, lines.map(l => JSON.stringify(l)).join('\n') + '\n')
+    console.log(`wrote ${path.relative(process.cwd(), file)}`)
+    if (args.write === true) render(file)
+  }
+  const clean = lines[1].failed === 0 && lines.slice(2).every(l => l.losses === 0 && l.failed === 0)
+  process.exit(clean ? 0 : 1)
+}
+
+/** The RESULTS.md section, from the raw lines of one run. */
+function render (file) {
+  const lines = readFileSync(file, 'utf8').trim().split('\n').map(l => JSON.parse(l))
+  const machine = lines.find(l => l.kind === 'machine')
+  const idle = lines.find(l => l.kind === 'idle')
+  const fanouts = lines.filter(l => l.kind === 'fanout')
+  const n = (x, digits = 0) => Number(x).toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+  const out = [
+    HEADING,
+    '',
+    `\`node bench/cluster-workers.mjs --write\` (raw: \`${path.relative(root, file)}\`, rendered by \`--render\`). ${machine.cpu}, Node ${machine.node}, ${n(machine.totalMemoryMB / 1024, 1)} GB (${n(machine.freeMemoryMB / 1024, 1)} GB free at start), open files ${n(machine.openFilesLimit)} per process, loadavg at start ${machine.loadavg}; 127.0.0.1 only, the load generators on the same 2 cores as the server. Workers use \`clusterIpcAdapter()\`, the primary \`clusterPrimary()\`: no Redis.`,
+    '',
+    `**Idle subscribed connections**: ${n(idle.connections)} of ${n(idle.target)} over ${idle.workers} workers (${idle.perWorker.map(c => n(c)).join(' / ')}; ${n(idle.failed)} failed${idle.errorSample === null ? '' : `, first error: ${idle.errorSample}`}), from ${idle.loadGenerators} load generator processes, connected in ${n(idle.connectSeconds)} s.`,
+    '',
+    '| server RSS before | after | per connection | primary RSS | one broadcast: first receipt | last receipt (all connections) |',
+    '|---:|---:|---:|---:|---:|---:|',
+    `| ${n(idle.rssBeforeMB)} MB | ${n(idle.rssAfterMB)} MB | ${n(idle.rssPerConnKB, 1)} KB | ${n(idle.primaryRssMB)} MB | ${n(idle.broadcastFirstMs, 1)} ms | ${n(idle.broadcastLastMs, 1)} ms |`,
+    '',
+    `**Fan-out to ${n(fanouts[0]?.connections ?? 0)} connections**, 1 vs 2 workers: ${fanouts[0]?.broadcasts} broadcasts of a ${fanouts[0]?.bytes}-byte message one at a time from worker 1 (after one unmeasured), from the call to the last client's receipt.`,
+    '',
+    '| workers | connections | last receipt p50 | p99 | first receipt p50 | deliveries/s | losses |',
+    '|---:|---:|---:|---:|---:|---:|---:|',
+    ...fanouts.map(f => `| ${f.workers} | ${n(f.connections)} | ${n(f.lastP50Ms, 1)} ms | ${n(f.lastP99Ms, 1)} ms | ${n(f.firstP50Ms, 1)} ms | ${n(f.deliveriesPerSecond)} | ${n(f.losses)} |`),
+    ''
+  ]
+  const section = out.join('\n')
+  console.log(section)
+  replaceResultsSection(path.join(root, 'bench', 'RESULTS.md'), HEADING, section)
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})

@@ -39,7 +39,11 @@ const PER_LG = Number(args['per-lg'] ?? 16_000)
 const FANOUT_N = Number(args['fanout-connections'] ?? (SMOKE ? 200 : 20_000))
 const BROADCASTS = Number(args.broadcasts ?? (SMOKE ? 2 : 10))
 const BYTES = 64
-const MAX_MINUTES = Number(args['max-minutes'] ?? (SMOKE ? 2 : 15))
+const MAX_MINUTES = Number(args['max-minutes'] ?? (SMOKE ? 2 : 20))
+/** Seconds of connecting before each phase stops where it got to. */
+const IDLE_BUDGET_S = Number(args['idle-connect-seconds'] ?? (SMOKE ? 60 : 420))
+const FANOUT_BUDGET_S = Number(args['fanout-connect-seconds'] ?? (SMOKE ? 60 : 180))
+const BATCH = 1000
 
 const deadline = setTimeout(() => {
   console.error(`cluster-workers: over ${MAX_MINUTES} minutes, stopping`)
@@ -67,18 +71,38 @@ async function startLgs (port, total) {
   return lgs
 }
 
-/** Connects `total` subscribed clients spread over the load generators; resolves what each reached. */
-async function connectAll (lgs, total) {
+/**
+ * Connects `total` subscribed clients spread over the load generators, in
+ * rounds of up to BATCH per generator; stops after the round that passes
+ * `budgetSeconds` (a loaded machine connects slower), saying so.
+ */
+async function connectAll (lgs, total, budgetSeconds) {
   const share = Math.ceil(total / lgs.length)
   const started = Date.now()
-  const results = await Promise.all(lgs.map((lg, i) => {
-    const count = Math.max(0, Math.min(share, total - i * share))
-    return lg.request('connect', { from: i * share, count, concurrency: 50, subscribe: true }, MAX_MINUTES * 60_000)
-  }))
+  const perLg = lgs.map(() => 0)
+  const attempted = lgs.map(() => 0)
+  let failed = 0
+  let stoppedBy = 'done'
+  while (attempted.some((n, i) => n < Math.max(0, Math.min(share, total - i * share)))) {
+    if ((Date.now() - started) / 1000 > budgetSeconds) {
+      stoppedBy = 'budget'
+      break
+    }
+    const results = await Promise.all(lgs.map((lg, i) => {
+      const count = Math.min(BATCH, Math.max(0, Math.min(share, total - i * share)) - attempted[i])
+      const from = i * share + attempted[i]
+      attempted[i] += count
+      return count === 0 ? { subscribed: 0, failed: 0 } : lg.request('connect', { from, count, concurrency: 50, subscribe: true }, MAX_MINUTES * 60_000)
+    }))
+    results.forEach((r, i) => { perLg[i] += r.subscribed })
+    failed += results.reduce((n, r) => n + r.failed, 0)
+    console.error(`connected ${sumOf(perLg)} of ${total} in ${Math.round((Date.now() - started) / 1000)} s (${failed} failed)`)
+  }
   return {
-    subscribed: results.reduce((n, r) => n + r.subscribed, 0),
-    failed: results.reduce((n, r) => n + r.failed, 0),
-    perLg: results.map(r => r.subscribed),
+    subscribed: sumOf(perLg),
+    failed,
+    perLg,
+    stoppedBy,
     seconds: (Date.now() - started) / 1000,
     errorSample: (await Promise.all(lgs.map(lg => lg.request('stats')))).map(s => s.errorSample).find(e => e !== null) ?? null
   }
@@ -107,7 +131,7 @@ async function idleRun () {
   const before = await server.request('stats')
   const lgs = await startLgs(server.info.port, CONNECTIONS)
   try {
-    const reached = await connectAll(lgs, CONNECTIONS)
+    const reached = await connectAll(lgs, CONNECTIONS, IDLE_BUDGET_S)
     const after = await server.request('stats')
     const connections = sumOf(after.connections)
     const rssBefore = sumOf(before.rss) + before.primaryRss
@@ -122,6 +146,7 @@ async function idleRun () {
       connections,
       perWorker: after.connections,
       failed: reached.failed,
+      stoppedBy: reached.stoppedBy,
       errorSample: reached.errorSample,
       connectSeconds: reached.seconds,
       rssBeforeMB: rssBefore / 2 ** 20,
@@ -141,7 +166,7 @@ async function fanoutRun (workers) {
   const server = await startServer(workers)
   const lgs = await startLgs(server.info.port, FANOUT_N)
   try {
-    const reached = await connectAll(lgs, FANOUT_N)
+    const reached = await connectAll(lgs, FANOUT_N, FANOUT_BUDGET_S)
     // one unmeasured broadcast: first-use costs out of the way
     await broadcastOnce(server, lgs, 1, reached.perLg)
     const samples = []
@@ -152,6 +177,9 @@ async function fanoutRun (workers) {
       kind: 'fanout',
       workers,
       connections: reached.subscribed,
+      target: FANOUT_N,
+      stoppedBy: reached.stoppedBy,
+      connectSeconds: reached.seconds,
       failed: reached.failed,
       broadcasts: BROADCASTS,
       bytes: BYTES,
@@ -214,13 +242,13 @@ function render (file) {
     '',
     `\`node bench/cluster-workers.mjs --write\` (raw: \`${path.relative(root, file)}\`, rendered by \`--render\`). ${machine.cpu}, Node ${machine.node}, ${n(machine.totalMemoryMB / 1024, 1)} GB (${n(machine.freeMemoryMB / 1024, 1)} GB free at start), open files ${n(machine.openFilesLimit)} per process, loadavg at start ${machine.loadavg}; 127.0.0.1 only, the load generators on the same 2 cores as the server. Workers use \`clusterIpcAdapter()\`, the primary \`clusterPrimary()\`: no Redis.`,
     '',
-    `**Idle subscribed connections**: ${n(idle.connections)} of ${n(idle.target)} over ${idle.workers} workers (${idle.perWorker.map(c => n(c)).join(' / ')}; ${n(idle.failed)} failed${idle.errorSample === null ? '' : `, first error: ${idle.errorSample}`}), from ${idle.loadGenerators} load generator processes, connected in ${n(idle.connectSeconds)} s.`,
+    `**Idle subscribed connections**: ${n(idle.connections)} of ${n(idle.target)} over ${idle.workers} workers (${idle.perWorker.map(c => n(c)).join(' / ')}; ${n(idle.failed)} failed${idle.errorSample === null ? '' : `, first error: ${idle.errorSample}`}), from ${idle.loadGenerators} load generator processes, connected in ${n(idle.connectSeconds)} s${idle.stoppedBy === 'budget' ? ` (stopped by the connect time budget: at ${n(idle.connections / idle.connectSeconds)} connections/s on a machine at loadavg ${machine.loadavg[0]}, the target was not reachable in time)` : ''}.`,
     '',
     '| server RSS before | after | per connection | primary RSS | one broadcast: first receipt | last receipt (all connections) |',
     '|---:|---:|---:|---:|---:|---:|',
     `| ${n(idle.rssBeforeMB)} MB | ${n(idle.rssAfterMB)} MB | ${n(idle.rssPerConnKB, 1)} KB | ${n(idle.primaryRssMB)} MB | ${n(idle.broadcastFirstMs, 1)} ms | ${n(idle.broadcastLastMs, 1)} ms |`,
     '',
-    `**Fan-out to ${n(fanouts[0]?.connections ?? 0)} connections**, 1 vs 2 workers: ${fanouts[0]?.broadcasts} broadcasts of a ${fanouts[0]?.bytes}-byte message one at a time from worker 1 (after one unmeasured), from the call to the last client's receipt.`,
+    `**Fan-out to ${fanouts.map(f => n(f.connections)).join(' / ')} connections** (target ${n(fanouts[0]?.target ?? 0)}${fanouts.some(f => f.stoppedBy === 'budget') ? ', short of it where the connect time budget ran out' : ''}), 1 vs 2 workers: ${fanouts[0]?.broadcasts} broadcasts of a ${fanouts[0]?.bytes}-byte message one at a time from worker 1 (after one unmeasured), from the call to the last client's receipt.`,
     '',
     '| workers | connections | last receipt p50 | p99 | first receipt p50 | deliveries/s | losses |',
     '|---:|---:|---:|---:|---:|---:|---:|',

@@ -1,4 +1,4 @@
-// The server of bench/cluster-workers.mjs: a node:cluster primary (driven by
+// The server of bench/workers.mjs: a node:cluster primary (driven by
 // the runner over JSON lines, bench/lib/child.mjs) and its WORKERS workers,
 // all on one port, built from dist/. ADAPTER=ipc (clusterIpcAdapter +
 // clusterPrimary) or redis (REDIS_URL, KEY_PREFIX). Workers exit with the

@@ -1,8 +1,8 @@
 // Every core of one machine: N node:cluster workers on one port as one server
 // (clusterIpcAdapter + clusterPrimary, no Redis), 127.0.0.1 only.
 //
-//   npm run build && node bench/cluster-workers.mjs [--smoke] [--write]
-//   node bench/cluster-workers.mjs --render=bench/results/cluster-workers-<stamp>.jsonl
+//   npm run build && node bench/workers.mjs [--smoke] [--write]
+//   node bench/workers.mjs --render=bench/results/workers-<stamp>.jsonl
 //
 // 1. idle: --connections (100,000) subscribed connections over --workers (8)
 //    workers, each under the 20,000 files one process may open; the clients
@@ -14,7 +14,7 @@
 //    and with 2 workers: --broadcasts (10) broadcasts one at a time from
 //    worker 1; latency from the call to the last receipt, deliveries/s.
 // Stops by itself: every step has a timeout, the whole run --max-minutes (15).
-// Raw JSON lines go to bench/results/cluster-workers-<stamp>.jsonl (not with
+// Raw JSON lines go to bench/results/workers-<stamp>.jsonl (not with
 // --smoke); --write (or --render) puts the section in bench/RESULTS.md.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs'
 import { freemem, totalmem } from 'node:os'
@@ -26,7 +26,7 @@ import { parseArgs, cpuModel, loadavg, percentile, median, replaceResultsSection
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
 const args = parseArgs()
 const SMOKE = args.smoke === true
-const HEADING = '## Every core of one machine (node:cluster)'
+const HEADING = '## Workers on one machine (node:cluster)'
 
 if (typeof args.render === 'string') {
   render(args.render)
@@ -46,7 +46,7 @@ const FANOUT_BUDGET_S = Number(args['fanout-connect-seconds'] ?? (SMOKE ? 60 : 1
 const BATCH = 1000
 
 const deadline = setTimeout(() => {
-  console.error(`cluster-workers: over ${MAX_MINUTES} minutes, stopping`)
+  console.error(`workers: over ${MAX_MINUTES} minutes, stopping`)
   process.exit(2)
 }, MAX_MINUTES * 60_000)
 deadline.unref()
@@ -218,10 +218,10 @@ async function main () {
     idle: { connections: lines[1].connections, failed: lines[1].failed },
     fanout: lines.slice(2).map(l => ({ workers: l.workers, connections: l.connections, losses: l.losses }))
   }
-  console.log('BENCH-CLUSTER-SUMMARY ' + JSON.stringify(summary))
+  console.log('BENCH-WORKERS-SUMMARY ' + JSON.stringify(summary))
   if (!SMOKE) {
     mkdirSync(path.join(root, 'bench', 'results'), { recursive: true })
-    const file = path.join(root, 'bench', 'results', `cluster-workers-${stamp}.jsonl`)
+    const file = path.join(root, 'bench', 'results', `workers-${stamp}.jsonl`)
     writeFileSync(file, lines.map(l => JSON.stringify(l)).join('\n') + '\n')
     console.log(`wrote ${path.relative(process.cwd(), file)}`)
     if (args.write === true) render(file)
@@ -240,7 +240,7 @@ function render (file) {
   const out = [
     HEADING,
     '',
-    `\`node bench/cluster-workers.mjs --write\` (raw: \`${path.relative(root, file)}\`, rendered by \`--render\`). ${machine.cpu}, Node ${machine.node}, ${n(machine.totalMemoryMB / 1024, 1)} GB (${n(machine.freeMemoryMB / 1024, 1)} GB free at start), open files ${n(machine.openFilesLimit)} per process, loadavg at start ${machine.loadavg}; 127.0.0.1 only, the load generators on the same 2 cores as the server. Workers use \`clusterIpcAdapter()\`, the primary \`clusterPrimary()\`: no Redis.`,
+    `\`node bench/workers.mjs --write\` (raw: \`${path.relative(root, file)}\`, rendered by \`--render\`). ${machine.cpu}, Node ${machine.node}, ${n(machine.totalMemoryMB / 1024, 1)} GB (${n(machine.freeMemoryMB / 1024, 1)} GB free at start), open files ${n(machine.openFilesLimit)} per process, loadavg at start ${machine.loadavg}; 127.0.0.1 only, the load generators on the same 2 cores as the server. Workers use \`clusterIpcAdapter()\`, the primary \`clusterPrimary()\`: no Redis.`,
     '',
     `**Idle subscribed connections**: ${n(idle.connections)} of ${n(idle.target)} over ${idle.workers} workers (${idle.perWorker.map(c => n(c)).join(' / ')}; ${n(idle.failed)} failed${idle.errorSample === null ? '' : `, first error: ${idle.errorSample}`}), from ${idle.loadGenerators} load generator processes, connected in ${n(idle.connectSeconds)} s${idle.stoppedBy === 'budget' ? ` (stopped by the connect time budget: at ${n(idle.connections / idle.connectSeconds)} connections/s on a machine at loadavg ${machine.loadavg[0]}, the target was not reachable in time)` : ''}.`,
     '',

@@ -78,8 +78,17 @@ export async function startCluster (t: Teardown, env: Record<string, string>): P
       // the primary hands connections round-robin: one of a few lands on each worker
       const extra: TestClient[] = []
       try {
-        for (let i = 0; i < 8; i++) {
-          const client = await connect(userId)
+        for (let i = 0, refused = 0; i < 8;) {
+          // a miss closed just before frees its slot a moment later: a 429 then is retried
+          const client = await connect(userId).catch((err: { statusCode?: number }) => {
+            if (err.statusCode !== 429 || ++refused > 100) throw err
+            return undefined
+          })
+          if (client === undefined) {
+            await new Promise(resolve => setTimeout(resolve, 10))
+            continue
+          }
+          i++
           if (await command('where', { args: [client.connectionId] }) === worker) return client
           extra.push(client)
           // a user's limit may be reached by the misses: give their slots back first

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
-import { ClusterHub, clusterIpcAdapter, clusterPrimary, type AdapterContext, type ClusterMessage } from '../../lib/index.js'
+import { ClusterHub, ClusterIpcAdapter, ClusterIpcAdapterDataOptionsSchema, clusterIpcAdapter, clusterPrimary, type AdapterContext, type ClusterMessage } from '../../lib/index.js'
 import { IPC_TAG } from '../../lib/cluster/ipc-protocol.js'
 import { startServer } from '../helpers/server.js'
 import { marker, messagesBefore } from '../helpers/client.js'
@@ -128,6 +128,8 @@ t.test('the adapter alone: start failures, options, health, frames it ignores', 
   t.match(lonely.health(), { lastError: 'cluster IPC adapter is closed' })
 
   t.match(clusterIpcAdapter().health(), { connected: false }, 'process is the default channel')
+  t.ok(clusterIpcAdapter() instanceof ClusterIpcAdapter, 'the class is exported')
+  t.same([ClusterIpcAdapterDataOptionsSchema.properties.requestTimeoutMs.default, ClusterIpcAdapterDataOptionsSchema.properties.handshakeGraceMs.default], [5000, 10000], 'the defaults, in the exported schema')
 
   const hub = new ClusterHub()
   t.teardown(() => hub.close())

@@ -63,3 +63,15 @@ t.test('bench/channels.mjs --smoke publishes to every channel with zero losses',
   t.same(JSON.parse(line.slice('BENCH-CHANNELS-SUMMARY '.length)), { runs: 5, failedRuns: 0, losses: 0 })
   t.match(stdout, /\| fastify-realtime \| [\d,]+ \|/, 'the channels table has the plugin\'s row')
 })
+
+t.test('bench/workers.mjs --smoke: node:cluster workers on one port reach every connection', { skip: hasBuild ? false : 'dist/index.js is missing (run npm run build)' }, async (t) => {
+  const { code, stdout, stderr } = await runBench(['bench/workers.mjs', '--smoke'])
+  t.equal(code, 0, 'the runner exits 0', { stderr: stderr.slice(-2000), stdout: stdout.slice(-4000) })
+  const line = stdout.split('\n').find((l) => l.startsWith('BENCH-WORKERS-SUMMARY '))
+  t.ok(line, 'the runner prints its summary line')
+  if (line === undefined) return
+  t.same(JSON.parse(line.slice('BENCH-WORKERS-SUMMARY '.length)), {
+    idle: { connections: 300, failed: 0 },
+    fanout: [{ workers: 1, connections: 200, losses: 0 }, { workers: 2, connections: 200, losses: 0 }]
+  })
+})

@@ -9,7 +9,7 @@ import * as testing from '../lib/testing/index.js'
 // every export also runs each of the re-export getters the build emits.
 const SERVER_EXPORTS = [
   'AdapterDependencyMissingError', 'AdapterUnavailableError', 'CHANNEL_ID_PATTERN', 'ClientPositionSchema',
-  'CloseCode', 'ConnectionEstablishedSchema', 'DEFAULT_EVENTS', 'ErrorDataSchema', 'EventSchemas',
+  'CloseCode', 'ClusterHub', 'ClusterIpcAdapter', 'ClusterIpcAdapterDataOptionsSchema', 'ConnectionEstablishedSchema', 'DEFAULT_EVENTS', 'ErrorDataSchema', 'EventSchemas',
   'FileStatusSchema', 'ForbiddenOriginError', 'HandshakeRateLimitedError', 'HandshakeTimeoutError',
   'HeartbeatAckSchema', 'HeartbeatDataSchema', 'HistoryOptionsSchema', 'INBOX_QUERY_PARAMETER', 'INBOX_STREAM',
   'InvalidChannelError', 'InvalidCloseCodeError', 'InvalidOptionsError', 'InvalidOutboundMessageError',
@@ -26,7 +26,7 @@ const SERVER_EXPORTS = [
   'SubscriptionJoinedSchema', 'SystemMaintenanceSchema', 'SystemNotificationSchema', 'TRACING_CHANNELS',
   'UnauthorizedError', 'UnsubscribeDataSchema', 'UnsubscriptionConfirmedSchema', 'UploadCancelDataSchema',
   'UploadCancelledSchema', 'UploadCompletedSchema', 'UploadErrorSchema', 'UploadProgressSchema',
-  'UserConnectionLimitError', 'UserStatusChangedSchema', 'WireError', 'channelStream', 'default', 'defineMessage',
+  'UserConnectionLimitError', 'UserStatusChangedSchema', 'WireError', 'channelStream', 'clusterIpcAdapter', 'clusterPrimary', 'default', 'defineMessage',
   'fastifyRealtime', 'formatInboxPosition', 'inboxStream', 'isReconnectable', 'memoryAdapter', 'parseInboxPosition',
   'redisAdapter', 'resolveOptions'
 ]

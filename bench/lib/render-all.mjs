@@ -16,6 +16,7 @@ import { CLUSTER_HEADING, renderCluster } from './cluster-report.mjs'
 import { PRESENCE_HEADING, renderPresence } from './presence-report.mjs'
 import { CHAOS_HEADING, renderChaos } from './chaos-report.mjs'
 import { SERIALIZERS_HEADING, renderSerializers } from '../serializers.mjs'
+import { WORKERS_HEADING, renderWorkers } from '../workers.mjs'
 
 const bench = dirname(dirname(fileURLToPath(import.meta.url)))
 export const ROOT = dirname(bench)
@@ -76,6 +77,13 @@ export const SECTIONS = [
     render: renderChaos,
     about: 'Exactly-once, in-order delivery through a proxy that cuts every connection every 2 s, with the delays it causes.',
     command: 'npm run build && node bench/chaos.mjs --seconds=60'
+  },
+  {
+    bench: 'workers',
+    heading: WORKERS_HEADING,
+    render: renderWorkers,
+    about: 'Idle subscribed connections over node:cluster workers past one process\'s file limit (server RSS per connection, one broadcast to all), and fan-out to 20,000 connections with 1 and 2 workers.',
+    command: 'npm run build && node bench/workers.mjs --write'
   },
   {
     bench: 'serializers',

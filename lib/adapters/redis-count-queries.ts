@@ -1,5 +1,6 @@
 import type { AdapterFrame } from './redis-frame-codec.js'
 import { encodeAdapterFrame } from './redis-frame-codec.js'
+import { ClusterCountTimeoutError } from '../errors.js'
 
 /** What the channel counts need from their adapter. */
 export interface CountQueriesLink {
@@ -48,7 +49,7 @@ export class ChannelCountQueries {
     this.#queries.set(queryId, query)
     query.timer = setTimeout(() => {
       this.#queries.delete(queryId)
-      reject(new Error(`not every node answered within ${timeoutMs} ms`))
+      reject(new ClusterCountTimeoutError(timeoutMs))
     }, timeoutMs)
     query.timer.unref()
     try {

@@ -1,3 +1,4 @@
+import { AdapterProtocolError } from '../errors.js'
 import type { Publisher } from './redis-connection.js'
 
 /** What the lease keeper needs from its adapter. */
@@ -78,7 +79,7 @@ export class RedisLeases {
         return true
       }
       if (result === 0) return false
-      throw new Error('this node is not registered in Redis')
+      throw new AdapterProtocolError('this node is not registered in Redis')
     } catch (err) {
       // the lease may or may not be in Redis: keep it and let the next heartbeat reconcile
       this.#leases.set(connectionId, { userId, acquiredAt: Date.now() })

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { PresenceBackend, PresenceBackendContext, PresenceMember } from '../presence/backend.js'
+import { AdapterNotConnectedError } from '../errors.js'
 import { PRESENCE_EPOCH, PRESENCE_JOIN, PRESENCE_LEAVE, PRESENCE_MEMBERS, PRESENCE_RESYNC, PRESENCE_SWEEP } from './redis-presence-scripts.js'
 
 type Reply = Array<number | string>
@@ -76,7 +77,7 @@ export class RedisPresence implements PresenceBackend {
   async start (): Promise<void> {
     const client = this.#link.client()
     /* c8 ignore next */ // the plugin starts presence right after the adapter connected
-    if (client === undefined) throw new Error('the Redis adapter is not connected')
+    if (client === undefined) throw new AdapterNotConnectedError('the Redis adapter is not connected')
     const p = this.#link.prefix
     this.#keys = {
       nodeKey: `${p}node:${this.#link.nodeId}`,
@@ -275,7 +276,7 @@ export class RedisPresence implements PresenceBackend {
 
   #require (): PresenceClient {
     const client = this.#link.client()
-    if (client === undefined) throw new Error('Redis adapter is not connected')
+    if (client === undefined) throw new AdapterNotConnectedError('Redis adapter is not connected')
     return client
   }
 

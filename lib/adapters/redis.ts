@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Adapter, AdapterContext, AdapterHealth, ClusterMessage, ClusterStats } from './adapter.js'
-import { AdapterUnavailableError, InvalidOptionsError } from '../errors.js'
+import { AdapterClosedError, AdapterNotConnectedError, AdapterUnavailableError, InvalidOptionsError } from '../errors.js'
 import { RedisPresence, type PresenceClient } from './redis-presence.js'
 import type { PresenceBackend, PresenceBackendContext } from '../presence/backend.js'
 import { RedisHistory } from './redis-history.js'
@@ -169,7 +169,7 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
 
   async publish (message: ClusterMessage): Promise<void> {
     const pub = this.#pub
-    if (pub === undefined || this.#status !== 'connected') throw new Error(`Redis adapter is ${this.#status}`)
+    if (pub === undefined || this.#status !== 'connected') throw new AdapterNotConnectedError(`Redis adapter is ${this.#status}`)
     await pub.publish(message.kind === 'deliver' ? this.#routing.redisChannelOf(message.target) : this.#channel, encodeMessage(this.#nodeId, message, Date.now()))
   }
 
@@ -190,7 +190,7 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
   /** Asks every node for its count over the cluster channel and sums the answers (lib/adapters/redis-count-queries.ts). */
   async clusterSubscribersOf (channel: string): Promise<number> {
     const pub = this.#pub
-    if (pub === undefined || this.#status !== 'connected') throw new Error(`Redis adapter is ${this.#status}`)
+    if (pub === undefined || this.#status !== 'connected') throw new AdapterNotConnectedError(`Redis adapter is ${this.#status}`)
     return await this.#counts.ask(channel)
   }
 
@@ -247,7 +247,7 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
 
   async clusterStats (): Promise<ClusterStats> {
     const pub = this.#pub
-    if (pub === undefined || this.#status !== 'connected') throw new Error(`Redis adapter is ${this.#status}`)
+    if (pub === undefined || this.#status !== 'connected') throw new AdapterNotConnectedError(`Redis adapter is ${this.#status}`)
     const [nodes, connections, users] = await this.#leases.stats(pub)
     return { nodes, connections, users }
   }
@@ -267,7 +267,7 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
       }
     }
     this.#leases.clear()
-    this.#counts.rejectAll(new Error('Redis adapter closed'))
+    this.#counts.rejectAll(new AdapterClosedError('Redis adapter closed'))
     await Promise.all([quit(pub), quit(sub)])
     this.#setStatus('closed')
   }

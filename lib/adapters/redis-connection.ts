@@ -3,6 +3,7 @@ import { AdapterDependencyMissingError } from '../errors.js'
 import { ACQUIRE, HEARTBEAT, LEAVE, RELEASE, RESYNC, STATS } from './redis-scripts.js'
 import { HISTORY_APPEND, HISTORY_READ } from './redis-history-scripts.js'
 import type { HistoryCommands } from './redis-history.js'
+import type { RedisClientLike } from './redis-options.js'
 
 /** The lease scripts (lib/adapters/redis-scripts.ts), as the publisher connection defines them. */
 export interface LeaseScripts {
@@ -44,6 +45,13 @@ export function defineScripts (connection: Redis): Publisher {
   connection.defineCommand('rtHistoryAppend', { numberOfKeys: 0, lua: HISTORY_APPEND })
   connection.defineCommand('rtHistoryRead', { numberOfKeys: 0, lua: HISTORY_READ })
   return connection as Publisher
+}
+
+/** A duplicate of the host's client (never the client itself: it goes in subscriber mode, and is quit), or a new one. */
+export function openConnection (client: RedisClientLike | undefined, url: string, options: RedisOptions): Redis {
+  if (client !== undefined) return client.duplicate(options as Record<string, unknown>) as Redis
+  const IORedis = loadIORedis()
+  return new IORedis(url, options)
 }
 
 export function loadIORedis (): RedisConstructor {

@@ -11,6 +11,10 @@ export const RedisAdapterDataOptionsSchema = Type.Object({
   handshakeGraceMs: Type.Integer({ minimum: 100, default: 10000, description: 'a slot claimed by a handshake that never became a connection is freed after this' }),
   commandTimeoutMs: Type.Integer({ minimum: 10, default: 2000, description: 'a Redis command not answered in time rejects' }),
   presenceSweepMs: Type.Integer({ minimum: 10, default: 1000, description: 'with presence on: how often a node reaps dead nodes\' users and ends graces that no timer of its own ended' }),
+  publishBatching: Type.Boolean({
+    default: true,
+    description: 'coalesce what this node publishes to one Redis channel in one event-loop turn into one Redis message (nodes before this version cannot read them: turn it off while such nodes share the prefix); false: one PUBLISH per message'
+  }),
   channelRouting: Type.Union([Type.Literal('per-channel'), Type.Literal('shared')], {
     default: 'per-channel',
     description: "'per-channel': a node SUBSCRIBEs to a channel's Redis channel while it has connections in it, and receives only those channels' messages; 'shared': every channel message goes to every node over the one cluster channel"
@@ -29,6 +33,16 @@ export interface RedisClientLike {
 export interface RedisAdapterOptions extends Partial<RedisAdapterDataOptions> {
   /** An ioredis client of the host: the adapter opens its two connections with `client.duplicate()`. */
   client?: RedisClientLike
+}
+
+/** The host's client, when given: something to duplicate, and not beside a url. */
+export function checkClient (client: RedisClientLike | undefined, url: string | undefined): void {
+  if (client !== undefined && (client === null || typeof (client as { duplicate?: unknown }).duplicate !== 'function')) {
+    throw new InvalidOptionsError('redisAdapter: client must be an ioredis client (with duplicate())')
+  }
+  if (client !== undefined && url !== undefined) {
+    throw new InvalidOptionsError('redisAdapter: give url or client, not both')
+  }
 }
 
 export type ResolvedRedisOptions = RedisAdapterDataOptions & { heartbeatMs: number }

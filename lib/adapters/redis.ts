@@ -2,13 +2,14 @@ import { EventEmitter } from 'node:events'
 import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Adapter, AdapterContext, AdapterHealth, ClusterMessage, ClusterStats } from './adapter.js'
-import { AdapterClosedError, AdapterNotConnectedError, AdapterUnavailableError, InvalidOptionsError } from '../errors.js'
+import { AdapterClosedError, AdapterNotConnectedError, AdapterUnavailableError } from '../errors.js'
 import { RedisPresence, type PresenceClient } from './redis-presence.js'
 import type { PresenceBackend, PresenceBackendContext } from '../presence/backend.js'
 import { RedisHistory } from './redis-history.js'
-import { resolveRedisOptions, type RedisAdapterOptions, type RedisClientLike, type ResolvedRedisOptions } from './redis-options.js'
-import { connectionOptions, defineScripts, loadIORedis, quit, type Publisher } from './redis-connection.js'
-import { BROADCAST_FRAME_START, decodeFrame, encodeMessage, isFrameFrom, senderLine } from './redis-frame-codec.js'
+import { checkClient, resolveRedisOptions, type RedisAdapterOptions, type RedisClientLike, type ResolvedRedisOptions } from './redis-options.js'
+import { connectionOptions, defineScripts, loadIORedis, openConnection, quit, type Publisher } from './redis-connection.js'
+import { BROADCAST_FRAME_START, decodeFrames, encodeBody, isFrameFrom, senderLine } from './redis-frame-codec.js'
+import { PublishBatcher } from './redis-publish-batcher.js'
 import { RedisLeases } from './redis-leases.js'
 import { ChannelCountQueries } from './redis-count-queries.js'
 import { RedisChannelRouting } from './redis-channel-routing.js'
@@ -37,6 +38,7 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
   readonly #leases: RedisLeases
   readonly #counts: ChannelCountQueries
   readonly #routing: RedisChannelRouting
+  readonly #batcher: PublishBatcher
   #pub: Publisher | undefined
   #sub: Redis | undefined
   // set by start(), before anything reads them
@@ -58,12 +60,7 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
     super()
     const { client, ...data } = options
     const resolved = resolveRedisOptions(data)
-    if (client !== undefined && (client === null || typeof (client as { duplicate?: unknown }).duplicate !== 'function')) {
-      throw new InvalidOptionsError('redisAdapter: client must be an ioredis client (with duplicate())')
-    }
-    if (client !== undefined && data.url !== undefined) {
-      throw new InvalidOptionsError('redisAdapter: give url or client, not both')
-    }
+    checkClient(client, data.url)
     this.#options = resolved
     this.#client = client
     this.#prefix = resolved.keyPrefix + ':'
@@ -89,12 +86,16 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
       },
       hasConnection: (connectionId) => this.#context.hasConnection(connectionId)
     })
+    this.#batcher = new PublishBatcher({
+      get nodeId () { return adapter.#nodeId },
+      publish: (channel, text) => (this.#pub as Publisher).publish(channel, text)
+    }, { isEnabled: resolved.publishBatching })
     this.#counts = new ChannelCountQueries({
       get nodeId () { return adapter.#nodeId },
       timeoutMs: resolved.commandTimeoutMs,
       localChannelSubscribers: (channel) => this.#context.localChannelSubscribers(channel),
       // frames arrive only after start(), which opened the publisher
-      publish: (frame) => (this.#pub as Publisher).publish(this.#channel, frame),
+      publish: (frame) => this.#flushed().publish(this.#channel, frame),
       onAnswerFailed: (err) => this.#log.debug({ err }, 'fastify-realtime: could not answer a channel count')
     })
     this.history = new RedisHistory({
@@ -129,8 +130,8 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
     this.#nodeId = context.nodeId
     this.#ownLine = senderLine(this.#nodeId)
     const options = connectionOptions(this.#nodeId, this.#options.commandTimeoutMs)
-    const pub = defineScripts(this.#open(options))
-    const sub = this.#open(options)
+    const pub = defineScripts(openConnection(this.#client, this.#options.url, options))
+    const sub = openConnection(this.#client, this.#options.url, options)
     this.#pub = pub
     this.#sub = sub
     for (const connection of [pub, sub]) {
@@ -156,21 +157,24 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
     this.#setStatus('connected')
   }
 
-  #open (options: ReturnType<typeof connectionOptions>): Redis {
-    if (this.#client !== undefined) return this.#client.duplicate(options as Record<string, unknown>) as Redis
-    const IORedis = loadIORedis()
-    return new IORedis(this.#options.url, options)
+  /** The publisher while connected, else undefined; frames waiting go first, so no command overtakes them. */
+  #connected (): Publisher | undefined {
+    if (this.#status !== 'connected') return undefined
+    this.#batcher.flush()
+    return this.#pub
   }
 
-  /** The publisher while connected, else undefined. */
-  #connected (): Publisher | undefined {
-    return this.#status === 'connected' ? this.#pub : undefined
+  /** The publisher, once the frames waiting are on their way (they were published before what comes next). */
+  #flushed (): Publisher {
+    this.#batcher.flush()
+    return this.#pub as Publisher
   }
 
   async publish (message: ClusterMessage): Promise<void> {
     const pub = this.#pub
     if (pub === undefined || this.#status !== 'connected') throw new AdapterNotConnectedError(`Redis adapter is ${this.#status}`)
-    await pub.publish(message.kind === 'deliver' ? this.#routing.redisChannelOf(message.target) : this.#channel, encodeMessage(this.#nodeId, message, Date.now()))
+    // coalesced with the others of this turn (lib/adapters/redis-publish-batcher.ts)
+    await this.#batcher.publish(message.kind === 'deliver' ? this.#routing.redisChannelOf(message.target) : this.#channel, encodeBody(message, Date.now()))
   }
 
   /** Per-channel routing: listen to the channel's Redis channel (the index calls this on its first local member). */
@@ -198,19 +202,18 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
   #onFrame (text: string): void {
     // our own messages come back to us: skip them before parsing anything
     if (isFrameFrom(text, this.#ownLine)) return
-    const decoded = decodeFrame(text)
-    if (decoded.kind === 'invalid') {
-      this.#warnFrame()
-      return
-    }
-    if (decoded.kind === 'adapter') {
-      this.#counts.onFrame(decoded.frame, decoded.from)
-      return
-    }
-    try {
-      this.#context.receive(decoded.message)
-    } catch (err) {
-      this.#log.error({ err }, 'fastify-realtime: could not apply a message from another node')
+    for (const decoded of decodeFrames(text)) {
+      if (decoded.kind === 'invalid') {
+        this.#warnFrame()
+      } else if (decoded.kind === 'adapter') {
+        this.#counts.onFrame(decoded.frame, decoded.from)
+      } else {
+        try {
+          this.#context.receive(decoded.message)
+        } catch (err) {
+          this.#log.error({ err }, 'fastify-realtime: could not apply a message from another node')
+        }
+      }
     }
   }
 
@@ -258,6 +261,8 @@ export class RedisAdapter extends EventEmitter<{ status: [RedisAdapterStatus] }>
     await this.#leases.stopBeating()
     const pub = this.#pub
     const sub = this.#sub
+    // what was published before close() still goes (QUIT waits for its replies)
+    this.#batcher.flush()
     if (pub !== undefined && pub.status === 'ready') {
       try {
         await this.#leases.leave(pub)

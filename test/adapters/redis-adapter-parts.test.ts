@@ -1,14 +1,17 @@
 import t from 'tap'
 import { once } from 'node:events'
 import { Redis } from 'ioredis'
-import { requireRedis, startNode, uniquePrefix, REDIS_URL } from '../redis/helpers.js'
+import { requireRedis, requireRedisServerBinary, startNode, startPrivateRedis, uniquePrefix, REDIS_URL } from '../redis/helpers.js'
+import { startServer } from '../helpers/server.js'
+import { redisAdapter } from '../../lib/index.js'
 import { connect, subscribe } from '../channels/support.js'
 import { ChannelCountQueries } from '../../lib/adapters/redis-count-queries.js'
 import type { RealtimeOptions } from '../../lib/index.js'
 
 // The parts split out of the Redis adapter, on the branches the cluster
 // tests do not reach: health before and after close, a count question
-// pending at close, a count question Redis does not take.
+// pending at close, a count question Redis does not take, a count asked of
+// an adapter that never started, a first heartbeat Redis refuses.
 
 const channels: NonNullable<RealtimeOptions['channels']> = { lobby: {} }
 
@@ -78,5 +81,23 @@ if (requireRedis(t)) {
     })
     await reported
     t.match(String(failed), /writeable|enableOfflineQueue/)
+  })
+
+  t.test('a count asked of an adapter that never started rejects with FST_REALTIME_ADAPTER_NOT_CONNECTED', async (t) => {
+    const adapter = redisAdapter({ url: REDIS_URL, keyPrefix: uniquePrefix(t) })
+    await t.rejects(adapter.clusterSubscribersOf('lobby:1'), { code: 'FST_REALTIME_ADAPTER_NOT_CONNECTED', message: 'Redis adapter is connecting' })
+  })
+
+  t.test('a first heartbeat Redis refuses fails the start with FST_REALTIME_ADAPTER_UNAVAILABLE', async (t) => {
+    if (!requireRedisServerBinary(t)) return
+    const redis = await startPrivateRedis(t)
+    const admin = new Redis(redis.url)
+    admin.on('error', () => {})
+    t.teardown(() => admin.disconnect())
+    // out of memory: the heartbeat's SET is refused
+    await admin.config('SET', 'maxmemory', '1')
+    const adapter = redisAdapter({ url: redis.url, keyPrefix: uniquePrefix(t, redis.url) })
+    await t.rejects(startServer(t, { realtime: { adapter } }), { code: 'FST_REALTIME_ADAPTER_UNAVAILABLE', message: /OOM/ })
+    t.equal(adapter.status, 'closed')
   })
 }

@@ -3,7 +3,7 @@
 // receiving node and the latency the Redis hop adds, with the adapter's
 // publish batching off and on, in one run.
 //
-//   npm run build && node bench/redis-throughput.mjs [--quick | --smoke] [--rounds=N] [--note=<text>] [--write]
+//   npm run build && node bench/redis-throughput.mjs [--quick | --smoke] [--rounds=N] [--members=N] [--note=<text>] [--write]
 //
 // Env: REDIS_URL (redis://127.0.0.1:6379). Loopback only, bounded in count and time.
 //
@@ -27,7 +27,8 @@
 // The probe checks every message arrives once and in publish order. Ratios
 // are taken within each round, then the median. Raw runs go to
 // bench/results/redis-throughput-<mode>-<date>.jsonl; --write replaces the
-// "## Cross-node throughput (Redis, batching)" section of bench/RESULTS.md.
+// "## Cross-node throughput (Redis, batching)" section of bench/RESULTS.md (with
+// --members, a section of its own for that fan-out).
 // --smoke: a few hundred messages, writes nothing, prints
 // BENCH-REDIS-SUMMARY and exits 1 on a loss, a reorder or a failed run.
 import { createRequire } from 'node:module'
@@ -59,12 +60,14 @@ const CONFIGS = {
 }
 const config = { ...CONFIGS[mode], bytes: 256 }
 if (args.rounds) config.rounds = Number(args.rounds)
+// --members=1: one socket per message, so the rate is the Redis hop's, not the fan-out's
+if (args.members) config.subscribers = Number(args.members)
 const SETTINGS = args.settings === undefined ? ['local', 'off', 'autopipeline', 'on'] : String(args.settings).split(',')
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const SECRET = 'bench-secret-that-is-long-enough-for-hs256'
 const sign = createSigner({ key: SECRET, algorithm: 'HS256' })
 const BODY = 'x'.repeat(config.bytes)
-const HEADING = '## Cross-node throughput (Redis, batching)'
+const HEADING = `## Cross-node throughput (Redis, batching)${args.members ? `, ${config.subscribers} member(s) per channel` : ''}`
 // a loaded machine answers a window of single PUBLISHes slowly: a run measures throughput, not the default 2 s timeout
 const COMMAND_TIMEOUT_MS = 30_000
 

@@ -67,7 +67,7 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const SECRET = 'bench-secret-that-is-long-enough-for-hs256'
 const sign = createSigner({ key: SECRET, algorithm: 'HS256' })
 const BODY = 'x'.repeat(config.bytes)
-const HEADING = `## Cross-node throughput (Redis, batching)${args.members ? `, ${config.subscribers} member(s) per channel` : ''}`
+const HEADING = `## Cross-node throughput (Redis, batching)${args.members ? `, ${config.subscribers} ${config.subscribers === 1 ? 'member' : 'members'} per channel` : ''}`
 // a loaded machine answers a window of single PUBLISHes slowly: a run measures throughput, not the default 2 s timeout
 const COMMAND_TIMEOUT_MS = 30_000
 
@@ -282,9 +282,9 @@ const file = path.join(root, 'bench', 'results', `redis-throughput-${mode}-${met
 const section = [
   HEADING,
   '',
-  `Machine: ${meta.machine.cpu}, ${meta.machine.cores} cores, Node ${meta.machine.node}; ${meta.machine.date}; loadavg at start ${meta.machine.loadavgAtStart.join(' ')}; fastify-realtime at commit ${commit}. \`node bench/redis-throughput.mjs${mode === 'full' ? '' : ` --${mode}`}\`: ${config.rounds} round(s), settings interleaved; raw runs in \`${path.relative(root, file)}\`.`,
+  `Machine: ${meta.machine.cpu}, ${meta.machine.cores} cores, Node ${meta.machine.node}; ${meta.machine.date}; loadavg at start ${meta.machine.loadavgAtStart.join(' ')}; fastify-realtime at commit ${commit}. \`node bench/redis-throughput.mjs${mode === 'full' ? '' : ` --${mode}`}${args.members ? ` --members=${config.subscribers}` : ''}\`: ${config.rounds} round(s), settings interleaved; raw runs in \`${path.relative(root, file)}\`.`,
   '',
-  `Node A publishes ${config.messages.toLocaleString('en-US')} messages of ${config.bytes} bytes (${config.window} in flight) to one channel whose ${config.subscribers} members are all on node B (in a child process), so every delivery crosses Redis; *deliveries/s* are node B's socket writes per second until every member has every message. *CPU*: this process (both nodes) per delivery. Latency: ${config.latencyN} publishes one at a time, from the call to the receipt by a probe member on node B; *added p99* is the setting's p99 minus one process's, in the same round (median over rounds). Every run checked at the probe: each message once, in publish order.`,
+  `Node A publishes ${config.messages.toLocaleString('en-US')} messages of ${config.bytes} bytes (${config.window} in flight) to one channel whose ${config.subscribers === 1 ? 'one member is' : `${config.subscribers} members are all`} on node B (in a child process), so every delivery crosses Redis; *deliveries/s* are node B's socket writes per second until every member has every message. *CPU*: this process (both nodes) per delivery. Latency: ${config.latencyN} publishes one at a time, from the call to the receipt by a probe member on node B; *added p99* is the setting's p99 minus one process's, in the same round (median over rounds). Every run checked at the probe: each message once, in publish order.`,
   '',
   '| setting | deliveries/s (node B) | messages/s across Redis | × batching off | CPU µs/delivery | p50 ms | p99 ms | added p99 ms | runs ok |',
   '|---|---:|---:|---:|---:|---:|---:|---:|---:|',

@@ -57,3 +57,12 @@ export const PresenceDisabledError = createError<'FST_REALTIME_PRESENCE_DISABLED
   'FST_REALTIME_PRESENCE_DISABLED', 'fastify-realtime: %s')
 export const InvalidPresenceQueryError = createError<'FST_REALTIME_PRESENCE_QUERY_INVALID', [string]>(
   'FST_REALTIME_PRESENCE_QUERY_INVALID', 'fastify-realtime: invalid presence query: %s')
+// Cluster adapters (Redis), from publishes, cluster counts and history while Redis is away
+export const AdapterNotConnectedError = createError<'FST_REALTIME_ADAPTER_NOT_CONNECTED', [string]>(
+  'FST_REALTIME_ADAPTER_NOT_CONNECTED', '%s', 503)
+export const AdapterClosedError = createError<'FST_REALTIME_ADAPTER_CLOSED', [string]>(
+  'FST_REALTIME_ADAPTER_CLOSED', '%s', 503)
+export const ClusterCountTimeoutError = createError<'FST_REALTIME_CLUSTER_COUNT_TIMEOUT', [number]>(
+  'FST_REALTIME_CLUSTER_COUNT_TIMEOUT', 'not every node answered within %d ms', 504)
+export const AdapterProtocolError = createError<'FST_REALTIME_ADAPTER_PROTOCOL', [string]>(
+  'FST_REALTIME_ADAPTER_PROTOCOL', 'fastify-realtime: unexpected answer from Redis: %s', 502)

@@ -75,3 +75,14 @@ t.test('bench/workers.mjs --smoke: node:cluster workers on one port reach every 
     fanout: [{ workers: 1, connections: 200, losses: 0 }, { workers: 2, connections: 200, losses: 0 }]
   })
 })
+
+t.test('bench/redis-throughput.mjs --smoke crosses Redis with batching off and on, losing and reordering nothing', { skip: hasBuild ? false : 'dist/index.js is missing (run npm run build)' }, async (t) => {
+  const { code, stdout, stderr } = await runBench(['bench/redis-throughput.mjs', '--smoke'])
+  t.equal(code, 0, 'the runner exits 0', { stderr: stderr.slice(-2000), stdout: stdout.slice(-4000) })
+  if (stdout.includes('Redis not reachable')) return
+  const line = stdout.split('\n').find((l) => l.startsWith('BENCH-REDIS-SUMMARY '))
+  t.ok(line, 'the runner prints its summary line')
+  if (line === undefined) return
+  // one process, then batching off, auto-pipelining and on
+  t.same(JSON.parse(line.slice('BENCH-REDIS-SUMMARY '.length)), { runs: 4, failedRuns: 0, losses: 0, reorders: 0 })
+})

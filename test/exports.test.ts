@@ -8,8 +8,8 @@ import * as testing from '../lib/testing/index.js'
 // updates the list, and goes in the CHANGELOG when it drops a name. Reading
 // every export also runs each of the re-export getters the build emits.
 const SERVER_EXPORTS = [
-  'AdapterDependencyMissingError', 'AdapterUnavailableError', 'CHANNEL_ID_PATTERN', 'ClientPositionSchema',
-  'CloseCode', 'ClusterHub', 'ClusterIpcAdapter', 'ClusterIpcAdapterDataOptionsSchema', 'ConnectionEstablishedSchema', 'DEFAULT_EVENTS', 'ErrorDataSchema', 'EventSchemas',
+  'AdapterClosedError', 'AdapterDependencyMissingError', 'AdapterNotConnectedError', 'AdapterProtocolError', 'AdapterUnavailableError', 'CHANNEL_ID_PATTERN', 'ClientPositionSchema',
+  'CloseCode', 'ClusterCountTimeoutError', 'ClusterHub', 'ClusterIpcAdapter', 'ClusterIpcAdapterDataOptionsSchema', 'ConnectionEstablishedSchema', 'DEFAULT_EVENTS', 'ErrorDataSchema', 'EventSchemas',
   'FileStatusSchema', 'ForbiddenOriginError', 'HandshakeRateLimitedError', 'HandshakeTimeoutError',
   'HeartbeatAckSchema', 'HeartbeatDataSchema', 'HistoryOptionsSchema', 'INBOX_QUERY_PARAMETER', 'INBOX_STREAM',
   'InvalidChannelError', 'InvalidCloseCodeError', 'InvalidOptionsError', 'InvalidOutboundMessageError',

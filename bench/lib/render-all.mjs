@@ -17,6 +17,7 @@ import { PRESENCE_HEADING, renderPresence } from './presence-report.mjs'
 import { CHAOS_HEADING, renderChaos } from './chaos-report.mjs'
 import { SERIALIZERS_HEADING, renderSerializers } from '../serializers.mjs'
 import { WORKERS_HEADING, renderWorkers } from '../workers.mjs'
+import { REDIS_THROUGHPUT_HEADING, REDIS_THROUGHPUT_ONE_MEMBER_HEADING, renderRedisThroughput } from './redis-throughput-report.mjs'
 
 const bench = dirname(dirname(fileURLToPath(import.meta.url)))
 export const ROOT = dirname(bench)
@@ -63,6 +64,20 @@ export const SECTIONS = [
     render: renderCluster,
     about: 'Latency and throughput of sendToUser() in one process against node A -> Redis -> node B.',
     command: 'npm run build && node bench/cluster.mjs --write'
+  },
+  {
+    bench: 'redis-throughput',
+    heading: REDIS_THROUGHPUT_HEADING,
+    render: renderRedisThroughput,
+    about: 'Deliveries per second across Redis to 20 members of a channel on another node, with publish batching off and on and ioredis auto-pipelining, beside one process.',
+    command: 'npm run build && node bench/redis-throughput.mjs --quick'
+  },
+  {
+    bench: 'redis-throughput-1-member',
+    heading: REDIS_THROUGHPUT_ONE_MEMBER_HEADING,
+    render: renderRedisThroughput,
+    about: 'The same with one member per channel: every message is one delivery, so the rate is the Redis hop\'s.',
+    command: 'npm run build && node bench/redis-throughput.mjs --quick --members=1'
   },
   {
     bench: 'presence',

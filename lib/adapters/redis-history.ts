@@ -4,6 +4,7 @@ import type { EngineRefusal, HistoryEngine, StreamAppend, StreamKey, StreamRead,
 import { channelStream, inboxStream } from '../history/history.js'
 import type { HistoryOptions } from '../history/options.js'
 import { newEpoch, POSITION_RETENTION_MS } from '../history/epoch.js'
+import { AdapterNotConnectedError, AdapterProtocolError } from '../errors.js'
 
 /** The two scripts, as the adapter's publisher connection defines them. */
 export interface HistoryCommands {
@@ -80,13 +81,13 @@ export class RedisHistory implements HistoryEngine {
     if (status === '') return { position }
     if (status === 'ok') return { position, recovered: true, entries: reply.slice(3).map(String) }
     /* c8 ignore next */ // the script answers nothing else
-    if (!REFUSALS.has(status)) throw new Error(`unexpected history read status ${status.slice(0, 32)}`)
+    if (!REFUSALS.has(status)) throw new AdapterProtocolError(`history read status ${status.slice(0, 32)}`)
     return { position, recovered: false, reason: status as EngineRefusal }
   }
 
   #commands (): HistoryCommands {
     const commands = this.#host.commands()
-    if (commands === undefined) throw new Error('Redis is not connected')
+    if (commands === undefined) throw new AdapterNotConnectedError('Redis is not connected')
     return commands
   }
 }

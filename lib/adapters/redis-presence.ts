@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { PresenceBackend, PresenceBackendContext, PresenceMember } from '../presence/backend.js'
+import { AdapterNotConnectedError } from '../errors.js'
 import { PRESENCE_EPOCH, PRESENCE_JOIN, PRESENCE_LEAVE, PRESENCE_MEMBERS, PRESENCE_RESYNC, PRESENCE_SWEEP } from './redis-presence-scripts.js'
 
 type Reply = Array<number | string>
@@ -76,7 +77,7 @@ export class RedisPresence implements PresenceBackend {
   async start (): Promise<void> {
     const client = this.#link.client()
     /* c8 ignore next */ // the plugin starts presence right after the adapter connected
-    if (client === undefined) throw new Error('the Redis adapter is not connected')
+    if (client === undefined) throw new AdapterNotConnectedError('the Redis adapter is not connected')
     const p = this.#link.prefix
     this.#keys = {
       nodeKey: `${p}node:${this.#link.nodeId}`,
@@ -184,11 +185,13 @@ export class RedisPresence implements PresenceBackend {
     try {
       reply = await client.rtPresenceResync(this.#keys.nodeKey, this.#keys.index, this.#keys.pending, this.#keys.epoch,
         this.#link.prefix, this.#link.nodeId, this.#context.offlineGraceMs, this.#epoch, randomUUID(), held.length, ...triples, ...known)
+    /* c8 ignore start */ // Redis refusing the resync right after it took the heartbeat this follows: timing, not provoked by the tests
     } catch (err) {
       this.#isDirty = true
       this.#context.log.debug({ err }, 'fastify-realtime: presence resync failed; trying again at the next heartbeat')
       return
     }
+    /* c8 ignore stop */
     this.#epoch = reply[1] as string
     for (const entry of held) entry.isConfirmed = true
     for (const member of leaves) this.#unsentLeaves.delete(member)
@@ -275,7 +278,7 @@ export class RedisPresence implements PresenceBackend {
 
   #require (): PresenceClient {
     const client = this.#link.client()
-    if (client === undefined) throw new Error('Redis adapter is not connected')
+    if (client === undefined) throw new AdapterNotConnectedError('Redis adapter is not connected')
     return client
   }
 

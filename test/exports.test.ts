@@ -40,6 +40,7 @@ const CLIENT_EXPORTS = [
 
 const TESTING_EXPORTS = [
   'HandshakeRefusedError', 'InProcessBus', 'ServerErrorReplyError', 'TestConnectionClosedError', 'TestSetupError',
+  'expectRefused',
   'TestTimeoutError', 'UnexpectedMessagesError', 'cluster', 'connect'
 ]
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import WebSocket from 'ws'
-import { UnexpectedMessagesError, type CloseInfo, type UnexpectedMessages } from '../../lib/testing/index.js'
+import { TestConnectionClosedError, UnexpectedMessagesError, type CloseInfo, type UnexpectedMessages } from '../../lib/testing/index.js'
 import { TestClient as KitTestClient } from '../../lib/testing/test-client.js'
 import type { ConnectionEstablished, ServerEnvelope } from '../../lib/protocol/server-messages.js'
 
@@ -73,12 +73,27 @@ export class TestClient {
 
   /** The next message of `type` (already received or still to come). */
   next<T = Record<string, unknown>> (type?: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Envelope<T>> {
-    return this.kit.next(type, { timeoutMs }) as unknown as Promise<Envelope<T>>
+    return this.#afterClosed(this.kit.next(type, { timeoutMs })) as unknown as Promise<Envelope<T>>
   }
 
   /** The next message that `match` accepts (already received or still to come); the others stay queued in order. */
   nextWhere<T = Record<string, unknown>> (match: (m: Envelope) => boolean, _what = 'matching message', timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Envelope<T>> {
-    return this.kit.next(match as unknown as (m: ServerEnvelope) => boolean, { timeoutMs }) as unknown as Promise<Envelope<T>>
+    return this.#afterClosed(this.kit.next(match as unknown as (m: ServerEnvelope) => boolean, { timeoutMs })) as unknown as Promise<Envelope<T>>
+  }
+
+  /**
+   * The kit rejects a wait as the connection closes; tests here race next()
+   * against `closed`, which must win: the rejection comes a turn later.
+   */
+  async #afterClosed<T> (waiting: Promise<T>): Promise<T> {
+    try {
+      return await waiting
+    } catch (err) {
+      if (!(err instanceof TestConnectionClosedError)) throw err
+      await this.closed
+      await new Promise(resolve => setImmediate(resolve))
+      throw err
+    }
   }
 
   /**
@@ -88,7 +103,7 @@ export class TestClient {
    */
   async messagesBefore (isMarker: (m: Envelope) => boolean, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Envelope[]> {
     try {
-      await this.kit.expectNothing({ until: isMarker as unknown as (m: ServerEnvelope) => boolean, timeoutMs })
+      await this.#afterClosed(this.kit.expectNothing({ until: isMarker as unknown as (m: ServerEnvelope) => boolean, timeoutMs }))
       return []
     } catch (err) {
       if (err instanceof UnexpectedMessagesError) return (err as UnexpectedMessages).messages as unknown as Envelope[]

@@ -40,7 +40,7 @@ const CLIENT_EXPORTS = [
 
 const TESTING_EXPORTS = [
   'HandshakeRefusedError', 'InProcessBus', 'ServerErrorReplyError', 'TestConnectionClosedError', 'TestSetupError',
-  'TestTimeoutError', 'UnexpectedMessagesError', 'cluster', 'connect', 'manualClock'
+  'TestTimeoutError', 'UnexpectedMessagesError', 'cluster', 'connect', 'expectRefused', 'manualClock'
 ]
 
 const entries: Array<[string, Record<string, unknown>, string[]]> = [

@@ -2,10 +2,11 @@ import WebSocket from 'ws'
 import type { FastifyInstance } from 'fastify'
 import type { ServerMessage } from '../protocol/server-messages.js'
 import { SUBPROTOCOL } from '../handshake.js'
+import { BEARER_PROTOCOL_PREFIX } from '../protocol/constants.js'
 import type { ConnectOptions, RealtimeTestClient, TestIdentity } from './types.js'
 import { TestClient } from './test-client.js'
 import { tokenFor } from './token.js'
-import { TestSetupError, handshakeRefusal } from './errors.js'
+import { TestSetupError, handshakeRefusal, type HandshakeRefusal } from './errors.js'
 
 export const DEFAULT_TIMEOUT_MS = 5000
 
@@ -31,10 +32,12 @@ export async function connect (app: FastifyInstance, who: TestIdentity, options:
   const auth = options.auth ?? 'protocol'
   const headers: Record<string, string> = { ...options.headers }
   if (auth === 'header') headers.authorization = `Bearer ${token}`
-  const url = auth === 'path' ? `${base}${path}/${token}` : `${base}${path}`
-  const protocols = auth === 'protocol' ? [SUBPROTOCOL, `bearer.${token}`] : [SUBPROTOCOL]
+  const url = (auth === 'path' ? `${base}${path}/${token}` : `${base}${path}`) + queryOf(options.query)
+  const protocols = auth === 'protocol' ? [SUBPROTOCOL, `${BEARER_PROTOCOL_PREFIX}${token}`] : [SUBPROTOCOL]
 
-  const socket = new WebSocket(url, protocols, { headers, handshakeTimeout: timeoutMs })
+  const clientOptions: WebSocket.ClientOptions = { headers, handshakeTimeout: timeoutMs }
+  if (options.localAddress !== undefined) clientOptions.localAddress = options.localAddress
+  const socket = new WebSocket(url, protocols, clientOptions)
   // listening from the first moment: connection.established may arrive with the upgrade
   const client = new TestClient(socket, timeoutMs)
   socket.on('error', () => {}) // the handshake's failure is the promise's; later errors end in 'close'
@@ -42,6 +45,30 @@ export async function connect (app: FastifyInstance, who: TestIdentity, options:
   const established = await client.next('connection.established') as ServerMessage<'connection.established'>
   client.established(established.data)
   return client
+}
+
+/**
+ * Resolves with the refusal of a handshake that must be refused (what
+ * `connect()` rejects with); rejects if it was accepted, after closing that
+ * client, or if it failed another way.
+ */
+export async function expectRefused (attempt: Promise<RealtimeTestClient>): Promise<HandshakeRefusal> {
+  let accepted: RealtimeTestClient
+  try {
+    accepted = await attempt
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'FST_REALTIME_TESTING_REFUSED') return err as HandshakeRefusal
+    throw err
+  }
+  await accepted.close()
+  throw new TestSetupError(`the handshake was accepted (connection ${accepted.connectionId}), not refused`)
+}
+
+/** `?a=b&...` from a record, or the string with its `?`. */
+function queryOf (query: ConnectOptions['query']): string {
+  if (query === undefined) return ''
+  if (typeof query !== 'string') return `?${new URLSearchParams(query).toString()}`
+  return query.startsWith('?') ? query : `?${query}`
 }
 
 function opened (socket: WebSocket): Promise<void> {

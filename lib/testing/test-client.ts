@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type WebSocket from 'ws'
 import type { ConnectionEstablished, Pong, RealtimeEventName, ServerEnvelope, ServerMessage, SubscriptionConfirmed, UnsubscriptionConfirmed } from '../protocol/server-messages.js'
-import type { CloseInfo, ExpectNothingOptions, RealtimeTestClient, WaitOptions } from './types.js'
+import type { CloseInfo, ExpectNothingOptions, RealtimeTestClient, SubscribeRequest, UnsubscribeRequest, WaitOptions } from './types.js'
 import { TestTimeoutError, connectionClosed, errorReply, unexpectedMessages } from './errors.js'
 
 interface Waiter {
@@ -9,6 +9,22 @@ interface Waiter {
   readonly match: (message: ServerEnvelope) => boolean
   resolve (message: ServerEnvelope): void
   reject (err: Error): void
+}
+
+/** The type of expectNothing's `via` marker: no server code sends it. */
+export const MARKER_TYPE = 'testing.marker'
+
+function requestIdOf (message: ServerEnvelope): unknown {
+  return (message.data as { request_id?: unknown } | null)?.request_id
+}
+
+/** An array is event types; an object is the subscribe data itself. */
+function listsOf<T extends object> (request: readonly string[] | T): { events: readonly string[] } | T {
+  return isEventList(request) ? { events: request } : request
+}
+
+function isEventList (request: unknown): request is readonly string[] {
+  return Array.isArray(request)
 }
 
 /** After this long without an answer to its close frame, close() destroys the socket. */
@@ -98,14 +114,27 @@ export class TestClient implements RealtimeTestClient {
 
   next<K extends RealtimeEventName>(type: K, options?: WaitOptions): Promise<ServerMessage<K>>
   next (type?: string, options?: WaitOptions): Promise<ServerEnvelope>
-  next (type?: string, options?: WaitOptions): Promise<ServerEnvelope> {
+  next (match: (message: ServerEnvelope) => boolean, options?: WaitOptions): Promise<ServerEnvelope>
+  next (type?: string | ((message: ServerEnvelope) => boolean), options?: WaitOptions): Promise<ServerEnvelope> {
+    if (typeof type === 'function') return this.#take('matching message', type, options)
     const match = type === undefined ? () => true : (message: ServerEnvelope) => message.type === type
     return this.#take(type ?? 'message', match, options)
   }
 
+  request (type: string, data?: unknown, options?: WaitOptions): Promise<ServerEnvelope> {
+    const id = `test-${randomUUID()}`
+    const reply = this.#take(`the reply to ${type} (request ${id})`, (message) => message.type !== 'recovery.result' && requestIdOf(message) === id, options)
+    this.send(type, data, { id })
+    return reply
+  }
+
   async expectNothing (options: ExpectNothingOptions = {}): Promise<void> {
     let isSentinel = options.until
-    if (isSentinel === undefined) {
+    if (options.via !== undefined) {
+      const label = `expect-nothing-${randomUUID()}`
+      isSentinel = (message) => message.type === MARKER_TYPE && (message.data as { marker?: unknown } | null)?.marker === label
+      await options.via.realtime.sendToConnection(this.connectionId, { type: MARKER_TYPE, data: { marker: label } })
+    } else if (isSentinel === undefined) {
       const pingId = `expect-nothing-${randomUUID()}`
       isSentinel = (message) => message.type === 'pong' && (message.data as { pingId?: unknown } | null)?.pingId === pingId
       this.send('ping', { pingId })
@@ -133,21 +162,18 @@ export class TestClient implements RealtimeTestClient {
   }
 
   /** Sends with a fresh id and takes the reply that echoes it as request_id (an `error` rejects). */
-  async #request<T> (type: string, data: unknown, replyType: string, options: WaitOptions | undefined): Promise<T> {
-    const id = `test-${randomUUID()}`
-    const reply = this.#take(`${replyType} (request ${id})`, (message) => (message.data as { request_id?: unknown } | null)?.request_id === id, options)
-    this.send(type, data, { id })
-    const message = await reply
+  async #request<T> (type: string, data: unknown, options: WaitOptions | undefined): Promise<T> {
+    const message = await this.request(type, data, options)
     if (message.type === 'error') throw errorReply(message.data as Record<string, unknown>)
     return message.data as T
   }
 
-  subscribe (events: readonly string[], options?: WaitOptions): Promise<SubscriptionConfirmed> {
-    return this.#request('subscribe', { events }, 'subscription.confirmed', options)
+  subscribe (request: SubscribeRequest, options?: WaitOptions): Promise<SubscriptionConfirmed> {
+    return this.#request('subscribe', listsOf(request), options)
   }
 
-  unsubscribe (events: readonly string[], options?: WaitOptions): Promise<UnsubscriptionConfirmed> {
-    return this.#request('unsubscribe', { events }, 'unsubscription.confirmed', options)
+  unsubscribe (request: UnsubscribeRequest, options?: WaitOptions): Promise<UnsubscriptionConfirmed> {
+    return this.#request('unsubscribe', listsOf(request), options)
   }
 
   async ping (options?: WaitOptions): Promise<Pong> {

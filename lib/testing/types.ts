@@ -1,4 +1,4 @@
-import type { ClientMessages, ClientMessageType } from '../protocol/client-messages.js'
+import type { ClientMessages, ClientMessageType, SubscribeData, UnsubscribeData } from '../protocol/client-messages.js'
 import type {
   ConnectionEstablished, Pong, RealtimeEventName, ServerEnvelope, ServerMessage, SubscriptionConfirmed, UnsubscriptionConfirmed
 } from '../protocol/server-messages.js'
@@ -30,6 +30,20 @@ export interface ConnectOptions {
   headers?: Record<string, string>
   /** Bound on the handshake and on every wait of this client (next, expectNothing, subscribe, close). Default 5000 ms. */
   timeoutMs?: number
+  /** A query string for the endpoint URL (`{ inbox: '<epoch>:<offset>' }`, or `'inbox=...'`). */
+  query?: string | Record<string, string>
+  /** The local address the socket binds (`127.0.0.2`...): tests of per-IP limits. */
+  localAddress?: string
+}
+
+/** subscribe's argument: event types, or the message's data (`events`, `channels`, `recover`). */
+export type SubscribeRequest = readonly string[] | SubscribeData
+/** unsubscribe's argument: event types, or `{ events, channels }`. */
+export type UnsubscribeRequest = readonly string[] | UnsubscribeData
+
+/** What expectNothing's `via` sends its marker with: the app holding (or not holding) the connection. */
+export interface MarkerSender {
+  realtime: { sendToConnection (connectionId: string, message: { type: string, data: { marker: string } }): Promise<number> }
 }
 
 export interface WaitOptions {
@@ -45,6 +59,13 @@ export interface ExpectNothingOptions extends WaitOptions {
    * node, say): send the marker the same way, after the action.
    */
   until?: (message: ServerEnvelope) => boolean
+  /**
+   * The sentinel is a marker `via.realtime.sendToConnection` sends this
+   * connection once the call is made: pass the app that did the action (or,
+   * across nodes, another node's app, so the marker crosses the bus behind
+   * the action's publish).
+   */
+  via?: MarkerSender
 }
 
 /** How a connection ended: the close code and reason the client saw (1006 when no close frame came). */
@@ -76,6 +97,16 @@ export interface RealtimeTestClient {
    */
   next<K extends RealtimeEventName>(type: K, options?: WaitOptions): Promise<ServerMessage<K>>
   next (type?: string, options?: WaitOptions): Promise<ServerEnvelope>
+  /** The next message `match` accepts; the others stay queued, in order. */
+  next (match: (message: ServerEnvelope) => boolean, options?: WaitOptions): Promise<ServerEnvelope>
+
+  /**
+   * Sends `{ type, data, id }` with a fresh id and resolves with the frame
+   * whose `data.request_id` echoes it: the reply, or an `error` frame (not
+   * thrown: the test asserts on it). A recovery.result carrying the id too
+   * is not the reply and stays queued.
+   */
+  request (type: string, data?: unknown, options?: WaitOptions): Promise<ServerEnvelope>
 
   /**
    * Proves that nothing was queued for this connection: sends a ping with a
@@ -93,9 +124,14 @@ export interface RealtimeTestClient {
   /** Sends a frame as is (invalid JSON, oversized frames...). */
   sendRaw (frame: string | Uint8Array): void
 
-  /** Subscribes; resolves with the confirmation, rejects with the server's error (its `code` on the error). */
-  subscribe (events: readonly string[], options?: WaitOptions): Promise<SubscriptionConfirmed>
-  unsubscribe (events: readonly string[], options?: WaitOptions): Promise<UnsubscriptionConfirmed>
+  /**
+   * Subscribes to event types, or to `{ events, channels, recover }`;
+   * resolves with the confirmation, rejects with the server's error (its
+   * `code` on the error). With `recover`, the recovered messages and
+   * recovery.result follow the confirmation: take them with next().
+   */
+  subscribe (request: SubscribeRequest, options?: WaitOptions): Promise<SubscriptionConfirmed>
+  unsubscribe (request: UnsubscribeRequest, options?: WaitOptions): Promise<UnsubscriptionConfirmed>
   /** A protocol ping; resolves with the pong. */
   ping (options?: WaitOptions): Promise<Pong>
 

@@ -1,7 +1,8 @@
-import { once } from 'node:events'
 import { randomUUID } from 'node:crypto'
 import WebSocket from 'ws'
-import type { CloseInfo } from '../../lib/testing/index.js'
+import { TestConnectionClosedError, UnexpectedMessagesError, type CloseInfo, type UnexpectedMessages } from '../../lib/testing/index.js'
+import { TestClient as KitTestClient } from '../../lib/testing/test-client.js'
+import type { ConnectionEstablished, ServerEnvelope } from '../../lib/protocol/server-messages.js'
 
 export interface Envelope<T = Record<string, unknown>> {
   type: string
@@ -35,79 +36,84 @@ export function isPongFor (label: string): (m: Envelope) => boolean {
 
 /**
  * A real WebSocket client that keeps every message it receives, so a test
- * can await the next one of a type without racing the socket.
+ * can await the next one of a type without racing the socket: the kit's
+ * TestClient (lib/testing) over a socket the test opened itself (any URL,
+ * token, protocols or ws options), under the names these tests use. `ws`
+ * stays reachable for what only a raw socket shows (ping frames, the
+ * negotiated protocol and extensions, readyState).
  */
 export class TestClient {
   readonly ws: WebSocket
-  readonly received: Envelope[] = []
-  readonly #waiters: Array<{ match: (m: Envelope) => boolean, resolve: (m: Envelope) => void }> = []
+  /** The kit's client reading this socket. */
+  readonly kit: KitTestClient
   readonly closed: Promise<CloseInfo>
   /** From the welcome (connection.established), for sendToConnection. */
   connectionId: string | undefined
 
   constructor (ws: WebSocket) {
     this.ws = ws
-    this.closed = new Promise((resolve) => {
-      ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }))
-    })
+    this.kit = new KitTestClient(ws, DEFAULT_TIMEOUT_MS)
+    this.closed = this.kit.closed
     ws.on('error', () => {})
-    ws.on('message', (raw) => {
-      const message = JSON.parse(raw.toString()) as Envelope
-      if (message.type === 'connection.established' && typeof message.data.connection_id === 'string') this.connectionId = message.data.connection_id
-      const index = this.#waiters.findIndex(w => w.match(message))
-      if (index === -1) {
-        this.received.push(message)
-      } else {
-        const [waiter] = this.#waiters.splice(index, 1)
-        waiter?.resolve(message)
-      }
+    // the kit learns the welcome from connect(); a socket opened here tells it as the welcome arrives
+    ws.on('message', (raw: Buffer) => {
+      if (this.connectionId !== undefined) return
+      let message: Envelope | undefined
+      try { message = JSON.parse(raw.toString()) as Envelope } catch {}
+      if (message?.type !== 'connection.established' || typeof message.data.connection_id !== 'string') return
+      this.connectionId = message.data.connection_id
+      this.kit.established(message.data as unknown as ConnectionEstablished)
     })
+  }
+
+  /** Received and not taken yet, oldest first (a copy). */
+  get received (): Envelope[] {
+    return this.kit.queued as unknown as Envelope[]
   }
 
   /** The next message of `type` (already received or still to come). */
   next<T = Record<string, unknown>> (type?: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Envelope<T>> {
-    return this.nextWhere<T>((m) => type === undefined || m.type === type, type ?? 'message', timeoutMs)
+    return this.#afterClosed(this.kit.next(type, { timeoutMs })) as unknown as Promise<Envelope<T>>
   }
 
   /** The next message that `match` accepts (already received or still to come); the others stay queued in order. */
-  nextWhere<T = Record<string, unknown>> (match: (m: Envelope) => boolean, what = 'matching message', timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Envelope<T>> {
-    const index = this.received.findIndex(match)
-    if (index !== -1) return Promise.resolve(this.received.splice(index, 1)[0] as Envelope<T>)
-    return this.#waitFor(match, timeoutMs, what, m => m as Envelope<T>)
+  nextWhere<T = Record<string, unknown>> (match: (m: Envelope) => boolean, _what = 'matching message', timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Envelope<T>> {
+    return this.#afterClosed(this.kit.next(match as unknown as (m: ServerEnvelope) => boolean, { timeoutMs })) as unknown as Promise<Envelope<T>>
+  }
+
+  /**
+   * The kit rejects a wait as the connection closes; tests here race next()
+   * against `closed`, which must win: the rejection comes a turn later.
+   */
+  async #afterClosed<T> (waiting: Promise<T>): Promise<T> {
+    try {
+      return await waiting
+    } catch (err) {
+      if (!(err instanceof TestConnectionClosedError)) throw err
+      await this.closed
+      await new Promise(resolve => setImmediate(resolve))
+      throw err
+    }
   }
 
   /**
    * Every message received before the first one matching `isMarker`,
    * already buffered or still to come, in order; consumes them and the
-   * marker. A socket delivers in order, so once the marker is here,
-   * everything sent to this connection before it has arrived too.
+   * marker (the kit's expectNothing, whose refusal lists them).
    */
   async messagesBefore (isMarker: (m: Envelope) => boolean, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Envelope[]> {
-    const at = this.received.findIndex(isMarker)
-    if (at !== -1) {
-      const before = this.received.splice(0, at + 1)
-      before.pop()
-      return before
+    try {
+      await this.#afterClosed(this.kit.expectNothing({ until: isMarker as unknown as (m: ServerEnvelope) => boolean, timeoutMs }))
+      return []
+    } catch (err) {
+      if (err instanceof UnexpectedMessagesError) return (err as UnexpectedMessages).messages as unknown as Envelope[]
+      throw err
     }
-    // taken when the marker is handled, before any later message of the same chunk is buffered
-    return this.#waitFor(isMarker, timeoutMs, 'the marker', () => this.received.splice(0))
   }
 
-  /** Resolves with `take(message)`, called as the matching message is handled. */
-  #waitFor<R> (match: (m: Envelope) => boolean, timeoutMs: number, what: string, take: (m: Envelope) => R): Promise<R> {
-    return new Promise((resolve, reject) => {
-      const waiter = { match, resolve: (m: Envelope) => { clearTimeout(timer); resolve(take(m)) } }
-      const timer = setTimeout(() => {
-        const at = this.#waiters.indexOf(waiter)
-        if (at !== -1) this.#waiters.splice(at, 1)
-        reject(new Error(`no ${what} within ${timeoutMs} ms`))
-      }, timeoutMs)
-      this.#waiters.push(waiter)
-    })
-  }
-
+  /** Sends a message object as JSON, or a string as is. */
   send (message: unknown): void {
-    this.ws.send(typeof message === 'string' ? message : JSON.stringify(message))
+    this.kit.sendRaw(typeof message === 'string' ? message : JSON.stringify(message))
   }
 
   /** Sends a message and awaits the reply of `replyType`. */
@@ -118,10 +124,7 @@ export class TestClient {
   }
 
   async close (): Promise<void> {
-    if (this.ws.readyState === WebSocket.CLOSED) return
-    if (this.ws.readyState !== WebSocket.CLOSING) this.ws.close()
-    await Promise.race([once(this.ws, 'close'), new Promise(resolve => setTimeout(resolve, 1000))])
-    this.ws.terminate()
+    await this.kit.close()
   }
 }
 
@@ -182,14 +185,9 @@ export function answerTo (client: TestClient, id: string, timeoutMs = 5000): Pro
   return client.nextWhere((m) => (m.data as { request_id?: unknown } | null)?.request_id === id && m.type !== 'recovery.result', `the answer to ${id}`, timeoutMs)
 }
 
-let nextRequest = 0
-
-/** Sends subscribe (or unsubscribe) with a fresh id; resolves its answer: the confirmation, or the error. */
+/** Sends subscribe (or unsubscribe) with a fresh id; resolves its answer: the confirmation, or the error (the kit's request). */
 export async function subscribeWith<T = Record<string, unknown>> (client: TestClient, data: Record<string, unknown>, type: 'subscribe' | 'unsubscribe' = 'subscribe'): Promise<Envelope<T>> {
-  const id = `request-${++nextRequest}`
-  const answer = answerTo(client, id)
-  client.send({ type, id, data })
-  return await answer as Envelope<T>
+  return await client.kit.request(type, data) as unknown as Envelope<T>
 }
 
 export interface Refusal { statusCode: number, body: Record<string, unknown> }

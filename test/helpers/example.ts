@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import type { RealtimeOptions } from '../../lib/index.js'
 import { buildApp } from '../../examples/app.js'
-import { messagesBeforePong, openSocket, subscribeWith, type Envelope, type TestClient } from './client.js'
+import { isPongFor, openSocket, subscribeWith, type Envelope, type TestClient } from './client.js'
 import type { Teardown } from './teardown.js'
 
 export interface HttpAnswer { status: number, body: Record<string, unknown> }
@@ -61,8 +62,14 @@ export async function subscribeTo (client: TestClient, channels: string[], type:
  * this connection before the ping was answered has arrived by then).
  */
 export async function receivedBeforePong (client: TestClient, type: string): Promise<Envelope[]> {
-  const before = await messagesBeforePong(client)
+  const label = randomUUID()
+  const isPong = isPongFor(label)
+  client.send({ type: 'ping', data: { pingId: label } })
   // the messages of other types stay queued, ahead of what came after the pong
-  client.received.unshift(...before.filter(message => message.type !== type))
-  return before.filter(message => message.type === type)
+  const taken: Envelope[] = []
+  for (;;) {
+    const message = await client.nextWhere((m) => m.type === type || isPong(m))
+    if (isPong(message)) return taken
+    taken.push(message)
+  }
 }

@@ -1,3 +1,4 @@
+import { UserSlots } from '../adapters/user-slots.js'
 import type { FastifyBaseLogger } from 'fastify'
 import type { ClusterMessage, ClusterStats } from '../adapters/adapter.js'
 import type { PresenceChange } from '../presence/backend.js'
@@ -62,7 +63,7 @@ const silentLog: FastifyBaseLogger = { child: () => silentLog, fatal: noop, erro
 export class ClusterHub {
   readonly #workers = new Map<string, HubWorker>()
   /** userId -> connection ids holding a slot, on every worker. */
-  readonly #slots = new Map<string, Set<string>>()
+  readonly #slots = new UserSlots()
   /** channel -> the workers with connections in it. */
   readonly #channels = new Map<string, Set<HubWorker>>()
   readonly #queries = new Map<number, CountQuery>()
@@ -117,9 +118,7 @@ export class ClusterHub {
   stats (): ClusterStats {
     let nodes = 0
     for (const worker of this.#workers.values()) if (worker.nodeId !== undefined) nodes++
-    let connections = 0
-    for (const held of this.#slots.values()) connections += held.size
-    return { nodes, connections, users: this.#slots.size }
+    return { nodes, ...this.#slots.counts() }
   }
 
   async close (): Promise<void> {
@@ -213,22 +212,13 @@ export class ClusterHub {
   }
 
   #acquire (worker: HubWorker, userId: string, connectionId: string, max: number): boolean {
-    let held = this.#slots.get(userId)
-    if (held === undefined) {
-      held = new Set()
-      this.#slots.set(userId, held)
-    }
-    if (held.size >= max) return false
-    held.add(connectionId)
+    if (!this.#slots.acquire(userId, connectionId, max)) return false
     worker.slots.set(connectionId, userId)
     return true
   }
 
-  /** Only for a slot the worker holds: the user's set exists. */
   #release (userId: string, connectionId: string): void {
-    const held = this.#slots.get(userId) as Set<string>
-    held.delete(connectionId)
-    if (held.size === 0) this.#slots.delete(userId)
+    this.#slots.release(userId, connectionId)
   }
 
   #subscribe (worker: HubWorker, channel: string): void {

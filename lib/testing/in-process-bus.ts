@@ -1,3 +1,4 @@
+import { UserSlots } from '../adapters/user-slots.js'
 import type { Adapter, AdapterContext, ClusterMessage, ClusterStats } from '../adapters/adapter.js'
 
 export interface InProcessBusOptions {
@@ -19,7 +20,7 @@ export interface InProcessBusOptions {
 export class InProcessBus {
   readonly #nodes = new Set<InProcessAdapter>()
   /** userId -> connection ids holding a slot, across the cluster. */
-  readonly #slots = new Map<string, Set<string>>()
+  readonly #slots = new UserSlots()
   readonly #countConnections: boolean
   #published = 0
 
@@ -54,27 +55,15 @@ export class InProcessBus {
   }
 
   acquire (userId: string, connectionId: string, max: number): boolean {
-    let held = this.#slots.get(userId)
-    if (held === undefined) {
-      held = new Set()
-      this.#slots.set(userId, held)
-    }
-    if (held.size >= max) return false
-    held.add(connectionId)
-    return true
+    return this.#slots.acquire(userId, connectionId, max)
   }
 
   release (userId: string, connectionId: string): void {
-    const held = this.#slots.get(userId)
-    if (held === undefined) return
-    held.delete(connectionId)
-    if (held.size === 0) this.#slots.delete(userId)
+    this.#slots.release(userId, connectionId)
   }
 
   stats (): ClusterStats {
-    let connections = 0
-    for (const held of this.#slots.values()) connections += held.size
-    return { nodes: this.#nodes.size, connections, users: this.#slots.size }
+    return { nodes: this.#nodes.size, ...this.#slots.counts() }
   }
 }
 

@@ -72,7 +72,7 @@ export function createHandshakeHook (deps: HandshakeDeps) {
   // A callback hook with a synchronous path: with a static key, no authenticate
   // hook and no cluster slot to claim, a handshake costs no promise, timer or microtask.
   return function realtimeHandshake (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
-    const address = failures === undefined ? undefined : clientAddress(request)
+    const address = trackedAddress(request)
     // an address over its failure budget: every further failure is a 429 with Retry-After
     const overBudgetMs = address === undefined ? 0 : (failures as FailedHandshakes).retryAfterMs(address, clock.now())
     // a key function may fetch keys (JWKS): an address over its budget gets no such work, it is answered here.
@@ -100,7 +100,10 @@ export function createHandshakeHook (deps: HandshakeDeps) {
   function refuse (request: FastifyRequest, reply: FastifyReply, refusal: HandshakeError, address: string | undefined, overBudgetMs = 0): void {
     if (overBudgetMs > 0 && isFailure(refusal.statusCode)) return refuseFlood(request, reply, overBudgetMs)
     node.counters.connectionsRejected++
-    if (address !== undefined && isFailure(refusal.statusCode)) (failures as FailedHandshakes).failed(address, clock.now())
+    if (failures !== undefined && isFailure(refusal.statusCode)) {
+      const failedAddress = address ?? clientAddress(request)
+      if (failedAddress !== undefined) failures.failed(failedAddress, clock.now())
+    }
     node.handshakes.refused(request, refusal)
     request.log.debug({ statusCode: refusal.statusCode, code: refusal.code }, 'websocket handshake refused')
     const statusCode = refusal.statusCode ?? 401
@@ -113,10 +116,22 @@ export function createHandshakeHook (deps: HandshakeDeps) {
     refuse(request, reply, new HandshakeRateLimitedError(seconds === 1 ? '1 second' : `${seconds} seconds`), undefined)
   }
 
+  /**
+   * The address whose failures are tracked, when any is: while no address has
+   * failed, every budget is whole and a success changes nothing, so a valid
+   * handshake reads no address (request.ip is a getpeername() call). A refusal
+   * reads it then.
+   */
+  function trackedAddress (request: FastifyRequest): string | undefined {
+    return failures === undefined || failures.trackedAddresses === 0 ? undefined : clientAddress(request)
+  }
+
   function accepted (request: FastifyRequest, identity: Identity, address: string | undefined): void {
     identities.set(request, identity)
     // a completed upgrade buys its address one more failure: crowds behind one address are not locked out
-    if (address !== undefined && isUpgrade(request)) (failures as FailedHandshakes).succeeded(address, clock.now())
+    // (an address may have failed meanwhile, while a slow check was awaited: read it now if so)
+    const succeededAddress = address ?? trackedAddress(request)
+    if (succeededAddress !== undefined && isUpgrade(request)) (failures as FailedHandshakes).succeeded(succeededAddress, clock.now())
     if (identity.connectionId === undefined) return
     // a client that goes away between these checks and the upgrade must not keep its cluster slot
     const onAbandon = (): void => {

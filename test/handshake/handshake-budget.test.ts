@@ -179,3 +179,35 @@ t.test('the opt-in handshakeRateLimit still limits every attempt when a host wan
   const limited = await refusalOf(openSocket(`${server.wsUrl}/${server.token('u3')}`, { localAddress: '127.0.0.8' }))
   t.match(limited, { statusCode: 429, body: { code: 'FST_REALTIME_HANDSHAKE_RATE_LIMITED' } })
 })
+
+t.test('a slow handshake that completes after its address failed meanwhile still buys that address one more failure', async (t) => {
+  let entered: () => void = () => {}
+  const hookEntered = new Promise<void>((resolve) => { entered = resolve })
+  let release: () => void = () => {}
+  const gate = new Promise<void>((resolve) => { release = resolve })
+  const server = await startServer(t, {
+    realtime: {
+      failedHandshakeLimit: { max: 1, windowMs: 60000 },
+      authenticate: async (payload) => {
+        if (payload.sub === 'slow') {
+          entered()
+          await gate
+        }
+        return { userId: payload.sub, user: undefined }
+      }
+    }
+  })
+  const address = '127.0.0.9'
+  // no address has failed yet when the slow handshake starts
+  const slow = openFrom(server, server.token('slow'), address)
+  await hookEntered
+  const first = await refusalOf(openSocket(`${server.wsUrl}/${forged({ sub: 'm1' })}`, { localAddress: address }))
+  t.equal(first.statusCode, 401, 'the failure that uses up the budget of 1')
+  release()
+  const client = await slow
+  t.teardown(() => client.close())
+  const second = await refusalOf(openSocket(`${server.wsUrl}/${forged({ sub: 'm2' })}`, { localAddress: address }))
+  t.equal(second.statusCode, 401, 'the completed slow handshake bought one more failure')
+  const third = await refusalOf(openSocket(`${server.wsUrl}/${forged({ sub: 'm3' })}`, { localAddress: address }))
+  t.equal(third.statusCode, 429, 'then the budget is used up')
+})

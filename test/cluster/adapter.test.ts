@@ -113,6 +113,9 @@ t.test('clusterPrimary(): node:cluster by default, workers forked before it, non
 })
 
 t.test('the adapter alone: start failures, options, health, frames it ignores', async (t) => {
+  // the adapter's request timer is unref'd (it never keeps a worker alive): this one holds the test open while it runs out
+  const keepAlive = setInterval(() => {}, 1000)
+  t.teardown(() => clearInterval(keepAlive))
   t.throws(() => clusterIpcAdapter({ requestTimeoutMs: 1 }), { code: 'FST_REALTIME_OPTIONS_INVALID', message: /requestTimeoutMs/ })
 
   const noIpc = clusterIpcAdapter({ ipc: { on () {}, off () {} } })

@@ -73,7 +73,7 @@ t.test('messages from another node through the adapter', async (t) => {
   t.test('a users-with-channel delivery with an event: members get the channel copy, subscribers the plain one, others nothing', async (t) => {
     const payload = JSON.stringify({ type: 'review.updated', data: { n: 1 }, timestamp: 't', id: 'm1' })
     receive({ kind: 'deliver', target: { kind: 'withChannel', base: { kind: 'users', userIds: ['a'], event: 'review.updated' }, channel: 'review:1' }, payload })
-    receive({ kind: 'deliver', target: { kind: 'withChannel', base: { kind: 'users', userIds: ['a', 'b', 'a'], event: 'review.updated' }, channel: 'review:1' }, payload })
+    receive({ kind: 'deliver', target: { kind: 'withChannel', base: { kind: 'users', userIds: ['a', 'b', 'nobody', 'a'], event: 'review.updated' }, channel: 'review:1' }, payload })
     for (const [client, expected] of [[member, ['review:1', 'review:1']], [subscribed, [undefined, undefined]], [notSubscribed, []], [other, [undefined]]] as const) {
       const label = marker().data.label
       await server.app.realtime.sendToConnection(client.id, marker(label))

@@ -78,3 +78,30 @@ t.test('a new epoch learned by a subscriber: the channel\'s other connections ar
   await server.app.realtime.sendToConnection(reader.id, marker(label))
   t.same((await messagesBefore(reader.client, label)).filter(m => m.type === 'recovery.result'), [], 'the reader has it from its confirmation')
 })
+
+t.test('live stream messages while a subscribe\'s read is out: a channel not held passes whole, a held channel\'s inbox copy passes alone', async (t) => {
+  const engine = controlledEngine()
+  const adapter = { start: async () => {}, publish: async () => {}, close: async () => {}, history: engine }
+  const server = await startServer(t, { realtime: { adapter, channels: { review: { history: { size: 10, ttlMs: 60_000 } } }, inbox: { size: 10, ttlMs: 60_000 } } })
+  const reader = await connectAs(t, server, 'b')
+  await subscribeWith(reader.client, { channels: ['review:2'] })
+  const { reading, release } = engine.holdNextRead()
+  reader.client.send({ type: 'subscribe', id: 'held', data: { channels: ['review:1'] } })
+  await reading.promise // review:1 is held for this connection until the read answers
+
+  t.equal(await server.app.realtime.publish('review:2', { type: 'review.updated', data: { review_id: '2', changes: {}, timestamp: 't' } }), 1)
+  const whole = await reader.client.next('review.updated')
+  t.match(whole, { channel: 'review:2', offset: 1 }, 'another channel\'s message: sent whole past the gate')
+
+  await server.app.realtime.broadcastReviewUpdated('1', { n: 1 }, ['b'])
+  const inboxCopy = await reader.client.next('review.updated')
+  t.equal(inboxCopy.channel, undefined, 'the review:1 part waits for the read')
+  t.match(inboxCopy, { inbox: true, offset: 1 }, 'the inbox part goes now, on its own')
+
+  const confirmed = answerTo(reader.client, 'held')
+  release.resolve()
+  t.match((await confirmed).data, { positions: { 'review:1': { offset: 1 } } }, 'the read\'s position includes the message')
+  const label = marker().data.label
+  await server.app.realtime.sendToConnection(reader.id, marker(label))
+  t.same((await messagesBefore(reader.client, label)).filter(m => m.type === 'review.updated'), [], 'its channel part is not sent again: the position covers it')
+})

@@ -82,6 +82,17 @@ t.test('messages from another node through the adapter', async (t) => {
     }
   })
 
+  t.test('an event-with-channel delivery for an event nobody here subscribes to: the members only', async (t) => {
+    const payload = JSON.stringify({ type: 'review.updated', data: { n: 2 }, timestamp: 't', id: 'm2' })
+    receive({ kind: 'deliver', target: { kind: 'withChannel', base: { kind: 'event', event: 'nobody.subscribes' }, channel: 'review:1' }, payload })
+    for (const [client, expected] of [[member, ['review:1']], [subscribed, []], [other, []]] as const) {
+      const label = marker().data.label
+      await server.app.realtime.sendToConnection(client.id, marker(label))
+      const before = await messagesBefore(client.client, label)
+      t.same(before.filter(m => m.type === 'review.updated').map(m => m.channel), expected)
+    }
+  })
+
   t.test('sendToUsers with subscribedTo: only the users\' connections subscribed to it', async (t) => {
     t.equal(await server.app.realtime.sendToUsers(['a', 'b'], { type: 'some.event', data: {} }, { subscribedTo: 'review.updated' }), 2)
   })

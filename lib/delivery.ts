@@ -143,8 +143,7 @@ export class Delivery {
     const members = this.#channels.members(channel)
     let delivered = 0
     if (members !== undefined) {
-      const bytes = plain.bytes
-      const withChannel = withChannelField(typeof bytes === 'string' ? bytes : bytes.toString(), channel)
+      const withChannel = withChannelField(plain.bytes.toString(), channel)
       delivered += this.#sendAll(members, { bytes: Buffer.from(withChannel), frame: undefined })
     }
     const isMember = (connection: Connection): boolean => members?.has(connection) === true

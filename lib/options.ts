@@ -205,6 +205,7 @@ export function resolveOptions (input: RealtimeOptions | undefined): ResolvedOpt
 
   Value.Default(RealtimeDataOptionsSchema, data)
   for (const error of Value.Errors(RealtimeDataOptionsSchema, data)) {
+    /* c8 ignore next */ // data is always an object whose keys are checked one by one: an error's path is never the root
     problems.push(`${error.path.slice(1).replaceAll('/', '.') || '(root)'} ${error.message}`)
   }
   const unknown = Object.keys(data).filter(key => !(key in RealtimeDataOptionsSchema.properties))

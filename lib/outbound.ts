@@ -48,6 +48,7 @@ export class Outbound {
       if (metrics !== undefined && message.publishedAt !== undefined) metrics.observeClusterDelivery((Date.now() - message.publishedAt) / 1000) // the publisher's Date.now(), another process's
     } else if (message.kind === 'membership') {
       this.membershipLocal(message.action, message.target, message.channel, message.reason).catch((err: unknown) => {
+        /* c8 ignore next */ // a guard: membershipLocal does not reject (ready() never rejects, replies never throw, presence work is queued)
         this.#deps.log.error({ err }, 'fastify-realtime: could not apply a channel membership change from another node')
       })
     } else {

@@ -171,3 +171,32 @@ t.test('every runtime export of the client entry is defined', async (t) => {
   for (const [name, value] of Object.entries(clientExports)) t.not(value, undefined, name)
   t.equal(clientExports.SUBPROTOCOL, 'fastify-realtime.v1')
 })
+
+t.test('close() while the preflight is out: its late verdict is ignored (no error, no reconnect)', async (t) => {
+  const port = await freePort()
+  let asked = (): void => {}
+  const preflightAsked = new Promise<void>(resolve => { asked = resolve })
+  let answer = (): void => {}
+  const answered = new Promise<void>(resolve => { answer = resolve })
+  const fetch: FetchLike = async () => {
+    asked()
+    await answered
+    return { status: 403, headers: { get: () => null } }
+  }
+  const client = createClient(t, { url: `ws://127.0.0.1:${port}/ws`, token: 'tok', fetch })
+  const errors: unknown[] = []
+  const states: string[] = []
+  client.on('error', (err) => { errors.push(err) })
+  client.on('state', (change) => { states.push(change.state) })
+  const connecting = client.connect()
+  await preflightAsked
+  client.close()
+  await t.rejects(connecting, { code: ClientErrorCode.closed })
+  const statesAtClose = [...states]
+  answer()
+  // the verdict settles in microtasks only: one turn of the event loop sees them all done
+  await new Promise<void>(resolve => setImmediate(resolve))
+  t.same(errors, [], 'the 403 verdict of the abandoned attempt is not reported')
+  t.same(states, statesAtClose, 'no state change after close()')
+  t.equal(client.state, 'closed')
+})

@@ -30,6 +30,8 @@ export interface DeliveryOptions {
   closeSlowConsumer: boolean
   /** Frame each message once for every socket (only without permessage-deflate). */
   framesOnce: boolean
+  /** Told when a send closed a connection (slow consumer, failed write), so the node forgets it at once. */
+  onClosed: (connection: Connection) => void
 }
 
 /**
@@ -206,15 +208,12 @@ export class Delivery {
     } else if (result === 'closed') {
       this.#counters.slowConsumerEvents++
       connection.log.warn({ bufferedBytes: connection.bufferedAmount, ...closeFields(CloseCode.slowConsumer) }, 'closing slow consumer')
-      this.onClosed?.(connection)
+      this.#options.onClosed(connection)
     } else if (result === 'failed') {
       // the connection logged ws's error and closed itself: never a throw into a socket callback or a fan-out loop
       this.#counters.sendFailures++
-      this.onClosed?.(connection)
+      this.#options.onClosed(connection)
     }
     return 0
   }
-
-  /** Told when a send closed a connection (slow consumer, failed write), so the node forgets it at once. */
-  onClosed: ((connection: Connection) => void) | undefined
 }

@@ -112,9 +112,9 @@ export class RealtimeNode {
       maxMessageSize: options.maxMessageSize,
       maxBufferedBytes: options.maxBufferedBytes,
       closeSlowConsumer: options.slowConsumer === 'close',
-      framesOnce: !options.compression
+      framesOnce: !options.compression,
+      onClosed: (connection) => this.#forget(connection)
     }, adapter, this.counters, this.channels.index)
-    this.delivery.onClosed = (connection) => this.#forget(connection)
     this.replies = new Replies(this.delivery, this.counters, options.maxMessageSize)
     this.streams = new Streams({
       namespaces: options.channels,

@@ -72,7 +72,12 @@ export class ChannelIndex<C extends ChannelHolder> {
     for (const channel of [...connection.channels]) this.remove(connection, channel)
   }
 
-  /** Told of every connection entering (true) or leaving (false) a channel: presence listens here. */
+  /**
+   * Told of every connection entering (true) or leaving (false) a channel:
+   * channel presence listens here. Attached after construction, unlike the
+   * node's other callbacks, because presence is built from the node (its
+   * router, registry and channels) once they exist.
+   */
   onMembership: ((connection: C, channel: string, isIn: boolean) => void) | undefined
 
   members (channel: string): ReadonlySet<C> | undefined {

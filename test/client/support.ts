@@ -9,9 +9,10 @@ import {
 } from '../../lib/client/index.js'
 import { SECRET, signToken } from '../helpers/server.js'
 
-export { SECRET, signToken }
+import type { Teardown } from '../helpers/teardown.js'
 
-export interface Teardown { teardown (fn: () => unknown): void }
+export { SECRET, signToken }
+export type { Teardown }
 
 /** A token for `userId`, valid for an hour unless claims say otherwise. */
 export function token (userId: string, claims: Record<string, unknown> = {}): string {

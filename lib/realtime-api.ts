@@ -11,6 +11,7 @@ import { CloseCode } from './protocol/codes.js'
 import { InvalidChannelError, InvalidCloseCodeError, InvalidOutboundMessageError, PublishFailedError } from './errors.js'
 import { MAX_CLOSE_REASON_BYTES, truncateUtf8 } from './bounded-text.js'
 import { CHANNEL_ID_PATTERN } from './channels/names.js'
+import { isoNow } from './timestamp.js'
 import { createPresenceApi } from './presence/presence-api.js'
 
 export interface NotificationOptions {
@@ -160,7 +161,6 @@ export interface ApiObservability {
 
 /** The seed's helpers, on top of the node's delivery. */
 export function createRealtimeApi (node: RealtimeNode, adapter: Adapter, observability: ApiObservability, asyncapi: () => AsyncApiDocument): RealtimeApi {
-  const now = (): string => new Date().toISOString()
   const toUsers = (userIds: readonly string[], type: string, data: unknown, subscribedTo?: string): Promise<number> =>
     node.outbound.deliverTo(subscribedTo === undefined ? { kind: 'users', userIds } : { kind: 'users', userIds, event: subscribedTo }, type, data)
 
@@ -187,14 +187,14 @@ export function createRealtimeApi (node: RealtimeNode, adapter: Adapter, observa
       return node.outbound.deliverTo({ kind: 'event', event }, message.type, message.data)
     },
     async broadcastSystemNotification (message: string, options: NotificationOptions = {}) {
-      const data = { ...options.extra, message, level: options.level ?? 'info', timestamp: now() }
+      const data = { ...options.extra, message, level: options.level ?? 'info', timestamp: isoNow() }
       if (options.targetUsers !== undefined && options.targetUsers.length > 0) {
         return toUsers(options.targetUsers, 'system.notification', data)
       }
       return node.outbound.deliverTo({ kind: 'all' }, 'system.notification', data)
     },
     async broadcastReviewUpdated (reviewId, changes, targetUsers) {
-      const data = { review_id: reviewId, changes, timestamp: now() }
+      const data = { review_id: reviewId, changes, timestamp: isoNow() }
       const base = targetUsers !== undefined && targetUsers.length > 0
         ? { kind: 'users' as const, userIds: targetUsers }
         : { kind: 'event' as const, event: 'review.updated' }
@@ -205,7 +205,7 @@ export function createRealtimeApi (node: RealtimeNode, adapter: Adapter, observa
       return node.outbound.deliverTo(base, 'review.updated', data)
     },
     async broadcastFileProcessingStatus (userId, fileId, status, progress, extra) {
-      const data: Record<string, unknown> = { ...extra, file_id: fileId, status, timestamp: now() }
+      const data: Record<string, unknown> = { ...extra, file_id: fileId, status, timestamp: isoNow() }
       if (progress !== undefined) data.progress = progress
       return toUsers([userId], status === 'processing' ? 'file.processing' : 'file.ready', data)
     },

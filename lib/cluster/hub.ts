@@ -92,7 +92,7 @@ export class ClusterHub {
     if (worker === undefined) return
     this.#workers.delete(key)
     worker.isAlive = false
-    for (const [connectionId, userId] of worker.slots) this.#release(userId, connectionId)
+    for (const [connectionId, userId] of worker.slots) this.#slots.release(userId, connectionId)
     worker.slots.clear()
     for (const channel of worker.channels) this.#unsubscribe(worker, channel)
     // its users leave; a living worker announces whatever that decides
@@ -164,7 +164,7 @@ export class ClusterHub {
         const userId = worker.slots.get(request.connectionId)
         if (userId !== undefined) {
           worker.slots.delete(request.connectionId)
-          this.#release(userId, request.connectionId)
+          this.#slots.release(userId, request.connectionId)
         }
         reply(true)
         return
@@ -215,10 +215,6 @@ export class ClusterHub {
     if (!this.#slots.acquire(userId, connectionId, max)) return false
     worker.slots.set(connectionId, userId)
     return true
-  }
-
-  #release (userId: string, connectionId: string): void {
-    this.#slots.release(userId, connectionId)
   }
 
   #subscribe (worker: HubWorker, channel: string): void {

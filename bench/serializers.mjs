@@ -215,4 +215,12 @@ export function renderSerializers (sessions, notes) {
 }
 export { HEADING as SERIALIZERS_HEADING }
 
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main()
+// not a top-level await: main() renders RESULTS.md through render-all.mjs,
+// which imports this module, and a module still evaluating its top-level
+// await cannot be imported (Node exits 13)
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((err) => {
+    console.error(err)
+    process.exitCode = 1
+  })
+}

@@ -6,6 +6,7 @@ import { MAX_CLOSE_REASON_BYTES, truncateUtf8 } from './bounded-text.js'
 import type { RefusalState } from './flood-guard.js'
 import type { RecoveryGate } from './history/gate.js'
 import type { RealtimeClock } from './clock.js'
+import { beforeWrite, type Coalesced, type CorkableSocket } from './write-coalescer.js'
 
 /** What handlers and hooks may know about a connection. */
 export interface ConnectionInfo {
@@ -27,7 +28,7 @@ export type SendResult = 'sent' | 'dropped' | 'closed' | 'gone' | 'failed'
 
 /** ws internals that the pre-framed fast path reads: the raw socket and the sender's state. */
 interface WsInternals {
-  _socket: { write (chunk: Buffer): boolean } | null
+  _socket: (CorkableSocket & { write (chunk: Buffer): boolean }) | null
   _sender: { _state: number } | null
 }
 const SENDER_IDLE = 0
@@ -43,7 +44,7 @@ const EMPTY: ReadonlySet<string> = new Set()
  * Kept small on purpose (thousands of them live at once): no timers, no
  * request or reply, the child logger made only when something is logged.
  */
-export class Connection implements ConnectionInfo {
+export class Connection implements ConnectionInfo, Coalesced {
   readonly id: string
   readonly userId: string
   readonly user: RealtimeUser
@@ -58,6 +59,9 @@ export class Connection implements ConnectionInfo {
   refusals: RefusalState | undefined = undefined
   /** Set while a recovery holds or filters some of this connection's messages (lib/history/gate.ts). */
   recovery: RecoveryGate | undefined = undefined
+  /** For lib/write-coalescer.ts: the run of the loop this connection last wrote in, and its socket while corked. */
+  lastWriteRun = -1
+  corkedSocket: CorkableSocket | undefined = undefined
   #subscriptions: Set<string> | undefined
   #channels: Set<string> | undefined
   #isOpen = true
@@ -151,14 +155,15 @@ export class Connection implements ConnectionInfo {
       return 'dropped'
     }
     try {
-      if (frame !== undefined && socket.readyState === 1) {
+      const internals = socket as unknown as WsInternals
+      const raw = internals._socket
+      // a second frame to this socket in one run of the loop waits, corked, for the rest of the run
+      if (raw !== null) beforeWrite(this, raw)
+      if (frame !== undefined && raw !== null && socket.readyState === 1 && internals._sender?._state === SENDER_IDLE) {
         // A broadcast's frame is built once; with compression off ws's sender
         // is idle between calls, so writing the finished frame is what ws would write.
-        const internals = socket as unknown as WsInternals
-        if (internals._sender?._state === SENDER_IDLE && internals._socket !== null) {
-          internals._socket.write(frame)
-          return 'sent'
-        }
+        raw.write(frame)
+        return 'sent'
       }
       socket.send(payload, { binary: false })
       return 'sent'

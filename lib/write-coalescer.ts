@@ -1,0 +1,76 @@
+/**
+ * Coalesces what one synchronous run of the event loop writes to a socket
+ * into one syscall. ws writes every frame as soon as it is sent, and ws sets
+ * TCP_NODELAY, so a burst to one socket (32 pongs answering the pings that
+ * arrived in one TCP read, a batch of channel messages from another node, a
+ * publish loop reaching one member through several channels) costs one
+ * `writev` and one TCP segment per frame. The second write to a socket
+ * within a run corks it; every corked socket is uncorked in one
+ * `process.nextTick`, before the loop goes back to I/O, so nothing waits
+ * for a later turn and the order of the frames is the order of the sends.
+ * The first write of a run is never corked: a broadcast (one frame per
+ * socket) goes out as before, with no cork, no uncork and no list to keep.
+ */
+
+/** The part of a net.Socket the coalescer uses. */
+export interface CorkableSocket {
+  cork (): void
+  uncork (): void
+}
+
+/** A writer that may be corked until the end of the run (a Connection). */
+export interface Coalesced {
+  /** The run of the loop this writer last wrote in ({@link currentRun}). */
+  lastWriteRun: number
+  /** The socket the coalescer corked, or undefined while it is not corked. */
+  corkedSocket: CorkableSocket | undefined
+}
+
+let run = 0
+let flushScheduled = false
+const corked: Coalesced[] = []
+
+/** The number of the current synchronous run; it changes when the corked sockets are flushed. */
+export function currentRun (): number {
+  if (!flushScheduled) {
+    // the next write in this run needs a flush to follow it, whether or not it corks
+    flushScheduled = true
+    process.nextTick(flush)
+  }
+  return run
+}
+
+/**
+ * Called before a write to `socket`: the first write of this run goes
+ * straight out, a later one corks the socket until the flush.
+ */
+export function beforeWrite (writer: Coalesced, socket: CorkableSocket): void {
+  const now = currentRun()
+  if (writer.lastWriteRun !== now) {
+    writer.lastWriteRun = now
+    return
+  }
+  if (writer.corkedSocket !== undefined) return
+  socket.cork()
+  writer.corkedSocket = socket
+  corked.push(writer)
+}
+
+function flush (): void {
+  flushScheduled = false
+  run++
+  // a socket corked during the flush (a write from an 'error' or 'drain'
+  // listener) belongs to the next run and schedules its own flush
+  const count = corked.length
+  for (let i = 0; i < count; i++) {
+    const writer = corked[i] as Coalesced
+    const socket = writer.corkedSocket as CorkableSocket
+    writer.corkedSocket = undefined
+    try {
+      socket.uncork()
+    /* c8 ignore start */ // net.Socket#uncork does not throw (a write error is emitted as 'error'); this runs in a tick, where a throw would end the process
+    } catch {}
+    /* c8 ignore stop */
+  }
+  corked.splice(0, count)
+}

@@ -6,7 +6,7 @@ import { MAX_CLOSE_REASON_BYTES, truncateUtf8 } from './bounded-text.js'
 import type { RefusalState } from './flood-guard.js'
 import type { RecoveryGate } from './history/gate.js'
 import type { RealtimeClock } from './clock.js'
-import { beforeWrite, type Coalesced, type CorkableSocket } from './write-coalescer.js'
+import { beforeWrite, uncorkNow, COALESCE_MAX_BYTES, type Coalesced, type CorkableSocket } from './write-coalescer.js'
 
 /** What handlers and hooks may know about a connection. */
 export interface ConnectionInfo {
@@ -147,6 +147,9 @@ export class Connection implements ConnectionInfo, Coalesced {
   send (payload: Buffer | string, frame: Buffer | undefined, maxBufferedBytes: number, closeSlowConsumer: boolean): SendResult {
     if (!this.#isOpen) return 'gone'
     const socket = this.#socket
+    // what this run corked is not a slow reader's backlog: past the bound (or past
+    // COALESCE_MAX_BYTES, so that a long burst is not held in memory) it goes to the kernel first
+    if (socket.bufferedAmount > Math.min(maxBufferedBytes, COALESCE_MAX_BYTES)) uncorkNow(this)
     if (socket.bufferedAmount > maxBufferedBytes) {
       if (closeSlowConsumer) {
         this.close(CloseCode.slowConsumer, 'slow consumer')

@@ -8,6 +8,9 @@
  * within a run corks it; every corked socket is uncorked in one
  * `process.nextTick`, before the loop goes back to I/O, so nothing waits
  * for a later turn and the order of the frames is the order of the sends.
+ * (A nextTick runs once the microtasks are done: sends awaited one after
+ * another in a loop of settled promises are one run, held back at most
+ * COALESCE_MAX_BYTES at a time.)
  * The first write of a run is never corked: a broadcast (one frame per
  * socket) goes out as before, with no cork, no uncork and no list to keep.
  */
@@ -25,6 +28,14 @@ export interface Coalesced {
   /** The socket the coalescer corked, or undefined while it is not corked. */
   corkedSocket: CorkableSocket | undefined
 }
+
+/**
+ * Past this many corked bytes a connection's frames go to the kernel at its
+ * next send (lib/connection.ts): one writev of 64 KiB costs little more per
+ * byte than a bigger one, and a burst awaited in a loop of promises (which
+ * never lets the nextTick run) must not pile up in memory.
+ */
+export const COALESCE_MAX_BYTES = 64 * 1024
 
 let run = 0
 let flushScheduled = false
@@ -56,6 +67,19 @@ export function beforeWrite (writer: Coalesced, socket: CorkableSocket): void {
   corked.push(writer)
 }
 
+/**
+ * Hands what a writer has corked to the kernel now. Before a backpressure
+ * check: corked bytes are not a sign of a slow reader, only what the
+ * kernel does not take is. The writer stays in this run's list (the flush
+ * skips it) and corks again at its next write of the run.
+ */
+export function uncorkNow (writer: Coalesced): void {
+  const socket = writer.corkedSocket
+  if (socket === undefined) return
+  writer.corkedSocket = undefined
+  socket.uncork()
+}
+
 function flush (): void {
   flushScheduled = false
   run++
@@ -64,7 +88,9 @@ function flush (): void {
   const count = corked.length
   for (let i = 0; i < count; i++) {
     const writer = corked[i] as Coalesced
-    const socket = writer.corkedSocket as CorkableSocket
+    const socket = writer.corkedSocket
+    // uncorked already (uncorkNow), perhaps corked again and listed again
+    if (socket === undefined) continue
     writer.corkedSocket = undefined
     try {
       socket.uncork()

@@ -4,6 +4,7 @@ import { startServer, type TestServer } from './helpers/server.js'
 import { notification } from './helpers/messages.js'
 import { isPongFor } from './helpers/client.js'
 import { CloseCode } from '../lib/protocol/codes.js'
+import { COALESCE_MAX_BYTES } from '../lib/write-coalescer.js'
 
 // lib/write-coalescer.ts: what one run of the event loop writes to a socket
 // leaves in one syscall. These tests count the server socket's TCP reads and
@@ -107,4 +108,31 @@ t.test('a broadcast to many sockets writes each once, with none corked', async (
   t.equal(await delivered, 4)
   for (const client of clients) t.equal((await client.next('system.notification')).data.message, 'everyone')
   t.same(counts.map(c => c.writes), [1, 1, 1, 1], 'one write per socket')
+})
+
+t.test('a burst past maxBufferedBytes to a client that reads arrives whole: corked bytes are not a slow reader', async (t) => {
+  const server = await startServer(t, { realtime: { maxBufferedBytes: 4096 } })
+  const client = await server.connect('alice')
+  const pad = 'x'.repeat(1024)
+  const sends = []
+  for (let i = 0; i < 30; i++) sends.push(server.app.realtime.sendToUser('alice', notification(`${i}:${pad}`)))
+  t.same(await Promise.all(sends), new Array(30).fill(1), 'every send delivered')
+  for (let i = 0; i < 30; i++) t.equal((await client.next('system.notification')).data.message, `${i}:${pad}`)
+  t.equal(server.app.realtime.stats().slowConsumerEvents, 0, 'no slow consumer')
+})
+
+t.test('sends awaited one after another are held back at most COALESCE_MAX_BYTES at a time', async (t) => {
+  const server = await startServer(t)
+  const client = await server.connect('alice')
+  const raw = serverSocket(server) as RawSocket & { writableLength: number }
+  const pad = 'y'.repeat(1024)
+  let held = 0
+  for (let i = 0; i < 300; i++) {
+    // a loop of settled promises never lets the nextTick flush run: one long run of the loop
+    await server.app.realtime.sendToUser('alice', notification(`${i}:${pad}`))
+    if (raw.writableCorked > 0) held = Math.max(held, raw.writableLength)
+  }
+  t.ok(held > 0, 'the loop was one run: later sends were corked')
+  t.ok(held <= COALESCE_MAX_BYTES + 2 * 1024, `at most about COALESCE_MAX_BYTES corked (${held} bytes)`)
+  for (let i = 0; i < 300; i++) t.equal((await client.next('system.notification')).data.message, `${i}:${pad}`)
 })

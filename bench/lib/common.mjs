@@ -94,6 +94,9 @@ export function baseCommands (extra = {}) {
       return { heapUsed: m.heapUsed, rss: m.rss, external: m.external, arrayBuffers: m.arrayBuffers }
     },
     exit: () => { setImmediate(() => process.exit(0)); return {} },
+    // a CPU profile of the phase between the two (bench/profile.mjs); loaded only when asked for
+    profileStart: async (msg) => (await import('./profiler.mjs')).profileStart(msg),
+    profileStop: async (msg) => (await import('./profiler.mjs')).profileStop(msg),
     ...extra
   }
 }

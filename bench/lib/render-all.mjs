@@ -17,6 +17,7 @@ import { PRESENCE_HEADING, renderPresence } from './presence-report.mjs'
 import { CHAOS_HEADING, renderChaos } from './chaos-report.mjs'
 import { SERIALIZERS_HEADING, renderSerializers } from '../serializers.mjs'
 import { WORKERS_HEADING, renderWorkers } from '../workers.mjs'
+import { PROFILE_HEADING, renderProfile } from './profile-report.mjs'
 import { REDIS_THROUGHPUT_HEADING, REDIS_THROUGHPUT_ONE_MEMBER_HEADING, renderRedisThroughput } from './redis-throughput-report.mjs'
 
 const bench = dirname(dirname(fileURLToPath(import.meta.url)))
@@ -36,6 +37,13 @@ export const SECTIONS = [
     render: renderRun,
     about: 'Connect rate and CPU, memory per idle subscribed connection, fan-out latency and CPU per delivery, echo CPU per round trip: raw ws, @fastify/websocket, Socket.IO and fastify-realtime interleaved, with the targets of issue 5.',
     command: 'npm run build && node bench/run.mjs --quick'
+  },
+  {
+    bench: 'profile',
+    heading: PROFILE_HEADING,
+    render: renderProfile,
+    about: "CPU profiles of the server over connect, echo and fan-out, split by layer (the plugin's code, Fastify, ws, Node, native code and system calls, GC): where the time goes, for each target.",
+    command: 'npm run build && node bench/profile.mjs'
   },
   {
     bench: 'metrics-overhead',

@@ -81,3 +81,42 @@ t.test('data JSON cannot write is refused with the error the API raised before: 
     await t.rejects(server.app.realtime.broadcastToAll({ type: 'x', data }), { code: 'FST_REALTIME_MESSAGE_INVALID' })
   }
 })
+
+/** The first frame a raw socket receives: connection.established, as text. */
+async function welcomeText (url: string): Promise<string> {
+  const { default: WebSocket } = await import('ws')
+  const ws = new WebSocket(url)
+  ws.on('error', () => {})
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      ws.once('message', (raw: RawData) => resolve(raw.toString()))
+      ws.once('close', () => reject(new Error('closed before connection.established')))
+    })
+  } finally {
+    ws.close()
+  }
+}
+
+t.test('connection.established, written from a template, is exactly JSON.stringify of its envelope', async (t) => {
+  for (const realtime of [{}, { channels: { room: {} }, heartbeatIntervalMs: 12345, connectionTimeoutMs: 67890 }, { inbox: { size: 10, ttlMs: 60000 } }]) {
+    const server = await startServer(t, { realtime })
+    const text = await welcomeText(`${server.wsUrl}/${server.token(TRICKY)}`)
+    const parsed = JSON.parse(text) as { data: Record<string, unknown> }
+    const d = parsed.data
+    // the seed's keys, in the seed's order; inbox only with the inbox option
+    const data = {
+      connection_id: d.connection_id,
+      user_id: TRICKY,
+      server_time: d.server_time,
+      features: d.features,
+      heartbeat_interval_ms: 'heartbeatIntervalMs' in realtime ? 12345 : 30000,
+      connection_timeout_ms: 'connectionTimeoutMs' in realtime ? 67890 : d.connection_timeout_ms,
+      ...('inbox' in realtime ? { inbox: d.inbox } : {})
+    }
+    t.match(d.connection_id, UUID)
+    t.match(d.server_time, ISO)
+    t.same(d.features, 'channels' in realtime ? ['heartbeat', 'subscriptions', 'rate_limiting', 'channels'] : ['heartbeat', 'subscriptions', 'rate_limiting'])
+    if ('inbox' in realtime) t.match(d.inbox, { epoch: String, offset: 0 })
+    checkFrame(t, text, { type: 'connection.established', data })
+  }
+})

@@ -59,6 +59,19 @@ export class HeartbeatAckData {
   }
 }
 
+/**
+ * Data whose JSON the server wrote itself (connection.established's, from a
+ * template: most of it is the same for every connection of a node). The
+ * envelope takes the text as it is.
+ */
+export class JsonText {
+  readonly json: string
+
+  constructor (json: string) {
+    this.json = json
+  }
+}
+
 const serializePong = compile<PongData>(PongSchema)
 const serializeHeartbeatAck = compile<HeartbeatAckData>(HeartbeatAckSchema)
 
@@ -72,6 +85,7 @@ const DATA_KEY_LENGTH = 8
 function dataText (data: unknown): string | undefined {
   if (data instanceof PongData) return serializePong(data)
   if (data instanceof HeartbeatAckData) return serializeHeartbeatAck(data)
+  if (data instanceof JsonText) return data.json
   if (data === undefined || data === null) return '{}'
   // JSON.stringify hands toJSON its key, which was 'data' in the envelope: keep it for a toJSON that reads it
   if (typeof (data as { toJSON?: unknown }).toJSON === 'function') {

@@ -3,7 +3,7 @@
 // receiving node and the latency the Redis hop adds, with the adapter's
 // publish batching off and on, in one run.
 //
-//   npm run build && node bench/redis-throughput.mjs [--quick | --smoke] [--rounds=N] [--members=N] [--note=<text>] [--write]
+//   npm run build && node bench/redis-throughput.mjs [--quick | --smoke] [--rounds=N] [--members=N] [--messages=N] [--settings=local,off,autopipeline,on] [--note=<text>] [--write]
 //
 // Env: REDIS_URL (redis://127.0.0.1:6379). Loopback only, bounded in count and time.
 //
@@ -64,6 +64,8 @@ const config = { ...CONFIGS[mode], bytes: 256 }
 if (args.rounds) config.rounds = Number(args.rounds)
 // --members=1: one socket per message, so the rate is the Redis hop's, not the fan-out's
 if (args.members) config.subscribers = Number(args.members)
+// --messages=N: a longer throughput phase (to profile it with node --cpu-prof)
+if (args.messages) config.messages = Number(args.messages)
 const SETTINGS = args.settings === undefined ? ['local', 'off', 'autopipeline', 'on'] : String(args.settings).split(',')
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const SECRET = 'bench-secret-that-is-long-enough-for-hs256'

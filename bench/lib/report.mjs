@@ -18,7 +18,10 @@ export const METRICS = {
   fanout: [
     { key: 'lastP50Ms', label: 'last receipt p50 ms', digits: 1, ratio: true },
     { key: 'lastP99Ms', label: 'last receipt p99 ms', digits: 1, ratio: true },
-    { key: 'cpuPerDeliveryUs', label: 'server CPU µs/delivery', digits: 2, ratio: true }
+    { key: 'cpuPerDeliveryUs', label: 'server CPU µs/delivery', digits: 2, ratio: true },
+    // where a broadcast's time goes: the server's own send loop, then the kernel and the load generators
+    { key: 'sendLoopP50Ms', label: 'send loop p50 ms', digits: 1, ratio: true, from: (r) => broadcastP50(r, (b) => b.sendCallMs) },
+    { key: 'afterLoopP50Ms', label: 'loop end -> last receipt p50 ms', digits: 1, ratio: true, from: (r) => broadcastP50(r, (b) => b.lastMs - b.sendCallMs) }
   ],
   channels: [
     { key: 'publishesPerSec', label: 'publishes/s', digits: 0, ratio: true, higherIsBetter: true },
@@ -32,6 +35,17 @@ export const METRICS = {
     { key: 'rttP99Ms', label: 'RTT p99 ms', digits: 2 },
     { key: 'cpuPerRoundTripUs', label: 'server CPU µs/round trip', digits: 2, ratio: true }
   ]
+}
+
+/** The p50 over a fan-out run's broadcasts of `of(broadcast)` (NaN for a raw file without them). */
+function broadcastP50 (run, of) {
+  const values = (run.perBroadcast ?? []).map(of).filter(Number.isFinite).sort((a, b) => a - b)
+  return values.length === 0 ? NaN : values[Math.min(values.length - 1, Math.ceil(values.length / 2) - 1)]
+}
+
+/** A run's value of a metric: measured (`run.metrics`), or derived from the run's raw data (`from`). */
+export function metricOf (run, metric) {
+  return metric.from === undefined ? run.metrics[metric.key] : metric.from(run)
 }
 
 export const TITLES = {
@@ -71,7 +85,7 @@ export function summarize (runs, targets, { noiseThreshold }) {
       const { all, ok, calm } = sel[target]
       const used = isDisturbed ? ok : calm
       const medians = {}
-      for (const m of METRICS[scenario]) medians[m.key] = median(used.map((r) => r.metrics[m.key]))
+      for (const m of METRICS[scenario]) medians[m.key] = median(used.map((r) => metricOf(r, m)))
       rows[target] = {
         runs: all.length,
         used: used.length,
@@ -116,7 +130,8 @@ export function pairedRatio (g, num, den, key) {
   const ratios = []
   for (const [round, ra] of a) {
     const rb = b.get(round)
-    if (rb !== undefined) ratios.push(ra.metrics[key] / rb.metrics[key])
+    const metric = METRICS[g.scenario].find((m) => m.key === key)
+    if (rb !== undefined) ratios.push(metricOf(ra, metric) / metricOf(rb, metric))
   }
   return median(ratios)
 }
@@ -126,7 +141,7 @@ function find (groups, scenario, largest = true) {
   return largest ? g[g.length - 1] : g[0]
 }
 
-/** The plugin's targets of issue 5, as far as this run measured them. */
+/** The plugin's targets of issue 5, then those of issue 15, as far as this run measured them. */
 function checks (groups) {
   const out = []
   const P = 'fastify-realtime'
@@ -159,6 +174,15 @@ function checks (groups) {
   add('ahead of Socket.IO: fan-out p50, Socket.IO / plugin', fan, S, P, 'lastP50Ms', '≥ 1.5', ge(1.5))
   add('ahead of Socket.IO: CPU per delivery, Socket.IO / plugin', fan, S, P, 'cpuPerDeliveryUs', '≥ 1.5', ge(1.5))
   add('ahead of Socket.IO: CPU per round trip, Socket.IO / plugin', echo, S, P, 'cpuPerRoundTripUs', '≥ 1.5', ge(1.5))
+  // issue 15 (raw ws here sends the seed's full envelope: it is the envelope floor of bench/serializers.mjs)
+  add('issue 15: echo server CPU per round trip, plugin / ws (the envelope floor)', echo, P, 'ws', 'cpuPerRoundTripUs', '≤ 0.9', le(0.9))
+  add('issue 15: fan-out last-receipt p50, plugin / ws', fan, P, 'ws', 'lastP50Ms', '≤ 0.9', le(0.9))
+  add('issue 15: fan-out last-receipt p99, plugin / ws', fan, P, 'ws', 'lastP99Ms', '≤ 1.0', le(1.0))
+  for (const g of groups.filter((x) => x.scenario === 'connect').sort((a, b) => a.n - b.n)) {
+    add('issue 15: connect rate, plugin / @fastify/websocket', g, P, 'fastify-websocket', 'connPerSec', '≥ 1.0', ge(1.0))
+    add('issue 15: connect rate, plugin / Socket.IO', g, P, S, 'connPerSec', '≥ 1.6', ge(1.6))
+    add('issue 15: server CPU per connect, plugin / ws', g, P, 'ws', 'cpuPerConnUs', '≤ 1.2', le(1.2))
+  }
   return out
 }
 
@@ -229,7 +253,7 @@ export function renderRun (lines) {
     out.push(...groupTable(g, targets))
   }
   if (summary.checks.length > 0) {
-    out.push('### fastify-realtime against the targets of issue 5')
+    out.push('### fastify-realtime against the targets of issues 5 and 15')
     out.push('')
     out.push('"ratio of medians" divides the two cells of the tables above; "paired" is the median over rounds of the same ratio within one round, where the two runs were minutes apart and saw about the same machine, the steadier figure on a noisy machine.')
     out.push('')
@@ -248,7 +272,7 @@ export function renderRun (lines) {
   out.push(`- ${runs.length} runs, ${disturbed.length} disturbed and left out of the medians${disturbed.length ? ` (${disturbed.map((r) => `${r.scenario} ${r.n} ${r.target} round ${r.round}: others ${Math.round(r.noise.others * 100)} %`).join('; ')})` : ''}, ${failed.length} failed${failed.length ? ` (${failed.map((r) => `${r.scenario} ${r.n} ${r.target} round ${r.round}: ${r.error.split('\n')[0]}`).join('; ')})` : ''}. A table marked *Disturbed* had a target without any calm run; its medians are over all runs. Memory runs are never counted as disturbed: heap and RSS after forced GC do not depend on how busy the CPUs were.`)
   out.push('- Connect: N authenticated connections opened by the load generators with at most 100 handshakes in flight; a handshake ends at the `connection.established` message; conn/s = N over the wall time of the whole phase; server CPU = process.cpuUsage() of the server process over the phase, divided by N.')
   out.push('- Memory: heapUsed and RSS of the server after forced GC (node --expose-gc, 4 × gc()) with N idle, authenticated, subscribed connections, minus the same reading before the first connection, divided by N.')
-  out.push(`- Fan-out: ${config.broadcasts} broadcasts of a 1 KiB \`message\` in a \`system.notification\`, one at a time; latency = last client's receipt minus the server's send time, both on \`performance.timeOrigin + performance.now()\`; p50/p99 over the broadcasts of a run, then the median over runs. Server CPU per delivery = server CPU over the broadcast phase / messages received. Losses = messages a subscribed client never got (plus failed connections or subscriptions); every client must get every message.`)
+  out.push(`- Fan-out: ${config.broadcasts} broadcasts of a 1 KiB \`message\` in a \`system.notification\`, one at a time; latency = last client's receipt minus the server's send time, both on \`performance.timeOrigin + performance.now()\`; p50/p99 over the broadcasts of a run, then the median over runs. Server CPU per delivery = server CPU over the broadcast phase / messages received. *Send loop*: the server's broadcast call, from the send time to its return (the loop over every socket's write); *loop end -> last receipt*: the rest of the last receipt's latency, what the kernel and the load generators (on the same cores) take after the server's loop, p50 over the broadcasts. Losses = messages a subscribed client never got (plus failed connections or subscriptions); every client must get every message.`)
   out.push(`- Echo: ${config.echo.connections} connections, each keeping ${config.echo.outstanding} pings in flight for ${config.echo.durationMs / 1000} s. The load generators share the ${machine.cores} cores with the server, so round trips/s is bounded by them; compare server CPU per round trip.`)
   out.push(`- Clients: \`ws\` 8 for the three WebSocket targets, socket.io-client 4 (websocket transport only) for Socket.IO, spread over ${lines[0].loadgens ?? 2} load generator processes and source addresses 127.0.0.2–17.`)
   out.push('')

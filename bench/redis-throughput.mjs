@@ -3,7 +3,7 @@
 // receiving node and the latency the Redis hop adds, with the adapter's
 // publish batching off and on, in one run.
 //
-//   npm run build && node bench/redis-throughput.mjs [--quick | --smoke] [--rounds=N] [--members=N] [--messages=N] [--settings=local,off,autopipeline,on] [--note=<text>] [--write]
+//   npm run build && node bench/redis-throughput.mjs [--quick | --smoke] [--rounds=N] [--members=N] [--messages=N] [--settings=local,off,autopipeline,on] [--cpu-prof] [--note=<text>] [--write]
 //
 // Env: REDIS_URL (redis://127.0.0.1:6379). Loopback only, bounded in count and time.
 //
@@ -13,14 +13,16 @@
 //   autopipeline  as off, on an ioredis client with `enableAutoPipelining` (the adapter duplicates it)
 //   on            two nodes over Redis, `publishBatching: true` (the default): the publishes of one
 //                 event-loop turn to one Redis channel go as one Redis message
-// In the Redis settings node A publishes and every subscriber is on node B, so
-// every delivery crosses Redis. Per setting:
+// In the Redis settings node A publishes (in this process) and every
+// subscriber is on node B, a process of its own (bench/lib/redis-throughput-node.mjs),
+// so every delivery crosses Redis. Per setting:
 //   - throughput: MESSAGES publishes of a 256-byte message to one channel of
-//     SUBSCRIBERS members (in a child process, so the CPU measured here is the
-//     nodes'), WINDOW in flight, until every member has all of them.
-//     deliveries/s = MESSAGES x SUBSCRIBERS / seconds, all on the receiving
-//     node; messages/s = what crossed Redis; CPU = this process (both nodes and
-//     one probe client) per delivery;
+//     SUBSCRIBERS members (their clients in another child process), WINDOW in
+//     flight, until every member has all of them. deliveries/s = MESSAGES x
+//     SUBSCRIBERS / seconds, all on the receiving node; messages/s = what
+//     crossed Redis; CPU = this process (node A and the probe client; local:
+//     the one node and the probe) per delivery; node B CPU = the receiving
+//     node's process per delivery, one node's cost of a cross-node delivery;
 //   - latency: LATENCY_N publishes one at a time, from the call to the probe
 //     client's receipt (the probe is an extra member on the receiving node, in
 //     this process); "added" is a Redis setting's percentile minus local's.
@@ -41,16 +43,15 @@ import { mkdirSync, appendFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs, median, percentile } from './lib/common.mjs'
+import { cpuMicros } from './lib/harness.mjs'
 import { writeResults } from './lib/results-hook.mjs'
 import { renderRedisThroughput, redisThroughputBench } from './lib/redis-throughput-report.mjs'
 
 const require = createRequire(import.meta.url)
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
-const Fastify = require('fastify')
 const WebSocket = require('ws')
 const { createSigner } = require('fast-jwt')
 const { Redis } = require('ioredis')
-const realtime = require(path.join(root, 'dist', 'index.js'))
 const { Child } = await import('./lib/child.mjs')
 
 const args = parseArgs()
@@ -67,13 +68,9 @@ if (args.members) config.subscribers = Number(args.members)
 // --messages=N: a longer throughput phase (to profile it with node --cpu-prof)
 if (args.messages) config.messages = Number(args.messages)
 const SETTINGS = args.settings === undefined ? ['local', 'off', 'autopipeline', 'on'] : String(args.settings).split(',')
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
-const SECRET = 'bench-secret-that-is-long-enough-for-hs256'
+import { REDIS_URL, SECRET, startRedisThroughputNode } from './lib/redis-throughput-nodes.mjs'
 const sign = createSigner({ key: SECRET, algorithm: 'HS256' })
 const BODY = 'x'.repeat(config.bytes)
-// a loaded machine answers a window of single PUBLISHes slowly: a run measures throughput, not the default 2 s timeout
-const COMMAND_TIMEOUT_MS = 30_000
-
 async function isRedisUp () {
   const client = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 1000, retryStrategy: () => null, maxRetriesPerRequest: 0 })
   client.on('error', () => {})
@@ -87,35 +84,9 @@ async function isRedisUp () {
   }
 }
 
-function adapterOf (setting, keyPrefix) {
-  if (setting === 'local') return undefined
-  if (setting === 'autopipeline') {
-    // the adapter opens its connections with client.duplicate(), which keeps enableAutoPipelining
-    const client = new Redis(REDIS_URL, { lazyConnect: true, enableAutoPipelining: true })
-    return { adapter: realtime.redisAdapter({ client, keyPrefix, publishBatching: false, commandTimeoutMs: COMMAND_TIMEOUT_MS }), client }
-  }
-  return { adapter: realtime.redisAdapter({ url: REDIS_URL, keyPrefix, publishBatching: setting === 'on', commandTimeoutMs: COMMAND_TIMEOUT_MS }) }
-}
-
-async function startNode (adapter) {
-  const app = Fastify()
-  await app.register(realtime.fastifyRealtime, {
-    jwt: SECRET,
-    channels: { tp: {} },
-    maxConnections: 10_000,
-    maxConnectionsPerUser: 10_000,
-    maxBufferedBytes: 64 * 1024 * 1024,
-    rateLimit: { max: 1_000_000, windowMs: 60_000 },
-    handshakeRateLimit: false,
-    ...(adapter === undefined ? {} : { adapter })
-  })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  return app
-}
-
 /** The probe: a member in this process that checks order and loss, and times single messages. */
-async function connectProbe (app, channel) {
-  const ws = new WebSocket(`ws://127.0.0.1:${app.server.address().port}/ws/${sign({ sub: 'probe' })}`)
+async function connectProbe (port, channel) {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/${sign({ sub: 'probe' })}`)
   const probe = { ws, next: 0, errors: 0, waiting: undefined, confirmed: undefined }
   ws.on('message', (raw) => {
     const message = JSON.parse(raw.toString())
@@ -149,18 +120,26 @@ async function clean (prefix) {
 /** One setting, one round. */
 async function run (setting, roundIndex, subscribers) {
   const prefix = `bench-tp:${randomUUID().slice(0, 8)}`
-  const made = [adapterOf(setting, prefix), adapterOf(setting, prefix)]
-  const nodes = setting === 'local' ? [await startNode(undefined)] : [await startNode(made[0].adapter), await startNode(made[1].adapter)]
-  const receiver = nodes[nodes.length - 1]
+  // the publishing node here; the receiving node in a process of its own (one node: here)
+  const publishing = await startRedisThroughputNode(setting, prefix)
+  const receiving = setting === 'local'
+    ? undefined
+    : new Child(`node-b:${setting}`, path.join(root, 'bench', 'lib', 'redis-throughput-node.mjs'), {
+      env: { SETTING: setting, KEY_PREFIX: prefix, REDIS_URL },
+      // --cpu-prof: the receiving node's profile, bench/out/profiles/redis-node-b-<setting>-r<round>.cpuprofile
+      nodeArgs: args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.join(root, 'bench', 'out', 'profiles')}`, `--cpu-prof-name=redis-node-b-${setting}-r${roundIndex}.cpuprofile`] : []
+    })
+  if (receiving !== undefined) await receiving.ready
+  const receiverPort = receiving === undefined ? publishing.app.server.address().port : receiving.info.port
   const channel = `tp:r${roundIndex}-${setting}`
   const result = { kind: 'run', setting, round: roundIndex, ok: false, losses: 0, reorders: 0 }
   try {
     await subscribers.request('connect', {
-      urls: Array.from({ length: config.subscribers }, (_, i) => `ws://127.0.0.1:${receiver.server.address().port}/ws/${sign({ sub: `u${i}` })}`)
+      urls: Array.from({ length: config.subscribers }, (_, i) => `ws://127.0.0.1:${receiverPort}/ws/${sign({ sub: `u${i}` })}`)
     })
     let receipts = (await subscribers.request('subscribe', { channel })).receipts
-    const probe = await connectProbe(receiver, channel)
-    const publisher = nodes[0].realtime
+    const probe = await connectProbe(receiverPort, channel)
+    const publisher = publishing.app.realtime
     let i = 0
     const message = () => ({ type: 'note', data: { i: i++, body: BODY } })
 
@@ -178,6 +157,7 @@ async function run (setting, roundIndex, subscribers) {
 
     const expected = receipts + config.messages * config.subscribers
     const cpuBefore = process.cpuUsage()
+    const receivingBefore = await receiving?.request('cpu')
     const started = performance.now()
     let sent = 0
     const inflight = new Set()
@@ -205,6 +185,7 @@ async function run (setting, roundIndex, subscribers) {
     }
     const seconds = (performance.now() - started) / 1000
     const cpu = process.cpuUsage(cpuBefore)
+    const receivingAfter = await receiving?.request('cpu')
     const deliveries = config.messages * config.subscribers
     if (probe.next !== i) result.losses += i - probe.next
     result.reorders = probe.errors
@@ -213,6 +194,8 @@ async function run (setting, roundIndex, subscribers) {
       messagesPerSecond: config.messages / seconds,
       deliveriesPerSecond: deliveries / seconds,
       cpuMicrosPerDelivery: (cpu.user + cpu.system) / deliveries,
+      // the receiving node alone (its own process): one node's cost of a cross-node delivery
+      ...(receiving === undefined ? {} : { receivingCpuMicrosPerDelivery: cpuMicros(receivingBefore, receivingAfter) / deliveries }),
       p50Ms: percentile(latencies, 50),
       p99Ms: percentile(latencies, 99)
     })
@@ -221,8 +204,11 @@ async function run (setting, roundIndex, subscribers) {
     result.error = String(err?.message ?? err)
   } finally {
     await subscribers.request('close').catch(() => {})
-    await Promise.all(nodes.map(node => node.close()))
-    for (const m of made) m?.client?.disconnect()
+    await publishing.close()
+    if (receiving !== undefined) {
+      await receiving.request('stop').catch(() => {})
+      await receiving.stop()
+    }
     if (setting !== 'local') await clean(prefix)
   }
   return result

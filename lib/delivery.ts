@@ -17,11 +17,18 @@ export interface Encoded {
   readonly bytes: Buffer
 }
 
-/** One message on its way to local sockets; framed on first use, then shared. */
+/**
+ * One message on its way to local sockets. The first socket gets it through
+ * ws (which frames it as it writes); from the second on it is framed once
+ * and the frame shared, so a message with one recipient (a user's socket, a
+ * channel of one member) costs no copy into a shared frame.
+ */
 export interface Outgoing {
-  /** A Buffer when it goes to many sockets, the text itself for one. */
-  readonly bytes: Buffer | string
+  /** The bytes, or the text (made bytes once a second socket needs the shared frame). */
+  bytes: Buffer | string
   frame: Buffer | undefined
+  /** Sockets it was written to so far. */
+  sent?: number
 }
 
 export interface DeliveryOptions {
@@ -101,8 +108,8 @@ export class Delivery {
     return delivered
   }
 
-  /** Sends already-encoded bytes to the local connections `target` names. */
-  deliverLocal (target: DeliveryTarget, bytes: Buffer): number {
+  /** Sends already-encoded bytes (or their text, as another node sent it) to the local connections `target` names. */
+  deliverLocal (target: DeliveryTarget, bytes: Buffer | string): number {
     const out: Outgoing = { bytes, frame: undefined }
     switch (target.kind) {
       case 'all':
@@ -197,9 +204,14 @@ export class Delivery {
   }
 
   #write (connection: Connection, out: Outgoing, isShared: boolean, maxBufferedBytes: number): number {
-    if (isShared && out.frame === undefined && this.#options.framesOnce && typeof out.bytes !== 'string') out.frame = frameText(out.bytes)
+    if (isShared && out.frame === undefined && this.#options.framesOnce && out.sent !== undefined) {
+      // a second socket: from here on the frame is built once and shared
+      if (typeof out.bytes === 'string') out.bytes = Buffer.from(out.bytes)
+      out.frame = frameText(out.bytes)
+    }
     const result = connection.send(out.bytes, out.frame, maxBufferedBytes, this.#options.closeSlowConsumer)
     if (result === 'sent') {
+      out.sent = (out.sent ?? 0) + 1
       this.#counters.messagesOut++
       return 1
     }

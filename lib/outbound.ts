@@ -43,7 +43,8 @@ export class Outbound {
     if (message.kind === 'deliver' && message.seq !== undefined) {
       this.#deps.streams.deliverLocal(message.target, message.payload, message.seq)
     } else if (message.kind === 'deliver') {
-      this.#deps.delivery.deliverLocal(message.target, Buffer.from(message.payload))
+      // the text as it came: made bytes only if a second local socket needs the shared frame
+      this.#deps.delivery.deliverLocal(message.target, message.payload)
       const metrics = this.#deps.metrics()
       if (metrics !== undefined && message.publishedAt !== undefined) metrics.observeClusterDelivery((Date.now() - message.publishedAt) / 1000) // the publisher's Date.now(), another process's
     } else if (message.kind === 'membership') {

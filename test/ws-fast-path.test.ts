@@ -40,7 +40,7 @@ t.test('an accepted server socket has the internals the fast path reads, in the 
   t.equal(internals._sender?._state, SENDER_IDLE, 'idle between sends')
 })
 
-t.test('a broadcast to N sockets is one pre-framed write per socket, never ws.send', async (t) => {
+t.test('a broadcast to N sockets is one pre-framed write per socket after the first, which ws frames', async (t) => {
   const N = 5
   const server = await startServer(t)
   const clients = []
@@ -74,9 +74,29 @@ t.test('a broadcast to N sockets is one pre-framed write per socket, never ws.se
 
   const expected = frameText(Buffer.from(received[0] ?? ''))
   t.ok(received.every(text => text === received[0]), 'every socket got the same bytes')
+  // the first socket gets the message through ws (a message with one recipient is never copied into a shared frame)
+  t.equal(sends.reduce((a, b) => a + b, 0), 1, 'ws.send was called for one socket only')
   for (let i = 0; i < N; i++) {
+    if (sends[i] === 1) continue
     t.equal(sends[i], 0, `socket ${i}: ws.send (the slow path) was not called`)
     const frames = writes[i]?.filter(chunk => chunk.equals(expected)) ?? []
     t.equal(frames.length, 1, `socket ${i}: the whole frame (header + payload) went out in one write`)
   }
+})
+
+t.test('a message with one recipient goes through ws.send, never copied into a shared frame', async (t) => {
+  const server = await startServer(t)
+  const client = await server.connect('alone')
+  const [socket] = serverSockets(server)
+  if (socket === undefined) throw new Error('no server socket')
+  let sends = 0
+  const send = socket.send.bind(socket)
+  socket.send = ((...args: Parameters<WebSocket['send']>) => {
+    sends++
+    send(...args)
+  }) as WebSocket['send']
+  const text = once(client.ws, 'message').then(([data]) => JSON.parse((data as Buffer).toString()) as { data: { message: string } })
+  t.equal(await server.app.realtime.broadcastToAll({ type: 'system.notification', data: { message: 'one', level: 'info', timestamp: new Date().toISOString() } }), 1)
+  t.equal((await text).data.message, 'one')
+  t.equal(sends, 1, 'one ws.send')
 })

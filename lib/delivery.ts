@@ -11,10 +11,8 @@ import { closeFields } from './observability/labels.js'
 import { serializeEnvelope } from './protocol/serializers.js'
 
 export interface Encoded {
-  /** The JSON text, for other nodes. */
+  /** The JSON text, for other nodes and for the first local socket (made bytes once, if a second needs them). */
   readonly text: string
-  /** The same bytes, converted once for every local socket. */
-  readonly bytes: Buffer
 }
 
 /**
@@ -64,10 +62,7 @@ export class Delivery {
 
   /** With `channel`, the envelope carries it (a message published to a channel). */
   encode (type: string, data: unknown, channel?: string): Encoded {
-    const text = this.#stringify(type, data, channel)
-    const bytes = Buffer.from(text)
-    if (bytes.length > this.#options.maxMessageSize) throw new MessageTooLargeError(bytes.length, this.#options.maxMessageSize)
-    return { text, bytes }
+    return { text: this.encodeText(type, data, channel) }
   }
 
   /**
@@ -95,7 +90,7 @@ export class Delivery {
 
   /** Delivers to this node's connections and publishes to the others. Resolves the local count. */
   async deliver (target: DeliveryTarget, encoded: Encoded): Promise<number> {
-    const delivered = this.deliverLocal(target, encoded.bytes)
+    const delivered = this.deliverLocal(target, encoded.text)
     if (target.kind === 'connection' && delivered > 0) return delivered
     try {
       await this.#adapter.publish({ kind: 'deliver', target, payload: encoded.text })

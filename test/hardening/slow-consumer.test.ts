@@ -48,7 +48,7 @@ interface LoadResult {
   maxServerBuffered: number
   /** Peak growth of process.memoryUsage().arrayBuffers over the run (both ends live in this process). */
   peakArrayBuffersGrowth: number
-  /** Growth of arrayBuffers after the run and a full GC: what the server still holds. */
+  /** Growth of Buffers and heap after the run and a full GC: what the server still holds. */
   retainedArrayBuffers: number
   durationMs: number
   delivered: number[]
@@ -57,6 +57,7 @@ interface LoadResult {
 /** Broadcasts 800 x 64 KB, keeping the reader at most 4 messages behind (it shares our event loop); `afterEach` runs after every broadcast. */
 async function broadcastLoad (server: TestServer, reader: Reader, afterEach: () => void = () => {}): Promise<LoadResult> {
   const baseline = await settledArrayBuffers()
+  const baselineBuffers = process.memoryUsage().arrayBuffers
   let maxServerBuffered = 0
   let peak = 0
   const delivered: number[] = []
@@ -64,7 +65,7 @@ async function broadcastLoad (server: TestServer, reader: Reader, afterEach: () 
   for (let seq = 0; seq < BROADCASTS; seq++) {
     delivered.push(await server.app.realtime.broadcastToAll({ type: 'load', data: { seq, sentAt: Date.now(), pad: PAD } }))
     for (const socket of server.app.websocketServer.clients) maxServerBuffered = Math.max(maxServerBuffered, socket.bufferedAmount)
-    if (seq % 20 === 0) peak = Math.max(peak, process.memoryUsage().arrayBuffers - baseline)
+    if (seq % 20 === 0) peak = Math.max(peak, process.memoryUsage().arrayBuffers - baselineBuffers)
     afterEach()
     await reader.reach(seq - 3)
   }

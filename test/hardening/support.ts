@@ -57,5 +57,15 @@ export async function settledArrayBuffers (): Promise<number> {
     collectGarbage()
     await new Promise(resolve => setTimeout(resolve, 20))
   }
-  return process.memoryUsage().arrayBuffers
+  return heldBytes()
+}
+
+/**
+ * Buffers and the JavaScript heap together: a socket's unsent data is
+ * Buffers (a shared frame) or strings (what ws.send was given as text),
+ * and a string lives on the heap.
+ */
+export function heldBytes (): number {
+  const { arrayBuffers, heapUsed } = process.memoryUsage()
+  return arrayBuffers + heapUsed
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Where the server's CPU goes, by layer: a CPU profile of each target's
-// measured phase (connect, echo, fan-out), taken inside the server process
+// measured phase (connect, echo, fan-out, channels), taken inside the server process
 // (bench/lib/profiler.mjs) and split into the plugin's own code, Fastify,
 // ws, the JWT check, Node's JavaScript, native code (system calls, the HTTP
 // parser, crypto) and GC. Issue 15 asks, for each goal not met, for "the
@@ -8,7 +8,7 @@
 // bench/RESULTS.md ("Where the server's CPU goes") from the committed raw file.
 //
 //   npm run build && node bench/profile.mjs [--rounds=2] [--targets=ws,fastify-websocket,socketio,fastify-realtime]
-//       [--scenarios=connect,echo,fanout] [--connect-n=2000] [--fanout-n=5000] [--broadcasts=10] [--echo-ms=4000]
+//       [--scenarios=connect,echo,fanout,channels] [--connect-n=2000] [--fanout-n=5000] [--broadcasts=10] [--echo-ms=4000]
 //
 // Raw data: bench/results/profile-<mode>-<date>.jsonl (a meta line, then one
 // line per run: the server's CPU over the phase, the sampled self time by
@@ -21,6 +21,7 @@ import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loadavg, machineInfo, parseArgs, percentile, rawFileName, writeJsonLines } from './lib/common.mjs'
 import { connectAll, cpuMicros, noiseProbe, sleep, startLoadgens, startTarget, stopAll } from './lib/harness.mjs'
+import { deliveriesPerPass } from './lib/channel-plan.mjs'
 import { renderProfile } from './lib/profile-report.mjs'
 import { writeResults } from './lib/results-hook.mjs'
 
@@ -29,11 +30,13 @@ const args = parseArgs()
 const config = {
   rounds: Number(args.rounds ?? 2),
   targets: String(args.targets ?? 'ws,fastify-websocket,socketio,fastify-realtime').split(','),
-  scenarios: String(args.scenarios ?? 'connect,echo,fanout').split(','),
+  scenarios: String(args.scenarios ?? 'connect,echo,fanout,channels').split(','),
   connectN: Number(args['connect-n'] ?? 2000),
   fanoutN: Number(args['fanout-n'] ?? 5000),
   broadcasts: Number(args.broadcasts ?? 10),
   echo: { connections: 100, outstanding: 32, durationMs: Number(args['echo-ms'] ?? 4000) },
+  channelPlan: { channels: 10_000, connections: 2000 },
+  channelPasses: 3,
   concurrency: 100,
   payloadBytes: 1024,
   samplingIntervalUs: 100,
@@ -65,6 +68,24 @@ const SCENARIOS = {
       return { units: roundTrips + connections * outstanding - lost, losses: lost, detail: { roundTrips } }
     }
   },
+  channels: {
+    unit: 'publish',
+    // bench/channels.mjs's plan: 10,000 channels of 1-3 subscribers over 2,000 connections
+    prepare: async ({ lgs }) => {
+      await connectAll(lgs, config.channelPlan.connections, { subscribe: config.channelPlan, concurrency: config.concurrency })
+      await sleep(300)
+    },
+    measure: async ({ server, lgs }) => {
+      const { channels } = config.channelPlan
+      for (let pass = 0; pass < config.channelPasses; pass++) {
+        await server.request('publishChannels', { channels, firstSeq: 1 + pass * channels, bytes: 256 }, 120_000)
+        await Promise.all(lgs.map((l) => l.request('awaitChannels', { passes: pass + 1, timeoutMs: 30_000 }, 60_000)))
+        await sleep(50)
+      }
+      const delivered = (await Promise.all(lgs.map((l) => l.request('receipts')))).reduce((sum, r) => sum + Object.values(r.receipts).reduce((s, x) => s + x.count, 0), 0)
+      return { units: channels * config.channelPasses, losses: deliveriesPerPass(config.channelPlan) * config.channelPasses - delivered, detail: { delivered } }
+    }
+  },
   fanout: {
     unit: 'delivery',
     prepare: async ({ lgs }) => {
@@ -94,7 +115,7 @@ async function runOne (target, scenario, round) {
   let lgs = []
   try {
     server = await startTarget(target, { env: { METRICS: '0' } })
-    lgs = await startLoadgens(target, server.info.port, { connect: config.connectN, echo: config.echo.connections, fanout: config.fanoutN }[scenario], { loadgens: 2 })
+    lgs = await startLoadgens(target, server.info.port, { connect: config.connectN, echo: config.echo.connections, fanout: config.fanoutN, channels: config.channelPlan.connections }[scenario], { loadgens: 2 })
     await s.prepare({ server, lgs })
     const probe = noiseProbe([server.pid, process.pid, ...lgs.map((l) => l.pid)], config.noiseThreshold)
     await server.request('profileStart', { intervalUs: config.samplingIntervalUs })

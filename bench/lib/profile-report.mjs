@@ -5,11 +5,12 @@ import { LAYERS } from './profiler.mjs'
 
 export const PROFILE_HEADING = "## Where the server's CPU goes (CPU profiles)"
 
-const UNITS = { connect: 'connection', echo: 'round trip', fanout: 'delivery' }
+const UNITS = { connect: 'connection', echo: 'round trip', fanout: 'delivery', channels: 'publish' }
 const TITLES = {
   connect: 'Connect: server CPU µs per connection, by layer',
   echo: 'Echo: server CPU µs per round trip, by layer',
-  fanout: 'Fan-out of 1 KiB: server CPU µs per delivery, by layer'
+  fanout: 'Fan-out of 1 KiB: server CPU µs per delivery, by layer',
+  channels: 'Publishes to 10,000 channels of 1-3 subscribers: server CPU µs per publish, by layer'
 }
 const LAYER_NOTES = {
   'fastify-realtime': "the plugin's own code (dist/)",
@@ -58,7 +59,7 @@ export function renderProfile (lines) {
   const out = [PROFILE_HEADING, '']
   out.push(`Machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${machine.date}; loadavg at start ${machine.loadavgAtStart.join(' ')}, at the end ${machine.loadavgAtEnd.join(' ')}; fastify-realtime at commit ${machine.commit}.`)
   out.push('')
-  out.push(`\`node bench/profile.mjs\`: ${config.rounds} round(s), targets interleaved (the order rotated every round); in each run V8's sampling profiler (every ${config.samplingIntervalUs} µs, started inside the server process) covers the measured phase alone: ${config.connectN.toLocaleString('en-US')} connects (${config.concurrency} in flight), ${config.echo.durationMs / 1000} s of echo on ${config.echo.connections} connections (${config.echo.outstanding} pings in flight each), ${config.broadcasts} broadcasts of ${config.payloadBytes} bytes to ${config.fanoutN.toLocaleString('en-US')} subscribed connections. Each layer's share of the sampled self time is scaled to the CPU the server used over the phase (\`process.cpuUsage()\`), so a row adds up to the server's CPU per unit; cells are medians over the rounds. The profiler slows what it samples, so compare the rows of one table with each other, not with the other sections.`)
+  out.push(`\`node bench/profile.mjs\`: ${config.rounds} round(s), targets interleaved (the order rotated every round); in each run V8's sampling profiler (every ${config.samplingIntervalUs} µs, started inside the server process) covers the measured phase alone: ${config.connectN.toLocaleString('en-US')} connects (${config.concurrency} in flight), ${config.echo.durationMs / 1000} s of echo on ${config.echo.connections} connections (${config.echo.outstanding} pings in flight each), ${config.broadcasts} broadcasts of ${config.payloadBytes} bytes to ${config.fanoutN.toLocaleString('en-US')} subscribed connections${config.channelPlan === undefined ? '' : `, ${config.channelPasses} passes of one 256-byte publish to each of ${config.channelPlan.channels.toLocaleString('en-US')} channels of 1-3 subscribers (${config.channelPlan.connections.toLocaleString('en-US')} connections, bench/channels.mjs's plan)`}. Each layer's share of the sampled self time is scaled to the CPU the server used over the phase (\`process.cpuUsage()\`), so a row adds up to the server's CPU per unit; cells are medians over the rounds. The profiler slows what it samples, so compare the rows of one table with each other, not with the other sections.`)
   out.push('')
   const legend = LAYERS.filter((l) => runs.some((r) => (r.layers[l] ?? 0) > 0)).map((l) => `*${l}*: ${LAYER_NOTES[l]}`)
   out.push(`Layers: ${legend.join('; ')}.`)

@@ -18,12 +18,14 @@ import { CHAOS_HEADING, renderChaos } from './chaos-report.mjs'
 import { SERIALIZERS_HEADING, renderSerializers } from '../serializers.mjs'
 import { WORKERS_HEADING, renderWorkers } from '../workers.mjs'
 import { PROFILE_HEADING, renderProfile } from './profile-report.mjs'
+import { renderHeadline, withHeadline } from './headline.mjs'
 import { REDIS_THROUGHPUT_HEADING, REDIS_THROUGHPUT_ONE_MEMBER_HEADING, renderRedisThroughput } from './redis-throughput-report.mjs'
 
 const bench = dirname(dirname(fileURLToPath(import.meta.url)))
 export const ROOT = dirname(bench)
 export const RESULTS_FILE = join(bench, 'RESULTS.md')
 export const RESULTS_DIR = join(bench, 'results')
+export const README_FILE = join(ROOT, 'README.md')
 
 /**
  * In the order RESULTS.md shows them. `bench` is the raw files' name prefix:
@@ -155,6 +157,17 @@ export function newestRawFiles (dir = RESULTS_DIR) {
 }
 
 const rel = (file) => file.startsWith(ROOT + '/') ? file.slice(ROOT.length + 1) : file
+
+/** README.md with its benchmarks block rendered from the same raw files as RESULTS.md (bench/lib/headline.mjs). */
+export function renderReadme (files = []) {
+  const chosen = newestRawFiles()
+  for (const file of files) {
+    const parsed = parseRawName(file)
+    if (parsed !== undefined) chosen.set(parsed.bench, file)
+  }
+  const raw = new Map([...chosen].map(([bench, file]) => [bench, { file: rel(file), lines: readRaw(file) }]))
+  return withHeadline(readFileSync(README_FILE, 'utf8'), renderHeadline(raw))
+}
 
 /**
  * The whole of RESULTS.md. `files` (optional) names raw files that replace

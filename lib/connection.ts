@@ -149,8 +149,12 @@ export class Connection implements ConnectionInfo, Coalesced {
     const socket = this.#socket
     // what this run corked is not a slow reader's backlog: past the bound (or past
     // COALESCE_MAX_BYTES, so that a long burst is not held in memory) it goes to the kernel first
-    if (socket.bufferedAmount > Math.min(maxBufferedBytes, COALESCE_MAX_BYTES)) uncorkNow(this)
-    if (socket.bufferedAmount > maxBufferedBytes) {
+    let buffered = socket.bufferedAmount
+    if (buffered > Math.min(maxBufferedBytes, COALESCE_MAX_BYTES)) {
+      uncorkNow(this)
+      buffered = socket.bufferedAmount
+    }
+    if (buffered > maxBufferedBytes) {
       if (closeSlowConsumer) {
         this.close(CloseCode.slowConsumer, 'slow consumer')
         return 'closed'

@@ -35,7 +35,7 @@ export function renderPresence (raw) {
     '|---|---:|---:|---:|---:|',
     ...CONFIGURATIONS.filter((c) => of(c.name).length > 0).map(row),
     '',
-    'CPU is this process\'s (servers and clients together; the clients do the same work in every configuration), not Redis\'s. The on / off columns are paired: the ratio within each round, then the median. On a machine shared with other work the rates move with it; CPU per cycle moves less.',
+    'CPU is this process\'s (servers and clients together; the clients do the same work in every configuration), not Redis\'s. The on / off columns are paired: the ratio within each round, then the median. On a machine shared with other work the rates move with it; CPU per cycle moves less (the load average at the start is in the machine line).',
     ''
   ].join('\n')
 }

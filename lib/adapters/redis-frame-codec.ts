@@ -97,6 +97,8 @@ export function decodeFrames (text: string): DecodedFrame[] {
   if (text[1] !== '\n' || nodeEnd === -1) return [INVALID]
   const from = text.slice(2, nodeEnd)
   const frames: DecodedFrame[] = []
+  // the frames of a batch mostly repeat one header (one target, publishedAt within a millisecond)
+  const headers: HeaderCache = { text: undefined, parsed: undefined }
   let at = nodeEnd + 1
   while (at < text.length) {
     const lengthEnd = text.indexOf('\n', at)
@@ -109,18 +111,38 @@ export function decodeFrames (text: string): DecodedFrame[] {
     }
     const end = lengthEnd + 1 + length
     if (end > text.length) return [INVALID]
-    frames.push(decodeBody(text, from, lengthEnd + 1, end))
+    frames.push(decodeBody(text, from, lengthEnd + 1, end, headers))
     at = end
   }
   return frames.length === 0 ? [INVALID] : frames
 }
 
-/** The body at text[start, end) of a frame from `from`. */
-function decodeBody (text: string, from: string, start: number, end: number): DecodedFrame {
+type Header = (ClusterMessage & { publishedAt?: unknown }) | AdapterFrame | null
+
+/** The last header a batch's decode parsed: the next frame with the same text reuses it. */
+interface HeaderCache { text: string | undefined, parsed: Header | undefined }
+
+/**
+ * The body at text[start, end) of a frame from `from`. A delivery header
+ * whose text is the one `cache` holds is not parsed again: the decoded
+ * messages share its target, which nothing modifies.
+ */
+function decodeBody (text: string, from: string, start: number, end: number, cache?: HeaderCache): DecodedFrame {
   const headerEnd = text.indexOf('\n', start)
   if (headerEnd === -1 || headerEnd >= end) return INVALID
   try {
-    const header = JSON.parse(text.slice(start, headerEnd)) as (ClusterMessage & { publishedAt?: unknown }) | AdapterFrame | null
+    const headerText = text.slice(start, headerEnd)
+    let header: Header
+    if (cache !== undefined && cache.text === headerText) {
+      header = cache.parsed as Header
+    } else {
+      header = JSON.parse(headerText) as Header
+      // only a plain delivery's header is shared (the others become messages of their own, whole)
+      if (cache !== undefined && header?.kind === 'deliver' && header.seq === undefined) {
+        cache.text = headerText
+        cache.parsed = header
+      }
+    }
     if (typeof header !== 'object' || header === null) return INVALID
     if (header.kind === 'count' || header.kind === 'counted') return { kind: 'adapter', from, frame: header }
     if (header.kind === 'deliver') {

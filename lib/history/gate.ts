@@ -99,7 +99,7 @@ export class RecoveryGate {
   /** A message that is in no stream (a reply, an event): held while paused. Returns whether it was held. */
   holdRaw (raw: Buffer | string): boolean {
     if (!this.#isPaused) return false
-    this.#keep({ raw }, typeof raw === 'string' ? raw.length : raw.length)
+    this.#keep({ raw }, raw.length)
     return true
   }
 

@@ -125,3 +125,30 @@ t.test('property: random text never throws out of the decoders', async () => {
     return Array.isArray(frames) && frames.length >= 1
   }), { numRuns: 2000 })
 })
+
+t.test('a batch whose frames repeat one delivery header decodes each frame in full; other headers are never shared', async (t) => {
+  const other: ClusterMessage = { kind: 'deliver', target: { kind: 'channel', channel: 'room:2' }, payload: 'p2' }
+  const bodies = [encodeBody(deliver, 7), encodeBody(deliver, 7), encodeBody(other, 7), encodeBody(deliver, 8), encodeBody(deliver, 7), encodeBody(disconnect, 7), encodeBody(disconnect, 7)]
+  const frames = decodeFrames(encodeBatch(NODE, bodies))
+  t.same(frames, [
+    { kind: 'message', message: { ...deliver, publishedAt: 7 } },
+    { kind: 'message', message: { ...deliver, publishedAt: 7 } },
+    { kind: 'message', message: { ...other, publishedAt: 7 } },
+    { kind: 'message', message: { ...deliver, publishedAt: 8 } },
+    { kind: 'message', message: { ...deliver, publishedAt: 7 } },
+    { kind: 'message', message: disconnect },
+    { kind: 'message', message: disconnect }
+  ], 'every frame as if decoded alone, in order')
+  const messages = frames.map(f => f.kind === 'message' ? f.message : undefined)
+  t.not(messages[0], messages[1], 'each delivery is a message object of its own')
+  t.equal((messages[0] as { target: unknown }).target, (messages[1] as { target: unknown }).target, 'two frames with one header share its parsed target')
+  t.not(messages[5], messages[6], 'two identical non-delivery frames are two objects')
+
+  // a header that is not an object, and a delivery with stream offsets, are parsed each time
+  const seq = { channel: { offset: 3, epoch: 'e1' } }
+  const withSeq = `${JSON.stringify({ kind: 'deliver', target: deliver.target, seq })}\nx`
+  const odd = decodeFrames(encodeBatch(NODE, ['null\n', 'null\n', withSeq, withSeq]))
+  t.same(odd, [{ kind: 'invalid' }, { kind: 'invalid' }, { kind: 'message', message: { kind: 'deliver', target: deliver.target, payload: 'x', seq } }, { kind: 'message', message: { kind: 'deliver', target: deliver.target, payload: 'x', seq } }])
+  const [, , a, b] = odd.map(f => f.kind === 'message' ? f.message as { seq?: unknown } : undefined)
+  t.not(a?.seq, b?.seq, 'stream offsets are never shared between two messages')
+})

@@ -17,6 +17,7 @@
 // server used (process.cpuUsage) and reads the shares, not the sampled times.
 // PROFILE_DUMP=<path prefix> also writes each whole profile to
 // <prefix>-<pid>.cpuprofile (for Chrome DevTools or bench/profile-summary.mjs).
+import { readFileSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loadavg, machineInfo, parseArgs, percentile, rawFileName, writeJsonLines } from './lib/common.mjs'
@@ -108,6 +109,16 @@ const SCENARIOS = {
   }
 }
 
+/** The process's read and write system calls so far (/proc/<pid>/io; undefined where there is none). */
+function syscalls (pid) {
+  try {
+    const fields = Object.fromEntries(readFileSync(`/proc/${pid}/io`, 'utf8').trim().split('\n').map((line) => line.split(': ')).map(([k, v]) => [k, Number(v)]))
+    return { syscr: fields.syscr, syscw: fields.syscw }
+  } catch {
+    return undefined
+  }
+}
+
 async function runOne (target, scenario, round) {
   const s = SCENARIOS[scenario]
   const started = Date.now()
@@ -120,13 +131,17 @@ async function runOne (target, scenario, round) {
     const probe = noiseProbe([server.pid, process.pid, ...lgs.map((l) => l.pid)], config.noiseThreshold)
     await server.request('profileStart', { intervalUs: config.samplingIntervalUs })
     const cpu0 = await server.request('cpu')
+    const io0 = syscalls(server.pid)
     const result = await s.measure({ server, lgs })
+    const io1 = syscalls(server.pid)
     const cpu1 = await server.request('cpu')
     const profile = await server.request('profileStop', { top: 40 }, 60_000)
     const noise = probe()
     return {
       kind: 'run', target, scenario, round, ok: true, unit: s.unit, units: result.units, losses: result.losses,
-      cpuUs: cpuMicros(cpu0, cpu1), sampledUs: profile.sampledUs, layers: profile.layers, topFunctions: profile.topFunctions,
+      cpuUs: cpuMicros(cpu0, cpu1), sampledUs: profile.sampledUs,
+      // read and write system calls of the server process over the phase (the control channel's few included)
+      syscalls: io0 === undefined || io1 === undefined ? undefined : { reads: io1.syscr - io0.syscr, writes: io1.syscw - io0.syscw }, layers: profile.layers, topFunctions: profile.topFunctions,
       detail: result.detail, noise, durationMs: Date.now() - started
     }
   } catch (err) {

@@ -59,7 +59,7 @@ export function renderProfile (lines) {
   const out = [PROFILE_HEADING, '']
   out.push(`Machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${machine.date}; loadavg at start ${machine.loadavgAtStart.join(' ')}, at the end ${machine.loadavgAtEnd.join(' ')}; fastify-realtime at commit ${machine.commit}.`)
   out.push('')
-  out.push(`\`node bench/profile.mjs\`: ${config.rounds} round(s), targets interleaved (the order rotated every round); in each run V8's sampling profiler (every ${config.samplingIntervalUs} µs, started inside the server process) covers the measured phase alone: ${config.connectN.toLocaleString('en-US')} connects (${config.concurrency} in flight), ${config.echo.durationMs / 1000} s of echo on ${config.echo.connections} connections (${config.echo.outstanding} pings in flight each), ${config.broadcasts} broadcasts of ${config.payloadBytes} bytes to ${config.fanoutN.toLocaleString('en-US')} subscribed connections${config.channelPlan === undefined ? '' : `, ${config.channelPasses} passes of one 256-byte publish to each of ${config.channelPlan.channels.toLocaleString('en-US')} channels of 1-3 subscribers (${config.channelPlan.connections.toLocaleString('en-US')} connections, bench/channels.mjs's plan)`}. Each layer's share of the sampled self time is scaled to the CPU the server used over the phase (\`process.cpuUsage()\`), so a row adds up to the server's CPU per unit; cells are medians over the rounds. The profiler slows what it samples, so compare the rows of one table with each other, not with the other sections.`)
+  out.push(`\`node bench/profile.mjs\`: ${config.rounds} round(s), targets interleaved (the order rotated every round); in each run V8's sampling profiler (every ${config.samplingIntervalUs} µs, started inside the server process) covers the measured phase alone: ${config.connectN.toLocaleString('en-US')} connects (${config.concurrency} in flight), ${config.echo.durationMs / 1000} s of echo on ${config.echo.connections} connections (${config.echo.outstanding} pings in flight each), ${config.broadcasts} broadcasts of ${config.payloadBytes} bytes to ${config.fanoutN.toLocaleString('en-US')} subscribed connections${config.channelPlan === undefined ? '' : `, ${config.channelPasses} passes of one 256-byte publish to each of ${config.channelPlan.channels.toLocaleString('en-US')} channels of 1-3 subscribers (${config.channelPlan.connections.toLocaleString('en-US')} connections, bench/channels.mjs's plan)`}. Each layer's share of the sampled self time is scaled to the CPU the server used over the phase (\`process.cpuUsage()\`), so a row adds up to the server's CPU per unit; cells are medians over the rounds. *write syscalls* and *read syscalls*: the server process's \`syscw\` and \`syscr\` (/proc/<pid>/io) over the phase, per unit (a writev counts once, however many frames it carries). The profiler slows what it samples, so compare the rows of one table with each other, not with the other sections.`)
   out.push('')
   const legend = LAYERS.filter((l) => runs.some((r) => (r.layers[l] ?? 0) > 0)).map((l) => `*${l}*: ${LAYER_NOTES[l]}`)
   out.push(`Layers: ${legend.join('; ')}.`)
@@ -72,12 +72,14 @@ export function renderProfile (lines) {
     out.push('')
     out.push(`### ${TITLES[scenario]}`)
     out.push('')
-    out.push(`| target | total | × ws | ${layers.join(' | ')} | runs |`)
-    out.push(`|---|---:|---:|${layers.map(() => '---:').join('|')}|---:|`)
+    const hasSyscalls = sel.some((r) => r.syscalls !== undefined)
+    const perUnit = (t, key) => median(sel.filter((r) => r.target === t && r.syscalls !== undefined).map((r) => r.syscalls[key] / Math.max(1, r.units)))
+    out.push(`| target | total | × ws | ${layers.join(' | ')} |${hasSyscalls ? ' write syscalls | read syscalls |' : ''} runs |`)
+    out.push(`|---|---:|---:|${layers.map(() => '---:').join('|')}|${hasSyscalls ? '---:|---:|' : ''}---:|`)
     for (const t of targets) {
       const row = rows[t]
       const ratio = rows.ws === undefined ? NaN : row.total / rows.ws.total
-      out.push(`| ${t} | ${fmt(row.total)} | ${fmt(ratio)} | ${layers.map((l) => fmt(row[l])).join(' | ')} | ${sel.filter((r) => r.target === t).length} |`)
+      out.push(`| ${t} | ${fmt(row.total)} | ${fmt(ratio)} | ${layers.map((l) => fmt(row[l])).join(' | ')} |${hasSyscalls ? ` ${fmt(perUnit(t, 'writes'))} | ${fmt(perUnit(t, 'reads'))} |` : ''} ${sel.filter((r) => r.target === t).length} |`)
     }
     const plugin = rows['fastify-realtime']
     const hand = rows['fastify-websocket']

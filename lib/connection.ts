@@ -147,25 +147,26 @@ export class Connection implements ConnectionInfo, Coalesced {
   send (payload: Buffer | string, frame: Buffer | undefined, maxBufferedBytes: number, closeSlowConsumer: boolean): SendResult {
     if (!this.#isOpen) return 'gone'
     const socket = this.#socket
-    // what this run corked is not a slow reader's backlog: past the bound (or past
-    // COALESCE_MAX_BYTES, so that a long burst is not held in memory) it goes to the kernel first
-    let buffered = socket.bufferedAmount
-    if (buffered > Math.min(maxBufferedBytes, COALESCE_MAX_BYTES)) {
-      uncorkNow(this)
-      buffered = socket.bufferedAmount
-    }
-    if (buffered > maxBufferedBytes) {
-      if (closeSlowConsumer) {
-        this.close(CloseCode.slowConsumer, 'slow consumer')
-        return 'closed'
-      }
-      return 'dropped'
-    }
     try {
+      // what this run corked is not a slow reader's backlog: past the bound (or past
+      // COALESCE_MAX_BYTES, so that a long burst is not held in memory) it goes to the kernel first
+      let buffered = socket.bufferedAmount
+      if (buffered > Math.min(maxBufferedBytes, COALESCE_MAX_BYTES)) {
+        uncorkNow(this)
+        buffered = socket.bufferedAmount
+      }
+      if (buffered > maxBufferedBytes) {
+        if (closeSlowConsumer) {
+          this.close(CloseCode.slowConsumer, 'slow consumer')
+          return 'closed'
+        }
+        return 'dropped'
+      }
       const internals = socket as unknown as WsInternals
       const raw = internals._socket
-      // a second frame to this socket in one run of the loop waits, corked, for the rest of the run
-      if (raw !== null) beforeWrite(this, raw)
+      // a second frame to this socket in one run of the loop waits, corked, for the rest of the run;
+      // not behind a backlog the kernel has not taken (corking would only hold the frame longer)
+      if (raw !== null && buffered <= COALESCE_MAX_BYTES) beforeWrite(this, raw)
       if (frame !== undefined && raw !== null && socket.readyState === 1 && internals._sender?._state === SENDER_IDLE) {
         // A broadcast's frame is built once; with compression off ws's sender
         // is idle between calls, so writing the finished frame is what ws would write.

@@ -26,7 +26,7 @@ export interface Outgoing {
   bytes: Buffer | string
   frame: Buffer | undefined
   /** Sockets it was written to so far. */
-  sent?: number
+  sent?: number | undefined
 }
 
 export interface DeliveryOptions {
@@ -105,7 +105,9 @@ export class Delivery {
 
   /** Sends already-encoded bytes (or their text, as another node sent it) to the local connections `target` names. */
   deliverLocal (target: DeliveryTarget, bytes: Buffer | string): number {
-    const out: Outgoing = { bytes, frame: undefined }
+    // a socket counts a queued string by its length: only ASCII text, whose length is its byte count,
+    // stays a string, so that maxBufferedBytes keeps counting bytes
+    const out: Outgoing = { bytes: typeof bytes === 'string' && Buffer.byteLength(bytes) !== bytes.length ? Buffer.from(bytes) : bytes, frame: undefined }
     switch (target.kind) {
       case 'all':
         return this.#sendAll(this.#registry.all(), out)

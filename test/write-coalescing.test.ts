@@ -136,3 +136,50 @@ t.test('sends awaited one after another are held back at most COALESCE_MAX_BYTES
   t.ok(held <= COALESCE_MAX_BYTES + 2 * 1024, `at most about COALESCE_MAX_BYTES corked (${held} bytes)`)
   for (let i = 0; i < 300; i++) t.equal((await client.next('system.notification')).data.message, `${i}:${pad}`)
 })
+
+t.test('a queued message counts its bytes, not its characters: non-ASCII text is queued as bytes', async (t) => {
+  const server = await startServer(t)
+  const client = await server.connect('alice')
+  const socket = ([...server.app.websocketServer.clients] as WebSocket[])[0]
+  if (socket === undefined) throw new Error('no server socket')
+  const text = '漢'.repeat(1000) // 1,000 characters, 3,000 bytes
+  const first = server.app.realtime.sendToUser('alice', notification('first'))
+  // the second send of the run is corked: what the socket counts is what waits
+  const second = server.app.realtime.sendToUser('alice', notification(text))
+  t.ok(socket.bufferedAmount >= 3000, `bufferedAmount ${socket.bufferedAmount} counts the 3,000 bytes`)
+  await Promise.all([first, second])
+  t.equal((await client.next('system.notification')).data.message, 'first')
+  t.equal((await client.next('system.notification')).data.message, text, 'the text arrives whole')
+})
+
+t.test('a heartbeat ping and a close while frames are corked: the frames, then the close', async (t) => {
+  const server = await startServer(t, { realtime: { slowConsumer: 'close' } })
+  const client = await server.connect('alice')
+  const socket = ([...server.app.websocketServer.clients] as WebSocket[])[0]
+  if (socket === undefined) throw new Error('no server socket')
+  const pinged = new Promise<void>(resolve => client.ws.once('ping', () => resolve()))
+  const sends = ['a', 'b'].map(message => server.app.realtime.sendToUser('alice', notification(message)))
+  socket.ping()
+  const disconnected = server.app.realtime.disconnectUser('alice', 'bye')
+  await Promise.all(sends)
+  t.equal(await disconnected, 1)
+  await pinged
+  for (const message of ['a', 'b']) t.equal((await client.next('system.notification')).data.message, message)
+  t.equal((await client.closed).code, CloseCode.disconnectedByServer)
+})
+
+t.test('a socket reset while corked: nothing throws, the others are served', async (t) => {
+  const server = await startServer(t)
+  const doomed = await server.connect('doomed')
+  const other = await server.connect('other')
+  const sockets = [...server.app.websocketServer.clients] as WebSocket[]
+  const doomedSocket = sockets[0]
+  if (doomedSocket === undefined) throw new Error('no server socket')
+  const sends = ['x', 'y'].map(message => server.app.realtime.sendToUser('doomed', notification(message)))
+  // the server's socket is destroyed between the cork and the flush
+  doomedSocket.terminate()
+  await Promise.all(sends)
+  await doomed.closed
+  t.equal(await server.app.realtime.sendToUser('other', notification('still here')), 1)
+  t.equal((await other.next('system.notification')).data.message, 'still here')
+})

@@ -51,6 +51,31 @@ function medianRun (runs) {
   return sorted[(sorted.length - 1) >> 1]
 }
 
+/**
+ * For the goals of issue 15 that a profile bounds: what the other targets
+ * already spend on the same work, in the figures of this table.
+ */
+function whyNotLower (scenario, rows, syscallsPer) {
+  const ws = rows.ws
+  const hand = rows['fastify-websocket']
+  const sio = rows.socketio
+  const plugin = rows['fastify-realtime']
+  if (ws === undefined || plugin === undefined) return undefined
+  const calls = (t) => `${fmt(syscallsPer(t, 'writes'))} write and ${fmt(syscallsPer(t, 'reads'))} read`
+  if (scenario === 'connect' && hand !== undefined) {
+    return `*The connect goals of issue 15 (server CPU per connect at most 1.2× raw ws, a connect rate at least the hand-rolled route's)*: raw ws makes ${calls('ws')} system calls per connection, the hand-rolled route ${calls('fastify-websocket')}, fastify-realtime ${calls(P)}: no target does less I/O. The hand-rolled route, which does nothing but check the token and send the welcome, already costs ${fmt(hand.total / ws.total)}× raw ws (Fastify's request lifecycle and @fastify/websocket's upgrade: its *fastify* and *node* columns). ${1.2 * ws.total > hand.total ? `1.2× raw ws would leave fastify-realtime ${fmt(1.2 * ws.total - hand.total)} µs per connection above that route for everything it does on top (limits, the registry, the rate limiter's state, the welcome, the listeners); its own code takes ${fmt(plugin[P])} µs.` : `1.2× raw ws is less than that route itself costs, before anything fastify-realtime does on top (limits, the registry, the rate limiter's state, the welcome, the listeners: its own code, ${fmt(plugin[P])} µs).`} A rate above the hand-rolled route's would need fastify-realtime to do less per connection than a route that does a subset of its work.`
+  }
+  if (scenario === 'channels' && sio !== undefined) {
+    return `*The channels goal of issue 15 (a publish rate twice Socket.IO rooms')*: every target makes ${fmt(syscallsPer('ws', 'writes'))} write system calls per publish (raw ws) / ${fmt(syscallsPer(P, 'writes'))} (fastify-realtime) / ${fmt(syscallsPer('socketio', 'writes'))} (Socket.IO), one per subscriber reached. Socket.IO spends ${fmt(sio.total)} µs per publish; twice its rate on the same cores needs at most ${fmt(sio.total / 2)} µs, while raw ws's native code (the writes, mostly) alone is ${fmt(ws.native)} µs of its ${fmt(ws.total)}: a hub that sends what the others send, one write per recipient, cannot get there on this machine.`
+  }
+  if (scenario === 'fanout') {
+    return `*Fan-out latency*: every target makes ${fmt(syscallsPer('ws', 'writes'))} (raw ws) / ${fmt(syscallsPer(P, 'writes'))} (fastify-realtime) write system calls per delivery; native code is ${fmt(100 * ws.native / ws.total, 0)} % of raw ws's CPU per delivery and ${fmt(100 * plugin.native / plugin.total, 0)} % of fastify-realtime's, whose own code is ${fmt(plugin[P])} µs. The broadcast's latency is the server's send loop (run.mjs's fan-out tables: the last client receives it as the loop ends), so what is left is one write per socket.`
+  }
+  return undefined
+}
+
+const P = 'fastify-realtime'
+
 export function renderProfile (lines) {
   const meta = lines.find((l) => l.kind === 'meta')
   const runs = lines.filter((l) => l.kind === 'run' && l.ok)
@@ -88,6 +113,8 @@ export function renderProfile (lines) {
       out.push('')
       out.push(`fastify-realtime against the hand-rolled @fastify/websocket route: ${fmt(plugin.total - hand.total)} µs per ${UNITS[scenario]} (${fmt(plugin.total / hand.total)}×), by layer ${extra.map((x) => `${x.l} ${x.d >= 0 ? '+' : ''}${fmt(x.d)}`).join(', ')}. Both against raw ws: the hand-rolled route ${fmt(hand.total / rows.ws.total)}×, fastify-realtime ${fmt(plugin.total / rows.ws.total)}×; of fastify-realtime's ${fmt(plugin.total)} µs, its own code is ${fmt(plugin['fastify-realtime'])} µs (${fmt(100 * plugin['fastify-realtime'] / plugin.total, 0)} %).`)
     }
+    const why = whyNotLower(scenario, rows, (t, key) => hasSyscalls ? perUnit(t, key) : NaN)
+    if (why !== undefined) out.push('', why)
     const top = medianRun(sel.filter((r) => r.target === 'fastify-realtime'))
     if (top !== undefined) {
       const perUnit = top.cpuUs / Math.max(1, top.units)

@@ -115,7 +115,10 @@ function sessionLine ({ machine, config, builds, file }) {
 /** Several sessions of the same builds as one: their rounds side by side (each round's pairs stay within the round). */
 function merge (raws) {
   const runs = raws.flatMap((r, k) => r.runs.map((run) => ({ ...run, round: k * 1000 + run.round })))
-  return { ...raws[0], runs, sessions: raws }
+  // every build any session measured, in the order they first appear (a later session may add one)
+  const builds = []
+  for (const raw of raws) for (const b of raw.builds) if (!builds.some((x) => x.name === b.name)) builds.push(b)
+  return { ...raws[0], builds, runs, sessions: raws }
 }
 
 function render (raw) {

@@ -10,11 +10,6 @@ import { CloseCode } from './protocol/codes.js'
 import { closeFields } from './observability/labels.js'
 import { serializeEnvelope } from './protocol/serializers.js'
 
-export interface Encoded {
-  /** The JSON text, for other nodes and for the first local socket (made bytes once, if a second needs them). */
-  readonly text: string
-}
-
 /**
  * One message on its way to local sockets. The first socket gets it through
  * ws (which frames it as it writes); from the second on it is framed once
@@ -25,8 +20,8 @@ export interface Outgoing {
   /** The bytes, or the text (made bytes once a second socket needs the shared frame). */
   bytes: Buffer | string
   frame: Buffer | undefined
-  /** Sockets it was written to so far. */
-  sent?: number | undefined
+  /** Whether a socket got it already: the next one gets the shared frame. */
+  isWritten?: boolean | undefined
 }
 
 export interface DeliveryOptions {
@@ -60,14 +55,10 @@ export class Delivery {
     this.#counters = counters
   }
 
-  /** With `channel`, the envelope carries it (a message published to a channel). */
-  encode (type: string, data: unknown, channel?: string): Encoded {
-    return { text: this.encodeText(type, data, channel) }
-  }
-
   /**
-   * The envelope as JSON text, size-checked. For a reply to one socket the
-   * text goes to ws as is: converting it to a Buffer first would copy it twice.
+   * The envelope as JSON text, size-checked; with `channel`, the envelope
+   * carries it. The text goes to ws as is (a reply, a message's first local
+   * socket): converting it to a Buffer first would copy it twice.
    */
   encodeText (type: string, data: unknown, channel?: string): string {
     const text = this.#stringify(type, data, channel)
@@ -88,12 +79,15 @@ export class Delivery {
     }
   }
 
-  /** Delivers to this node's connections and publishes to the others. Resolves the local count. */
-  async deliver (target: DeliveryTarget, encoded: Encoded): Promise<number> {
-    const delivered = this.deliverLocal(target, encoded.text)
+  /**
+   * Delivers encoded text (encodeText) to this node's connections and
+   * publishes it to the others. Resolves the local count.
+   */
+  async deliver (target: DeliveryTarget, text: string): Promise<number> {
+    const delivered = this.deliverLocal(target, text)
     if (target.kind === 'connection' && delivered > 0) return delivered
     try {
-      await this.#adapter.publish({ kind: 'deliver', target, payload: encoded.text })
+      await this.#adapter.publish({ kind: 'deliver', target, payload: text })
     } catch (err) {
       this.#counters.publishFailures++
       const error = new PublishFailedError((err as Error).message)
@@ -201,14 +195,14 @@ export class Delivery {
   }
 
   #write (connection: Connection, out: Outgoing, isShared: boolean, maxBufferedBytes: number): number {
-    if (isShared && out.frame === undefined && this.#options.framesOnce && out.sent !== undefined) {
+    if (isShared && out.frame === undefined && this.#options.framesOnce && out.isWritten === true) {
       // a second socket: from here on the frame is built once and shared
       if (typeof out.bytes === 'string') out.bytes = Buffer.from(out.bytes)
       out.frame = frameText(out.bytes)
     }
     const result = connection.send(out.bytes, out.frame, maxBufferedBytes, this.#options.closeSlowConsumer)
     if (result === 'sent') {
-      out.sent = (out.sent ?? 0) + 1
+      out.isWritten = true
       this.#counters.messagesOut++
       return 1
     }

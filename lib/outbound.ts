@@ -64,7 +64,7 @@ export class Outbound {
    * history of `size` messages, nor be replayed as if still true.
    */
   announceToChannel (channel: string, type: string, data: unknown): Promise<number> {
-    return this.#deps.delivery.deliver({ kind: 'channel', channel }, this.#deps.delivery.encode(type, data, channel))
+    return this.#deps.delivery.deliver({ kind: 'channel', channel }, this.#deps.delivery.encodeText(type, data, channel))
   }
 
   /** A message to the channel's connections on every node; the envelope carries `channel`. */
@@ -95,6 +95,6 @@ export class Outbound {
     if (plan !== undefined) return this.#deps.streams.publish(target, this.#deps.delivery.encodeText(type, data, channel), plan)
     const metrics = this.#deps.metrics()
     if (metrics !== undefined || deliveryChannel.hasSubscribers) return observedDelivery(this.#deps.delivery, metrics, target, type, data, channel)
-    return this.#deps.delivery.deliver(target, this.#deps.delivery.encode(type, data, channel))
+    return this.#deps.delivery.deliver(target, this.#deps.delivery.encodeText(type, data, channel))
   }
 }

@@ -42,7 +42,7 @@ let flushScheduled = false
 const corked: Coalesced[] = []
 
 /** The number of the current synchronous run; it changes when the corked sockets are flushed. */
-export function currentRun (): number {
+function currentRun (): number {
   if (!flushScheduled) {
     // the next write in this run needs a flush to follow it, whether or not it corks
     flushScheduled = true

@@ -21,8 +21,8 @@ export class StreamCopy {
   #bytes: Buffer | undefined
   /** The shared WebSocket frame, built by Delivery on first use. */
   frame: Buffer | undefined
-  /** Sockets Delivery wrote it to (Outgoing.sent): declared so that every copy has one shape. */
-  sent: number | undefined = undefined
+  /** Whether Delivery wrote it to a socket already (Outgoing.isWritten): declared so that every copy has one shape. */
+  isWritten: boolean | undefined = undefined
 
   constructor (plain: string, channelText: string | undefined, channel: string | undefined, channelOffset: number | undefined, inboxOffset: number | undefined) {
     this.#plain = plain

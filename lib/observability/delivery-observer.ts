@@ -20,5 +20,5 @@ export function observedDelivery (delivery: Delivery, metrics: NodeMetrics | und
 }
 
 function deliverNow (delivery: Delivery, target: DeliveryTarget, type: string, data: unknown, channel: string | undefined): Promise<number> {
-  return delivery.deliver(target, delivery.encode(type, data, channel))
+  return delivery.deliver(target, delivery.encodeText(type, data, channel))
 }

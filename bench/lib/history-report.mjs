@@ -41,6 +41,8 @@ export function renderHistory (raw) {
       `${fixed(of('off', 'p50Ms'), 2)} -> ${fixed(of('on', 'p50Ms'), 2)} | ${fixed(of('off', 'p99Ms'), 2)} -> ${fixed(of('on', 'p99Ms'), 2)} | ${fixed(recovery, 1)} ms${engine === 'redis' ? ' (on the other node)' : ''} |`)
   }
   lines.push('')
+  lines.push("Options (the bench's own code): JWT, and only the limits the load would hit raised: maxConnections and maxConnectionsPerUser 10,000, rateLimit 1,000,000 a minute, and maxBufferedBytes 64 MiB (the publishes in flight reach each socket at once); the slow-consumer bound, the failed-handshake bound and the rate limit stay on.")
+  lines.push('')
   lines.push('The goal in memory: numbering and keeping the messages costs at most 1.2x. On Redis a stream message goes through one Lua script (XADD, PEXPIRE, PUBLISH) instead of a PUBLISH, and the publishing node delivers it only when it comes back from Redis (so that every node delivers a stream in one order), which is what the Redis row\'s latency and cost add. The server CPU is this process\'s (the nodes; the subscribers run in a child process). The heap the memory engine holds per stored message is measured by `test/history/memory.test.ts`.')
   lines.push('')
   return lines.join('\n')

@@ -49,7 +49,7 @@ export function renderRedisThroughput (lines) {
     `|---|---:|---:|---:|---:|${split ? '---:|---:|' : ''}---:|---:|---:|---:|`,
     ...rows,
     '',
-    `Ratios are within each round, then the median. ${meta.note}`,
+    `Ratios are within each round, then the median. Options (the bench's own code): JWT, and only the limits the load would hit raised: maxConnections and maxConnectionsPerUser 10,000, rateLimit 1,000,000 a minute, and maxBufferedBytes 64 MiB (a window of 1,000 messages to one socket is queued at once); the slow-consumer bound, the failed-handshake bound and the rate limit stay on. ${meta.note}`,
     ''
   ].join('\n')
 }
